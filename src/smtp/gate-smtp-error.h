@@ -74,6 +74,8 @@ typedef struct {
   GateCertificateProblem certificate_problem;
   const char *certificate_fingerprint;  /* nullable, "AB:CD:…" */
   const char *detail;                   /* nullable: a lower-level message, e.g. from GIO */
+  const char *address;                  /* nullable: the refused sender or recipient address */
+  guint64 size_limit;                   /* the server's SIZE limit in bytes, 0 when unknown */
 } GateSmtpErrorContext;
 
 /* Builds the error with its plain-language summary and next step. */
