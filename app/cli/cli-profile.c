@@ -1,15 +1,958 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* PLACEHOLDER: replaced by the real subcommand. */
+#define G_LOG_DOMAIN "postgate-cli"
+
 #include "config.h"
 
-#include <glib/gi18n.h>
+#include <errno.h>
+#include <glib/gi18n-lib.h>
 #include <stdio.h>
+#include <string.h>
+#ifdef G_OS_UNIX
+#include <unistd.h>
+#else
+#include <io.h>
+#endif
 
 #include "cli-commands.h"
+#include "cli-connection-options.h"
+#include "cli-profile-loader.h"
+#include "gate-profile-store.h"
+#include "gate-provider-preset.h"
+#include "gate-secret-store.h"
+#include "gate-tls-info.h"
+
+/* Longest secret read from standard input. */
+#define SECRET_MAX 16384
+
+enum {
+  STATUS_OK = 0,
+  STATUS_FAILED = 1,
+};
+
+static void
+print_usage (FILE *out)
+{
+  fprintf (out, "%s\n\n", _("Usage: postgate-cli profile COMMAND [ARGUMENT…] [OPTION…]"));
+  fprintf (out, "%s\n", _("Commands:"));
+  fprintf (out, "  list                    %s\n", _("List the profiles"));
+  fprintf (out, "  show NAME               %s\n", _("Show the settings of a profile (never its password)"));
+  fprintf (out, "  add NAME [OPTION…]      %s\n", _("Add a profile"));
+  fprintf (out, "  edit NAME [OPTION…]     %s\n", _("Change a profile"));
+  fprintf (out, "  remove NAME             %s\n", _("Remove a profile and its saved password"));
+  fprintf (out, "  export FILE [NAME…]     %s\n", _("Write profiles to a file, without passwords or API keys"));
+  fprintf (out, "  import FILE             %s\n", _("Add the profiles of an exported file"));
+  fprintf (out, "\n%s\n", _("Run “postgate-cli profile COMMAND --help” for the options of a command."));
+}
+
+static int
+fail (const char *message)
+{
+  fprintf (stderr, "%s\n", message);
+  return STATUS_FAILED;
+}
+
+static int
+fail_error (GError *error)
+{
+  return fail (error->message);
+}
+
+/* ---- secrets from standard input ---- */
+
+static void
+wipe (void *data, gsize len)
+{
+  volatile guchar *p = data;
+
+  while (len-- > 0)
+    *p++ = 0;
+}
+
+/* Reads standard input and splits it into @n_wanted lines (the password,
+ * then the API key, when both are asked for). */
+static gboolean
+read_stdin_secrets (guint n_wanted, char **first, char **second, GError **error)
+{
+  char *buffer = g_malloc0 (SECRET_MAX + 1);
+  gsize len = 0;
+  char *line_end;
+
+  for (;;)
+    {
+      gssize n = read (0, buffer + len, SECRET_MAX - len);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        {
+          int saved_errno = errno;
+
+          wipe (buffer, SECRET_MAX);
+          g_free (buffer);
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
+                       _("Could not read standard input: %s"), g_strerror (saved_errno));
+          return FALSE;
+        }
+      if (n == 0)
+        break;
+      len += (gsize) n;
+      if (len == SECRET_MAX)
+        {
+          wipe (buffer, SECRET_MAX);
+          g_free (buffer);
+          g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                               _("Standard input is too long for a password or API key."));
+          return FALSE;
+        }
+    }
+
+  line_end = memchr (buffer, '\n', len);
+  if (line_end != NULL)
+    *line_end = '\0';
+  if (line_end != NULL && line_end > buffer && line_end[-1] == '\r')
+    line_end[-1] = '\0';
+  *first = g_strdup (buffer);
+
+  if (n_wanted > 1)
+    {
+      char *rest = line_end ? line_end + 1 : buffer + len;
+      char *rest_end = memchr (rest, '\n', (gsize) (buffer + len - rest));
+
+      if (rest_end != NULL)
+        *rest_end = '\0';
+      if (rest_end != NULL && rest_end > rest && rest_end[-1] == '\r')
+        rest_end[-1] = '\0';
+      *second = g_strdup (rest);
+    }
+
+  wipe (buffer, SECRET_MAX);
+  g_free (buffer);
+
+  if (**first == '\0' || (n_wanted > 1 && **second == '\0'))
+    {
+      gate_cli_secret_free (g_steal_pointer (first));
+      if (second != NULL)
+        gate_cli_secret_free (g_steal_pointer (second));
+      g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           n_wanted > 1
+                           ? _("Standard input must hold the password on the first line and the API key "
+                               "on the second.")
+                           : _("Standard input is empty."));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* ---- add and edit ---- */
+
+typedef struct {
+  GateCliConnectionOptions *connection;
+  char *preset;
+  char *region;
+  char *from_name;
+  char *new_name;
+  char *rewrite_sender;
+  gboolean api_key_stdin;
+  gboolean no_allow_plain_auth;
+  gboolean forget_password;
+  gboolean forget_api_key;
+} EditOptions;
+
+static void
+edit_options_clear (EditOptions *options)
+{
+  g_clear_pointer (&options->connection, gate_cli_connection_options_free);
+  g_free (options->preset);
+  g_free (options->region);
+  g_free (options->from_name);
+  g_free (options->new_name);
+  g_free (options->rewrite_sender);
+}
+
+static char *
+list_presets (void)
+{
+  GListModel *presets = gate_provider_preset_list ();
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < g_list_model_get_n_items (presets); i++)
+    {
+      g_autoptr(GateProviderPreset) preset = g_list_model_get_item (presets, i);
+
+      g_string_append_printf (text, "%s%s", i ? ", " : "", gate_provider_preset_get_id (preset));
+    }
+  return g_string_free (text, FALSE);
+}
+
+static char *
+list_regions (GateProviderPreset *preset)
+{
+  GListModel *regions = gate_provider_preset_get_regions (preset);
+  GString *text = g_string_new (NULL);
+
+  for (guint i = 0; i < g_list_model_get_n_items (regions); i++)
+    {
+      g_autoptr(GateProviderRegion) region = g_list_model_get_item (regions, i);
+
+      g_string_append_printf (text, "%s%s", i ? ", " : "", gate_provider_region_get_id (region));
+    }
+  return g_string_free (text, FALSE);
+}
+
+static gboolean
+bad_value (GError **error, const char *message)
+{
+  g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, message);
+  return FALSE;
+}
+
+/* Preset and region first (they fill host, port and security), then every
+ * option given, so what was typed wins. */
+static gboolean
+apply_options (GateProfile *profile, EditOptions *options, gboolean adding, GError **error)
+{
+  GateCliConnectionOptions *c = options->connection;
+  GateProviderPreset *preset;
+  const char *problem;
+
+  if (options->preset != NULL || options->region != NULL)
+    {
+      const char *preset_id = options->preset ? options->preset : gate_profile_get_preset_id (profile);
+
+      preset = gate_provider_preset_lookup (preset_id);
+      if (preset == NULL)
+        {
+          g_autofree char *known = list_presets ();
+
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       _("“%s” is not a known provider. Known providers: %s."), preset_id, known);
+          return FALSE;
+        }
+      if (options->region != NULL && gate_provider_preset_get_region (preset, options->region) == NULL)
+        {
+          g_autofree char *known = list_regions (preset);
+
+          if (*known == '\0')
+            g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                         _("The provider “%s” has no regions to choose from."), preset_id);
+          else
+            g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                         _("“%s” is not a region of %s. Regions: %s."), options->region,
+                         gate_provider_preset_get_name (preset), known);
+          return FALSE;
+        }
+      if (options->preset != NULL)
+        gate_profile_apply_preset (profile, preset_id, options->region);
+      else
+        {
+          /* Only the region changes: the server follows it, the port stays. */
+          gate_profile_set_region (profile, options->region);
+          gate_profile_set_host (profile, gate_provider_preset_get_host (preset, options->region));
+        }
+    }
+
+  preset = gate_provider_preset_lookup (gate_profile_get_preset_id (profile));
+
+  if (c->server != NULL)
+    gate_profile_set_host (profile, c->server);
+
+  if (c->port != 0)
+    {
+      if ((problem = gate_profile_check_port ((guint) MAX (c->port, 0))) != NULL)
+        return bad_value (error, problem);
+      gate_profile_set_port (profile, (guint16) c->port);
+      if (c->security == NULL)
+        gate_profile_set_security (profile, gate_provider_preset_get_port_security (preset, (guint16) c->port));
+    }
+
+  if (c->security != NULL)
+    {
+      GateSmtpSecurity security;
+
+      if (!gate_smtp_security_from_string (c->security, &security))
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       _("“%s” is not a security mode: use none, starttls or tls."), c->security);
+          return FALSE;
+        }
+      gate_profile_set_security (profile, security);
+    }
+
+  if (c->user != NULL)
+    gate_profile_set_username (profile, c->user);
+
+  if (c->auth != NULL)
+    {
+      GateSmtpAuthMechanism mechanism = gate_smtp_auth_mechanism_from_string (c->auth);
+
+      if (mechanism == GATE_SMTP_AUTH_NONE || mechanism == GATE_SMTP_AUTH_XOAUTH2)
+        {
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                       _("“%s” is not a sign-in method a profile can keep: use auto, plain, login or cram-md5."),
+                       c->auth);
+          return FALSE;
+        }
+      gate_profile_set_auth_mechanism (profile, mechanism);
+    }
+
+  if (c->oauth_token_file != NULL)
+    return bad_value (error, _("Profiles do not keep OAuth access tokens; give --oauth-token-file to "
+                               "“postgate-cli send” instead."));
+
+  if (c->allow_plain_auth && options->no_allow_plain_auth)
+    return bad_value (error, _("Give either --allow-plain-auth or --no-allow-plain-auth, not both."));
+  if (c->allow_plain_auth)
+    gate_profile_set_allow_plain_auth (profile, TRUE);
+  if (options->no_allow_plain_auth)
+    gate_profile_set_allow_plain_auth (profile, FALSE);
+
+  if (c->from != NULL)
+    {
+      if ((problem = gate_profile_check_address (c->from, FALSE)) != NULL)
+        return bad_value (error, problem);
+      gate_profile_set_sender_address (profile, c->from);
+    }
+  if (options->from_name != NULL)
+    gate_profile_set_sender_name (profile, options->from_name);
+
+  if (c->ca_file != NULL)
+    {
+      g_autofree char *absolute = NULL;
+
+      if ((problem = gate_profile_check_ca_file (c->ca_file)) != NULL)
+        return bad_value (error, problem);
+      /* The profile is used from other folders later. */
+      if (*c->ca_file != '\0')
+        absolute = g_canonicalize_filename (c->ca_file, NULL);
+      gate_profile_set_ca_file (profile, absolute);
+    }
+
+  if (c->pin_sha256 != NULL)
+    {
+      g_autofree char *canonical = NULL;
+
+      if (*c->pin_sha256 != '\0' && !gate_tls_fingerprint_normalize (c->pin_sha256, &canonical))
+        return bad_value (error, _("The fingerprint given with --pin-sha256 is not a SHA-256 fingerprint "
+                                   "(64 hexadecimal digits, colons allowed)."));
+      gate_profile_set_pinned_fingerprint (profile, canonical);
+    }
+
+  if (options->rewrite_sender != NULL)
+    {
+      if (g_ascii_strcasecmp (options->rewrite_sender, "yes") == 0)
+        gate_profile_set_rewrite_sender (profile, TRUE);
+      else if (g_ascii_strcasecmp (options->rewrite_sender, "no") == 0)
+        gate_profile_set_rewrite_sender (profile, FALSE);
+      else
+        return bad_value (error, _("Give --rewrite-sender yes or --rewrite-sender no."));
+    }
+
+  if (adding && *gate_profile_get_host (profile) == '\0')
+    {
+      g_autofree char *known = list_presets ();
+
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("Give the outgoing server with --server HOST, or a provider with --preset "
+                     "(known providers: %s)."),
+                   known);
+      return FALSE;
+    }
+
+  return gate_profile_validate (profile, error);
+}
+
+/* Reads the secrets the options ask for: *@password and *@api_key stay NULL
+ * when not asked for. */
+static gboolean
+read_secrets (EditOptions *options, GateProfile *profile, char **password, char **api_key, GError **error)
+{
+  GateCliConnectionOptions *c = options->connection;
+
+  if (c->password_file != NULL && c->password_stdin)
+    return bad_value (error, _("Give the password either with --password-file or with --password-stdin, "
+                               "not both."));
+  if ((c->password_file != NULL || c->password_stdin) && options->forget_password)
+    return bad_value (error, _("Give either a new password or --forget-password, not both."));
+  if (options->api_key_stdin && options->forget_api_key)
+    return bad_value (error, _("Give either a new API key or --forget-api-key, not both."));
+  if ((c->password_file != NULL || c->password_stdin) && *gate_profile_get_username (profile) == '\0')
+    return bad_value (error, _("A password needs a user name: add --user NAME."));
+
+  if (c->password_stdin && options->api_key_stdin)
+    return read_stdin_secrets (2, password, api_key, error);
+  if (c->password_stdin)
+    return read_stdin_secrets (1, password, NULL, error);
+  if (options->api_key_stdin && !read_stdin_secrets (1, api_key, NULL, error))
+    return FALSE;
+  if (c->password_file != NULL)
+    {
+      *password = gate_cli_read_secret_file (c->password_file, _("password"), error);
+      if (*password == NULL)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Saves what was given into the keyring and updates the profile's flags. */
+static gboolean
+save_secrets (GateProfile *profile, EditOptions *options, const char *password, const char *api_key, GError **error)
+{
+  const char *id = gate_profile_get_id (profile);
+  const char *name = gate_profile_get_name (profile);
+
+  if (password != NULL)
+    {
+      if (!gate_secret_store_store_sync (id, GATE_SECRET_PASSWORD, name, password, NULL, error))
+        return FALSE;
+      gate_profile_set_has_password (profile, TRUE);
+    }
+  else if (options->forget_password)
+    {
+      if (!gate_secret_store_delete_sync (id, GATE_SECRET_PASSWORD, NULL, error))
+        return FALSE;
+      gate_profile_set_has_password (profile, FALSE);
+    }
+
+  if (api_key != NULL)
+    {
+      if (!gate_secret_store_store_sync (id, GATE_SECRET_API_KEY, name, api_key, NULL, error))
+        return FALSE;
+      gate_profile_set_has_api_key (profile, TRUE);
+    }
+  else if (options->forget_api_key)
+    {
+      if (!gate_secret_store_delete_sync (id, GATE_SECRET_API_KEY, NULL, error))
+        return FALSE;
+      gate_profile_set_has_api_key (profile, FALSE);
+    }
+
+  return TRUE;
+}
+
+static GOptionContext *
+make_edit_context (EditOptions *options, gboolean adding)
+{
+  GOptionContext *context;
+  const GOptionEntry add_entries[] = {
+    { "preset", 0, 0, G_OPTION_ARG_STRING, &options->preset,
+      N_("Provider: smtp2go or other (fills server, port and security)"), N_("ID") },
+    { "region", 0, 0, G_OPTION_ARG_STRING, &options->region,
+      N_("Provider region: global, us, eu or au for smtp2go"), N_("ID") },
+    { "from-name", 0, 0, G_OPTION_ARG_STRING, &options->from_name, N_("Sender name shown to recipients"),
+      N_("TEXT") },
+    { "api-key-stdin", 0, 0, G_OPTION_ARG_NONE, &options->api_key_stdin,
+      N_("Read the provider's API key from standard input (after the password with --password-stdin)"), NULL },
+    { "rewrite-sender", 0, 0, G_OPTION_ARG_STRING, &options->rewrite_sender,
+      N_("Whether the relay sends devices' mail as this profile's sender: yes or no"), N_("yes|no") },
+    { NULL }
+  };
+  const GOptionEntry edit_entries[] = {
+    { "name", 0, 0, G_OPTION_ARG_STRING, &options->new_name, N_("Rename the profile"), N_("NAME") },
+    { "no-allow-plain-auth", 0, 0, G_OPTION_ARG_NONE, &options->no_allow_plain_auth,
+      N_("Never send the password without encryption (the default)"), NULL },
+    { "forget-password", 0, 0, G_OPTION_ARG_NONE, &options->forget_password,
+      N_("Delete the saved password from the keyring"), NULL },
+    { "forget-api-key", 0, 0, G_OPTION_ARG_NONE, &options->forget_api_key,
+      N_("Delete the saved API key from the keyring"), NULL },
+    { NULL }
+  };
+
+  options->connection = gate_cli_connection_options_new (GATE_CLI_CONNECTION_ALL);
+  context = g_option_context_new (_("NAME"));
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_set_summary (context, adding ? _("Add a profile.") : _("Change a profile."));
+  g_option_context_set_description (
+    context,
+    _("Options take the same names as in “postgate-cli send”. Passwords and API keys are\n"
+      "saved in the system keyring, never in the profile file. Give an empty value\n"
+      "(--pin-sha256 \"\") to clear a setting.\n"
+      "\n"
+      "Example:\n"
+      "  printf '%s\\n' \"$PASSWORD\" | postgate-cli profile add Office --preset smtp2go \\\n"
+      "      --region eu --user office --password-stdin --from office@example.com"));
+  gate_cli_connection_options_add_to_context (options->connection, context);
+  g_option_context_add_main_entries (context, add_entries, GETTEXT_PACKAGE);
+  if (!adding)
+    g_option_context_add_main_entries (context, edit_entries, GETTEXT_PACKAGE);
+  return context;
+}
+
+static void
+print_secret_note (GateProfile *profile, const char *password, const char *api_key)
+{
+  if (password != NULL)
+    printf ("%s\n", _("The password was saved in the system keyring."));
+  else if (*gate_profile_get_username (profile) != '\0' && !gate_profile_get_has_password (profile))
+    printf ("%s\n", _("No password is saved: send will ask for it, or add it with "
+                      "“postgate-cli profile edit NAME --password-stdin”."));
+  if (api_key != NULL)
+    printf ("%s\n", _("The API key was saved in the system keyring."));
+}
+
+static int
+command_add (int argc, char **argv)
+{
+  EditOptions options = { 0 };
+  g_autoptr(GOptionContext) context = make_edit_context (&options, TRUE);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GateProfileStore) store = NULL;
+  g_autoptr(GateProfile) profile = NULL;
+  char *password = NULL;
+  char *api_key = NULL;
+  const char *problem;
+  int status = STATUS_FAILED;
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    goto out;
+  if (argc != 2)
+    {
+      g_set_error_literal (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           _("Give the name of the new profile: postgate-cli profile add NAME [OPTION…]"));
+      goto out;
+    }
+
+  store = gate_cli_open_profile_store (&error);
+  if (store == NULL)
+    goto out;
+  if ((problem = gate_profile_store_check_name (store, argv[1], NULL)) != NULL)
+    {
+      g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s: “%s”", problem, argv[1]);
+      goto out;
+    }
+
+  profile = gate_profile_new (argv[1]);
+  gate_profile_apply_preset (profile, options.preset ? options.preset : GATE_PRESET_OTHER, NULL);
+  if (!apply_options (profile, &options, TRUE, &error)
+      || !read_secrets (&options, profile, &password, &api_key, &error)
+      || !save_secrets (profile, &options, password, api_key, &error))
+    goto out;
+
+  if (!gate_profile_store_add (store, profile, &error))
+    {
+      /* Do not leave secrets of a profile that does not exist. */
+      gate_secret_store_delete_all_sync (gate_profile_get_id (profile), NULL, NULL);
+      goto out;
+    }
+
+  printf (_("Added the profile “%s”.\n"), gate_profile_get_name (profile));
+  print_secret_note (profile, password, api_key);
+  status = STATUS_OK;
+
+out:
+  if (error != NULL)
+    fprintf (stderr, "%s\n", error->message);
+  gate_cli_secret_free (password);
+  gate_cli_secret_free (api_key);
+  edit_options_clear (&options);
+  return status;
+}
+
+static int
+command_edit (int argc, char **argv)
+{
+  EditOptions options = { 0 };
+  g_autoptr(GOptionContext) context = make_edit_context (&options, FALSE);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GateProfileStore) store = NULL;
+  g_autoptr(GateProfile) edited = NULL;
+  GateProfile *profile;
+  char *password = NULL;
+  char *api_key = NULL;
+  int status = STATUS_FAILED;
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    goto out;
+  if (argc != 2)
+    {
+      g_set_error_literal (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                           _("Give the name of the profile to change: postgate-cli profile edit NAME [OPTION…]"));
+      goto out;
+    }
+
+  store = gate_cli_open_profile_store (&error);
+  if (store == NULL)
+    goto out;
+  profile = gate_profile_store_lookup (store, argv[1]);
+  if (profile == NULL)
+    {
+      g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                   _("There is no profile named “%s”. See the list with: postgate-cli profile list"), argv[1]);
+      goto out;
+    }
+
+  /* Work on a copy, so nothing half-changed is ever saved. */
+  edited = gate_profile_duplicate (profile, gate_profile_get_name (profile));
+  gate_profile_copy_settings (edited, profile);
+  if (options.new_name != NULL)
+    {
+      const char *problem = gate_profile_store_check_name (store, options.new_name, profile);
+
+      if (problem != NULL)
+        {
+          g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s: “%s”", problem, options.new_name);
+          goto out;
+        }
+      gate_profile_set_name (edited, options.new_name);
+    }
+  if (!apply_options (edited, &options, FALSE, &error)
+      || !read_secrets (&options, edited, &password, &api_key, &error)
+      || !save_secrets (profile, &options, password, api_key, &error))
+    goto out;
+
+  /* save_secrets() set the flags on the stored profile; keep them. */
+  gate_profile_set_has_password (edited, gate_profile_get_has_password (profile));
+  gate_profile_set_has_api_key (edited, gate_profile_get_has_api_key (profile));
+  gate_profile_copy_settings (profile, edited);
+  if (!gate_profile_store_save (store, &error))
+    goto out;
+
+  printf (_("Changed the profile “%s”.\n"), gate_profile_get_name (profile));
+  print_secret_note (profile, password, api_key);
+  status = STATUS_OK;
+
+out:
+  if (error != NULL)
+    fprintf (stderr, "%s\n", error->message);
+  gate_cli_secret_free (password);
+  gate_cli_secret_free (api_key);
+  edit_options_clear (&options);
+  return status;
+}
+
+/* ---- list and show ---- */
+
+static GOptionContext *
+make_plain_context (const char *parameter, const char *summary)
+{
+  GOptionContext *context = g_option_context_new (parameter);
+
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_set_summary (context, summary);
+  return context;
+}
+
+static int
+command_list (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = make_plain_context (NULL, _("List the profiles."));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GateProfileStore) store = NULL;
+  guint n;
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return fail_error (error);
+  if (argc > 1)
+    return fail (_("“profile list” takes no arguments."));
+
+  store = gate_cli_open_profile_store (&error);
+  if (store == NULL)
+    return fail_error (error);
+
+  n = g_list_model_get_n_items (G_LIST_MODEL (store));
+  if (n == 0)
+    {
+      printf ("%s\n", _("No profiles yet. Add one with, for example:"));
+      printf ("  postgate-cli profile add Office --preset smtp2go --user NAME --password-stdin --from ADDRESS\n");
+      return STATUS_OK;
+    }
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GateProfile) profile = g_list_model_get_item (G_LIST_MODEL (store), i);
+      const char *user = gate_profile_get_username (profile);
+
+      printf ("%s\t%s:%u\t%s\t%s\n",
+              gate_profile_get_name (profile),
+              gate_profile_get_host (profile),
+              gate_profile_get_port (profile),
+              gate_smtp_security_to_string (gate_profile_get_security (profile)),
+              *user ? user : "-");
+    }
+  return STATUS_OK;
+}
+
+static void
+print_field (const char *label, const char *value)
+{
+  printf ("  %s: %s\n", label, value != NULL && *value != '\0' ? value : "—");
+}
+
+/* What the keyring holds, in words; never the secret itself. */
+static char *
+describe_secret (GateProfile *profile, GateSecretKind kind, gboolean flag)
+{
+  g_autoptr(GError) error = NULL;
+  char *secret = gate_secret_store_lookup_sync (gate_profile_get_id (profile), kind, NULL, &error);
+  gboolean found = secret != NULL;
+
+  gate_secret_free (secret);
+  if (error != NULL)
+    return g_strdup (flag ? _("saved in the keyring (the keyring cannot be reached now)")
+                          : _("not saved (the keyring cannot be reached now)"));
+  return g_strdup (found ? _("saved in the keyring") : _("not saved"));
+}
+
+static char *
+format_time (GDateTime *when)
+{
+  g_autoptr(GDateTime) local = NULL;
+
+  if (when == NULL)
+    return NULL;
+  local = g_date_time_to_local (when);
+  return g_date_time_format (local, "%Y-%m-%d %H:%M");
+}
+
+static int
+command_show (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = make_plain_context (_("NAME"), _("Show the settings of a profile."));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GateProfileStore) store = NULL;
+  GateProfile *profile;
+  GateProviderPreset *preset;
+  g_autofree char *provider = NULL;
+  g_autofree char *port = NULL;
+  g_autofree char *auth = NULL;
+  g_autofree char *sender = NULL;
+  g_autofree char *password = NULL;
+  g_autofree char *api_key = NULL;
+  g_autofree char *created = NULL;
+  g_autofree char *last_success = NULL;
+  GateSmtpAuthMechanism mechanism;
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return fail_error (error);
+  if (argc != 2)
+    return fail (_("Give the name of the profile: postgate-cli profile show NAME"));
+
+  store = gate_cli_open_profile_store (&error);
+  if (store == NULL)
+    return fail_error (error);
+  profile = gate_profile_store_lookup (store, argv[1]);
+  if (profile == NULL)
+    {
+      fprintf (stderr, _("There is no profile named “%s”. See the list with: postgate-cli profile list\n"), argv[1]);
+      return STATUS_FAILED;
+    }
+
+  preset = gate_provider_preset_lookup (gate_profile_get_preset_id (profile));
+  if (preset != NULL)
+    {
+      GateProviderRegion *region = NULL;
+
+      if (*gate_profile_get_region (profile) != '\0')
+        region = gate_provider_preset_get_region (preset, gate_profile_get_region (profile));
+      provider = region ? g_strdup_printf ("%s (%s)", gate_provider_preset_get_name (preset),
+                                           gate_provider_region_get_name (region))
+                        : g_strdup (gate_provider_preset_get_name (preset));
+    }
+  else
+    provider = g_strdup (gate_profile_get_preset_id (profile));
+
+  port = g_strdup_printf ("%u", gate_profile_get_port (profile));
+  mechanism = gate_profile_get_auth_mechanism (profile);
+  auth = mechanism == GATE_SMTP_AUTH_AUTOMATIC
+           ? g_strdup (_("automatic"))
+           : g_strdup (gate_smtp_auth_mechanism_to_string (mechanism) ?: _("several"));
+  if (*gate_profile_get_sender_name (profile) != '\0')
+    sender = g_strdup_printf ("%s <%s>", gate_profile_get_sender_name (profile),
+                              gate_profile_get_sender_address (profile));
+  else
+    sender = g_strdup (gate_profile_get_sender_address (profile));
+  password = describe_secret (profile, GATE_SECRET_PASSWORD, gate_profile_get_has_password (profile));
+  api_key = describe_secret (profile, GATE_SECRET_API_KEY, gate_profile_get_has_api_key (profile));
+  created = format_time (gate_profile_get_created (profile));
+  last_success = format_time (gate_profile_get_last_success (profile));
+
+  printf ("%s\n", gate_profile_get_name (profile));
+  print_field (_("Provider"), provider);
+  print_field (_("Outgoing server"), gate_profile_get_host (profile));
+  print_field (_("Port"), port);
+  print_field (_("Security"), gate_smtp_security_get_label (gate_profile_get_security (profile)));
+  print_field (_("User name"), gate_profile_get_username (profile));
+  print_field (_("Password"), password);
+  print_field (_("Sign-in method"), auth);
+  print_field (_("Password without encryption"),
+               gate_profile_get_allow_plain_auth (profile) ? _("allowed") : _("never sent"));
+  print_field (_("Sender"), sender);
+  print_field (_("Extra trusted certificate authority"), gate_profile_get_ca_file (profile));
+  print_field (_("Pinned certificate (SHA-256)"), gate_profile_get_pinned_fingerprint (profile));
+  print_field (_("Relay sends devices’ mail as this sender"),
+               gate_profile_get_rewrite_sender (profile) ? _("yes") : _("no"));
+  if (preset != NULL && gate_provider_preset_get_has_api (preset))
+    print_field (_("API key"), api_key);
+  print_field (_("Created"), created);
+  print_field (_("Last successful test"), last_success ? last_success : _("never"));
+  print_field (_("Id"), gate_profile_get_id (profile));
+  return STATUS_OK;
+}
+
+/* ---- remove, export, import ---- */
+
+static int
+command_remove (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = make_plain_context (_("NAME"), _("Remove a profile and its saved password."));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GateProfileStore) store = NULL;
+  g_autoptr(GateProfile) profile = NULL;
+  g_autofree char *id = NULL;
+  gboolean had_secrets;
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return fail_error (error);
+  if (argc != 2)
+    return fail (_("Give the name of the profile: postgate-cli profile remove NAME"));
+
+  store = gate_cli_open_profile_store (&error);
+  if (store == NULL)
+    return fail_error (error);
+  profile = gate_profile_store_lookup (store, argv[1]);
+  if (profile == NULL)
+    {
+      fprintf (stderr, _("There is no profile named “%s”. See the list with: postgate-cli profile list\n"), argv[1]);
+      return STATUS_FAILED;
+    }
+  g_object_ref (profile);
+  id = g_strdup (gate_profile_get_id (profile));
+  had_secrets = gate_profile_get_has_password (profile) || gate_profile_get_has_api_key (profile);
+
+  if (!gate_profile_store_remove (store, profile, &error))
+    return fail_error (error);
+  printf (_("Removed the profile “%s”.\n"), gate_profile_get_name (profile));
+
+  if (!gate_secret_store_delete_all_sync (id, NULL, &error) && had_secrets)
+    {
+      fprintf (stderr, _("Its password could not be deleted from the keyring: %s\n"), error->message);
+      return STATUS_FAILED;
+    }
+  return STATUS_OK;
+}
+
+static int
+command_export (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context =
+    make_plain_context (_("FILE [NAME…]"), _("Write profiles (all, or those named) to a file, without passwords "
+                                            "or API keys."));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GateProfileStore) store = NULL;
+  g_autoptr(GPtrArray) chosen = NULL;
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return fail_error (error);
+  if (argc < 2)
+    return fail (_("Give the file to write: postgate-cli profile export FILE [NAME…]"));
+
+  store = gate_cli_open_profile_store (&error);
+  if (store == NULL)
+    return fail_error (error);
+
+  chosen = g_ptr_array_new ();
+  for (int i = 2; i < argc; i++)
+    {
+      GateProfile *profile = gate_profile_store_lookup (store, argv[i]);
+
+      if (profile == NULL)
+        {
+          fprintf (stderr, _("There is no profile named “%s”. See the list with: postgate-cli profile list\n"),
+                   argv[i]);
+          return STATUS_FAILED;
+        }
+      g_ptr_array_add (chosen, profile);
+    }
+
+  if (!gate_profile_store_export (store, argv[1], argc > 2 ? chosen : NULL, &error))
+    return fail_error (error);
+
+  printf (g_dngettext (GETTEXT_PACKAGE, "Exported %u profile to “%s” (without passwords or API keys).\n",
+                       "Exported %u profiles to “%s” (without passwords or API keys).\n",
+                       argc > 2 ? chosen->len : g_list_model_get_n_items (G_LIST_MODEL (store))),
+          argc > 2 ? chosen->len : g_list_model_get_n_items (G_LIST_MODEL (store)), argv[1]);
+  return STATUS_OK;
+}
+
+static int
+command_import (int argc, char **argv)
+{
+  g_autoptr(GOptionContext) context = make_plain_context (_("FILE"), _("Add the profiles of an exported file."));
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GateProfileStore) store = NULL;
+  g_autoptr(GPtrArray) added = NULL;
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return fail_error (error);
+  if (argc != 2)
+    return fail (_("Give the file to read: postgate-cli profile import FILE"));
+
+  store = gate_cli_open_profile_store (&error);
+  if (store == NULL)
+    return fail_error (error);
+
+  added = gate_profile_store_import (store, argv[1], &error);
+  if (added == NULL)
+    return fail_error (error);
+
+  for (guint i = 0; i < added->len; i++)
+    printf (_("Imported the profile “%s”.\n"), gate_profile_get_name (g_ptr_array_index (added, i)));
+  if (added->len == 0)
+    printf ("%s\n", _("The file holds no profiles."));
+  else
+    printf ("%s\n", _("Passwords are never exported: add them with "
+                      "“postgate-cli profile edit NAME --password-stdin”."));
+  return STATUS_OK;
+}
+
+/* ---- dispatch ---- */
+
+typedef struct {
+  const char *name;
+  int (*run) (int argc, char **argv);
+} ProfileCommand;
+
+static const ProfileCommand profile_commands[] = {
+  { "list", command_list },
+  { "show", command_show },
+  { "add", command_add },
+  { "edit", command_edit },
+  { "remove", command_remove },
+  { "export", command_export },
+  { "import", command_import },
+};
 
 int
 gate_cli_profile (int argc, char **argv)
 {
-  fprintf (stderr, "%s\n", _("This command is not available yet."));
-  return 1;
+  if (argc < 2)
+    {
+      print_usage (stderr);
+      return STATUS_FAILED;
+    }
+
+  if (g_str_equal (argv[1], "--help") || g_str_equal (argv[1], "-h") || g_str_equal (argv[1], "help"))
+    {
+      print_usage (stdout);
+      return STATUS_OK;
+    }
+
+  for (gsize i = 0; i < G_N_ELEMENTS (profile_commands); i++)
+    {
+      if (g_str_equal (argv[1], profile_commands[i].name))
+        {
+          g_autofree char *name = g_strdup_printf ("postgate-cli profile %s", profile_commands[i].name);
+          g_autofree char **sub_argv = g_new0 (char *, argc);
+
+          /* argv[0] names the subcommand, for --help and messages. */
+          sub_argv[0] = name;
+          for (int j = 2; j < argc; j++)
+            sub_argv[j - 1] = argv[j];
+          return profile_commands[i].run (argc - 1, sub_argv);
+        }
+    }
+
+  fprintf (stderr, _("Unknown profile command “%s”.\n\n"), argv[1]);
+  print_usage (stderr);
+  return STATUS_FAILED;
 }

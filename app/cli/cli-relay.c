@@ -1,15 +1,336 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* PLACEHOLDER: replaced by the real subcommand. */
+#define G_LOG_DOMAIN "postgate-cli"
+
 #include "config.h"
 
-#include <glib/gi18n.h>
+#include <glib/gi18n-lib.h>
+#include <glib-unix.h>
+#include <signal.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "cli-commands.h"
+#include "cli-connection-options.h"
+#include "cli-profile-loader.h"
+#include "gate-relay.h"
+
+/* `postgate-cli relay`: the relay without the tray, for a server or a
+ * script.  It prints one plain line per event and stops cleanly on SIGINT or
+ * SIGTERM, finishing or putting back what is being forwarded. */
+
+typedef struct {
+  GMainLoop *loop;
+  GateRelay *relay;
+  gboolean stopping;
+  int status;
+} RelayRun;
+
+static void
+print_line (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+static void
+print_line (const char *format, ...)
+{
+  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
+  g_autofree char *text = NULL;
+  va_list args;
+
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  printf ("%s %s\n", stamp, text);
+  fflush (stdout);
+}
+
+static void
+accepted_cb (GateRelay *relay, GateSpoolEntry *entry, gpointer user_data)
+{
+  const char *original = gate_spool_entry_get_original_sender (entry);
+  const char *sender = gate_spool_entry_get_sender (entry);
+  guint n = gate_spool_entry_get_n_recipients (entry);
+
+  if (original != NULL)
+    print_line (g_dngettext (GETTEXT_PACKAGE, "accepted %s from %s (sender %s, rewritten to %s), %u recipient",
+                             "accepted %s from %s (sender %s, rewritten to %s), %u recipients", n),
+                gate_spool_entry_get_id (entry), gate_spool_entry_get_client_address (entry), original, sender, n);
+  else
+    print_line (g_dngettext (GETTEXT_PACKAGE, "accepted %s from %s (sender %s), %u recipient",
+                             "accepted %s from %s (sender %s), %u recipients", n),
+                gate_spool_entry_get_id (entry), gate_spool_entry_get_client_address (entry),
+                sender[0] != '\0' ? sender : "<>", n);
+}
+
+static void
+delivered_cb (GateRelay *relay, const char *id, const char *reply, gpointer user_data)
+{
+  print_line (_("forwarded %s: %s"), id, reply);
+}
+
+static void
+deferred_cb (GateRelay *relay, const char *id, const char *reason, gint64 next, gpointer user_data)
+{
+  gint64 wait = MAX (0, next - g_get_real_time () / G_USEC_PER_SEC);
+
+  print_line (_("deferred %s, next try in %" G_GINT64_FORMAT " s: %s"), id, wait, reason);
+}
+
+static void
+failed_cb (GateRelay *relay, const char *id, const char *reason, gpointer user_data)
+{
+  print_line (_("failed %s: %s"), id, reason);
+}
+
+static void
+recipient_failed_cb (GateRelay *relay, const char *id, const char *rcpt, const char *reason, gpointer user_data)
+{
+  print_line (_("recipient %s of %s failed: %s"), rcpt, id, reason);
+}
+
+static void
+client_refused_cb (GateRelay *relay, const char *address, const char *reason, gpointer user_data)
+{
+  print_line (_("refused a connection from %s: %s"), address, reason);
+}
+
+static void
+log_cb (GateRelay *relay, const char *line, gpointer user_data)
+{
+  print_line ("%s", line);
+}
+
+static void
+upstream_cb (GateRelay *relay, GParamSpec *pspec, gpointer user_data)
+{
+  print_line (_("outgoing server: %s"), gate_relay_get_upstream_state (relay));
+}
+
+static void
+stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  RelayRun *run = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!gate_relay_stop_finish (GATE_RELAY (source), result, &error))
+    {
+      fprintf (stderr, _("Could not stop cleanly: %s\n"), error->message);
+      run->status = 1;
+    }
+  print_line ("%s", _("stopped"));
+  g_main_loop_quit (run->loop);
+}
+
+static gboolean
+signal_cb (gpointer user_data)
+{
+  RelayRun *run = user_data;
+
+  if (run->stopping)
+    {
+      /* A second signal: stop now; whatever was being sent is queued again
+       * at the next start. */
+      print_line ("%s", _("stopping at once"));
+      g_main_loop_quit (run->loop);
+      return G_SOURCE_CONTINUE;
+    }
+  run->stopping = TRUE;
+  print_line ("%s", _("stopping: finishing the deliveries under way"));
+  gate_relay_stop_async (run->relay, NULL, stopped_cb, run);
+  return G_SOURCE_CONTINUE;
+}
+
+static GateSmtpClient *
+options_client_factory (gpointer user_data)
+{
+  return gate_cli_connection_options_create_client (user_data);
+}
 
 int
 gate_cli_relay (int argc, char **argv)
 {
-  fprintf (stderr, "%s\n", _("This command is not available yet."));
-  return 1;
+  g_autoptr(GOptionContext) context = NULL;
+  g_autoptr(GateCliConnectionOptions) options = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GateRelay) relay = NULL;
+  g_autoptr(GateProfile) profile = NULL;
+  g_autoptr(GMainLoop) loop = NULL;
+  g_auto(GStrv) listen = NULL;
+  g_auto(GStrv) allow = NULL;
+  g_autofree char *spool = NULL;
+  g_autofree char *rewrite = NULL;
+  g_autofree char *spool_path = NULL;
+  gboolean no_rewrite = FALSE;
+  int connections = GATE_FORWARDER_DEFAULT_CONNECTIONS;
+  int rate = GATE_FORWARDER_DEFAULT_RATE_PER_HOUR;
+  int retry_base = GATE_FORWARDER_DEFAULT_RETRY_BASE;
+  int retry_max = GATE_FORWARDER_DEFAULT_RETRY_MAX;
+  int max_age = GATE_FORWARDER_DEFAULT_MAX_AGE;
+  RelayRun run = { 0 };
+  guint sigint_id, sigterm_id;
+  GOptionGroup *advanced;
+  const GOptionEntry entries[] = {
+    { "listen", 0, 0, G_OPTION_ARG_STRING_ARRAY, &listen,
+      N_("Accept mail on this address and port (repeatable; default 127.0.0.1:2525)"), N_("ADDR:PORT") },
+    { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &allow,
+      N_("Also accept devices from this address range, e.g. 192.168.1.0/24 (repeatable)"), N_("CIDR") },
+    { "spool", 0, 0, G_OPTION_ARG_FILENAME, &spool, N_("Keep the queue in this folder"), N_("DIR") },
+    { "rewrite-sender", 0, 0, G_OPTION_ARG_STRING, &rewrite,
+      N_("Send every message as this verified sender, keeping the device's address in Reply-To"), N_("ADDR") },
+    { "no-rewrite-sender", 0, 0, G_OPTION_ARG_NONE, &no_rewrite, N_("Keep the devices' senders as they are"),
+      NULL },
+    { "connections", 0, 0, G_OPTION_ARG_INT, &connections,
+      N_("Connections to the outgoing server at most (1–40, default 4)"), N_("N") },
+    { "rate", 0, 0, G_OPTION_ARG_INT, &rate, N_("Messages per hour at most (default 200000; 0: no limit)"),
+      N_("N") },
+    { NULL }
+  };
+  const GOptionEntry advanced_entries[] = {
+    { "retry-base", 0, 0, G_OPTION_ARG_INT, &retry_base,
+      N_("First wait after a temporary failure, doubled at each retry (default 60)"), N_("SECONDS") },
+    { "retry-max", 0, 0, G_OPTION_ARG_INT, &retry_max, N_("Longest wait between two tries (default 3600)"),
+      N_("SECONDS") },
+    { "max-age", 0, 0, G_OPTION_ARG_INT, &max_age,
+      N_("Give a message up after trying for this long (default 5 days)"), N_("SECONDS") },
+    { NULL }
+  };
+
+  setvbuf (stdout, NULL, _IOLBF, 0);
+
+  context = g_option_context_new (NULL);
+  g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
+  g_option_context_set_summary (context,
+                                _("Accept mail from devices and programs on this computer or network, keep it "
+                                  "safely in a queue and forward it to the outgoing server.\n\n"
+                                  "Forward through a profile (--profile NAME) or through a server given "
+                                  "with the connection options below."));
+  g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
+  gate_cli_connection_options_set_profile_loader (gate_cli_profile_loader);
+  options = gate_cli_connection_options_new (GATE_CLI_CONNECTION_SERVER | GATE_CLI_CONNECTION_CREDENTIALS
+                                             | GATE_CLI_CONNECTION_TRUST);
+  gate_cli_connection_options_add_to_context (options, context);
+  advanced = g_option_group_new ("advanced", _("Advanced options (for testing):"),
+                                 _("Show the advanced options"), NULL, NULL);
+  g_option_group_add_entries (advanced, advanced_entries);
+  g_option_group_set_translation_domain (advanced, GETTEXT_PACKAGE);
+  g_option_context_add_group (context, advanced);
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    {
+      fprintf (stderr, "%s\n", error->message);
+      return 2;
+    }
+  if (argc > 1)
+    {
+      fprintf (stderr, _("Unexpected argument “%s”.\n"), argv[1]);
+      return 2;
+    }
+  if (connections < 1 || connections > GATE_FORWARDER_MAX_CONNECTIONS || rate < 0 || retry_base < 1
+      || retry_max < 1 || max_age < 1)
+    {
+      fprintf (stderr, "%s\n", _("--connections takes 1 to 40; --rate, --retry-base, --retry-max and --max-age "
+                                  "take positive numbers."));
+      return 2;
+    }
+
+  relay = gate_relay_new ();
+
+  /* The relay opens the CA file long after start-up, from wherever it runs:
+   * make the path absolute now. */
+  if (options->ca_file != NULL && !g_path_is_absolute (options->ca_file))
+    {
+      char *absolute = g_canonicalize_filename (options->ca_file, NULL);
+
+      g_free (options->ca_file);
+      options->ca_file = absolute;
+    }
+
+  /* The loader fills what the command line left unset from the profile
+   * and finds the password; what the user typed wins. */
+  if (!gate_cli_connection_options_validate (options, &error))
+    {
+      fprintf (stderr, "%s\n", error->message);
+      if (options->profile_name == NULL && options->server == NULL)
+        fprintf (stderr, "%s\n", _("Give the outgoing server with --profile NAME or --server HOST."));
+      return 2;
+    }
+  if (options->profile_name != NULL)
+    {
+      g_autoptr(GateProfileStore) store = gate_cli_open_profile_store (&error);
+      GateProfile *found = store != NULL ? gate_profile_store_lookup (store, options->profile_name) : NULL;
+
+      if (found == NULL)
+        {
+          fprintf (stderr, _("There is no profile named “%s”.\n"), options->profile_name);
+          return 1;
+        }
+      /* The profile gives the default queue folder and the sender rewrite. */
+      profile = g_object_ref (found);
+      gate_relay_set_profile (relay, profile, NULL);
+    }
+  gate_relay_set_client_factory (relay, options_client_factory, options, NULL);
+
+  for (guint i = 0; listen != NULL && listen[i] != NULL; i++)
+    gate_relay_add_listen (relay, listen[i]);
+  for (guint i = 0; allow != NULL && allow[i] != NULL; i++)
+    gate_relay_add_allowed (relay, allow[i]);
+  if (spool != NULL)
+    gate_relay_set_spool_path (relay, spool);
+  if (no_rewrite)
+    gate_relay_set_sender_rewrite (relay, NULL);
+  else if (rewrite != NULL)
+    gate_relay_set_sender_rewrite (relay, rewrite);
+  gate_relay_set_max_connections (relay, connections);
+  gate_relay_set_rate_per_hour (relay, rate);
+  gate_relay_set_retry (relay, retry_base, retry_max);
+  gate_relay_set_max_age (relay, max_age);
+
+  g_signal_connect (relay, "accepted", G_CALLBACK (accepted_cb), NULL);
+  g_signal_connect (relay, "delivered", G_CALLBACK (delivered_cb), NULL);
+  g_signal_connect (relay, "deferred", G_CALLBACK (deferred_cb), NULL);
+  g_signal_connect (relay, "failed", G_CALLBACK (failed_cb), NULL);
+  g_signal_connect (relay, "recipient-failed", G_CALLBACK (recipient_failed_cb), NULL);
+  g_signal_connect (relay, "client-refused", G_CALLBACK (client_refused_cb), NULL);
+  g_signal_connect (relay, "log", G_CALLBACK (log_cb), NULL);
+  g_signal_connect (relay, "notify::upstream-state", G_CALLBACK (upstream_cb), NULL);
+
+  if (!gate_relay_start (relay, &error))
+    {
+      fprintf (stderr, _("The relay could not start: %s\n"), error->message);
+      return 1;
+    }
+
+  spool_path = gate_relay_dup_spool_path (relay);
+  print_line (_("queue folder: %s"), spool_path);
+  if (listen == NULL)
+    print_line (_("listening on %s"), GATE_RELAY_DEFAULT_LISTEN);
+  for (guint i = 0; listen != NULL && listen[i] != NULL; i++)
+    {
+      /* Port 0 asks the system for a free port: say which one it gave. */
+      if (i == 0 && g_str_has_suffix (listen[i], ":0"))
+        {
+          g_autofree char *host = g_strndup (listen[i], strlen (listen[i]) - 2);
+
+          print_line (_("listening on %s:%u"), host, gate_relay_get_port (relay));
+        }
+      else
+        print_line (_("listening on %s"), listen[i]);
+    }
+  {
+    guint n = gate_relay_get_queue_length (relay);
+
+    print_line (g_dngettext (GETTEXT_PACKAGE, "%u message waiting in the queue", "%u messages waiting in the queue",
+                             n),
+                n);
+  }
+
+  loop = g_main_loop_new (NULL, FALSE);
+  run.loop = loop;
+  run.relay = relay;
+  sigint_id = g_unix_signal_add (SIGINT, signal_cb, &run);
+  sigterm_id = g_unix_signal_add (SIGTERM, signal_cb, &run);
+  g_main_loop_run (loop);
+  g_source_remove (sigint_id);
+  g_source_remove (sigterm_id);
+
+  return run.status;
 }

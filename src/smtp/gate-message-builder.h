@@ -13,7 +13,9 @@ G_DECLARE_FINAL_TYPE (GateMessageBuilder, gate_message_builder, GATE, MESSAGE_BU
  * attachments (multipart/mixed, base64); RFC 2047 for non-ASCII names and
  * subjects; quoted-printable bodies with lines under 78 characters.  A unique
  * token goes into the subject and the Message-ID so the user can find the
- * message.  Output uses CRLF and is 7-bit clean. */
+ * message.  Output uses CRLF and is 7-bit clean, except for an address whose
+ * local part is not ASCII (that message needs SMTPUTF8); a non-ASCII domain is
+ * written in its ASCII (IDNA) form.  Lines never exceed 998 bytes. */
 GateMessageBuilder *gate_message_builder_new (void);
 
 void gate_message_builder_set_from (GateMessageBuilder *self, const char *display_name, const char *address);

@@ -19,6 +19,9 @@ typedef enum {
   GATE_SMTP_SECURITY_TLS,      /* implicit TLS from the first byte */
 } GateSmtpSecurity;
 
+#define GATE_TYPE_SMTP_SECURITY (gate_smtp_security_get_type ())
+GType gate_smtp_security_get_type (void) G_GNUC_CONST;
+
 /* "none", "starttls", "tls" and back; FALSE for an unknown name. */
 const char *gate_smtp_security_to_string (GateSmtpSecurity security);
 gboolean gate_smtp_security_from_string (const char *name, GateSmtpSecurity *security);

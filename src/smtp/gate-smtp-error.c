@@ -140,10 +140,14 @@ reply_says_too_large (const GateSmtpReply *reply)
 }
 
 static const char *
-host_or_default (const GateSmtpErrorContext *ctx)
+host_or_null (const GateSmtpErrorContext *ctx)
 {
-  return (ctx->host != NULL && ctx->host[0] != '\0') ? ctx->host : _("the outgoing server");
+  return (ctx->host != NULL && ctx->host[0] != '\0') ? ctx->host : NULL;
 }
+
+/* Each sentence comes whole in two forms, with the server's name and
+ * without, so translators never assemble fragments. */
+#define SUMMARY(with_host, without_host) (host ? g_strdup_printf (with_host, host) : g_strdup (without_host))
 
 typedef struct
 {
@@ -156,65 +160,84 @@ typedef struct
 static void
 explain_certificate (const GateSmtpErrorContext *ctx, Explanation *out)
 {
-  const char *host = host_or_default (ctx);
+  const char *host = host_or_null (ctx);
   const char *fingerprint = ctx->certificate_fingerprint;
 
   switch (ctx->certificate_problem)
     {
       case GATE_CERTIFICATE_PROBLEM_EXPIRED:
-        out->summary = g_strdup_printf (_("The security certificate of %s has expired."), host);
-        out->next_step = g_strdup (_("The server’s owner must renew it. Check also that the date and time of this "
-                                     "computer are right."));
+        out->summary = SUMMARY (_ ("The security certificate of %s has expired."),
+                                _ ("The security certificate of the outgoing server has expired."));
+        out->next_step
+            = g_strdup (_ ("The server’s owner must renew it. Check also that the date and time of this "
+                           "computer are right."));
         break;
       case GATE_CERTIFICATE_PROBLEM_NOT_YET_VALID:
-        out->summary = g_strdup_printf (_("The security certificate of %s is not valid yet."), host);
-        out->next_step = g_strdup (_("Check that the date and time of this computer are right."));
+        out->summary = SUMMARY (_ ("The security certificate of %s is not valid yet."),
+                                _ ("The security certificate of the outgoing server is not valid yet."));
+        out->next_step = g_strdup (_ ("Check that the date and time of this computer are right."));
         break;
       case GATE_CERTIFICATE_PROBLEM_UNKNOWN_ISSUER:
-        out->summary = g_strdup_printf (_("The security certificate of %s was issued by an authority this computer "
-                                          "does not know."),
-                                        host);
-        out->next_step = g_strdup (_("If your organisation uses its own certificate authority, add its certificate "
-                                     "as a trusted authority. Otherwise check the server name."));
+        out->summary
+            = SUMMARY (_ ("The security certificate of %s was issued by an authority this computer does "
+                          "not know."),
+                       _ ("The security certificate of the outgoing server was issued by an authority "
+                          "this computer does not know."));
+        out->next_step
+            = g_strdup (_ ("If your organisation uses its own certificate authority, add its certificate "
+                           "as a trusted authority. Otherwise check the server name."));
         break;
       case GATE_CERTIFICATE_PROBLEM_WRONG_HOST:
-        out->summary = g_strdup_printf (_("The security certificate of the server is not for the name “%s”."), host);
-        out->next_step = g_strdup (_("Check the server name: use exactly the name your mail provider gives."));
+        out->summary = SUMMARY (_ ("The security certificate of the server is not for the name “%s”."),
+                                _ ("The security certificate of the outgoing server is not for its name."));
+        out->next_step
+            = g_strdup (_ ("Check the server name: use exactly the name your mail provider gives."));
         break;
       case GATE_CERTIFICATE_PROBLEM_SELF_SIGNED:
-        out->summary = g_strdup_printf (_("%s uses a self-signed security certificate."), host);
+        out->summary = SUMMARY (_ ("The server %s uses a self-signed security certificate."),
+                                _ ("The outgoing server uses a self-signed security certificate."));
         if (fingerprint != NULL)
-          out->next_step = g_strdup_printf (_("Trust it only if you run this server yourself: check that its "
-                                              "fingerprint is %s, then choose to trust this certificate."),
-                                            fingerprint);
+          out->next_step
+              = g_strdup_printf (_ ("Trust it only if you run this server yourself: check that its "
+                                    "fingerprint is %s, then choose to trust this certificate."),
+                                 fingerprint);
         else
-          out->next_step = g_strdup (_("Trust it only if you run this server yourself: check its fingerprint, "
-                                       "then choose to trust this certificate."));
+          out->next_step
+              = g_strdup (_ ("Trust it only if you run this server yourself: check its fingerprint, "
+                             "then choose to trust this certificate."));
         break;
       case GATE_CERTIFICATE_PROBLEM_REVOKED:
-        out->summary = g_strdup_printf (_("The security certificate of %s has been revoked."), host);
-        out->next_step = g_strdup (_("Do not use this server until its owner replaces the certificate."));
+        out->summary = SUMMARY (_ ("The security certificate of %s has been revoked."),
+                                _ ("The security certificate of the outgoing server has been revoked."));
+        out->next_step = g_strdup (_ ("Do not use this server until its owner replaces the certificate."));
         break;
       case GATE_CERTIFICATE_PROBLEM_INSECURE:
-        out->summary = g_strdup_printf (_("The security certificate of %s uses weak encryption."), host);
-        out->next_step = g_strdup (_("Ask the server’s owner to replace the certificate."));
+        out->summary = SUMMARY (_ ("The security certificate of %s uses weak encryption."),
+                                _ ("The security certificate of the outgoing server uses weak encryption."));
+        out->next_step = g_strdup (_ ("Ask the server’s owner to replace the certificate."));
         break;
       case GATE_CERTIFICATE_PROBLEM_PIN_MISMATCH:
-        out->summary = g_strdup_printf (_("The security certificate of %s is not the one you chose to trust."), host);
+        out->summary = SUMMARY (
+            _ ("The security certificate of %s is not the one you chose to trust."),
+            _ ("The security certificate of the outgoing server is not the one you chose to trust."));
         if (fingerprint != NULL)
-          out->next_step = g_strdup_printf (_("If the server’s owner did not change it, someone may be intercepting "
-                                              "the connection. Check the new fingerprint %s with the owner before "
-                                              "trusting it."),
-                                            fingerprint);
+          out->next_step
+              = g_strdup_printf (_ ("If the server’s owner did not change it, someone may be intercepting "
+                                    "the connection. Check the new fingerprint %s with the owner before "
+                                    "trusting it."),
+                                 fingerprint);
         else
-          out->next_step = g_strdup (_("If the server’s owner did not change it, someone may be intercepting the "
-                                       "connection. Check the new fingerprint with the owner before trusting it."));
+          out->next_step
+              = g_strdup (_ ("If the server’s owner did not change it, someone may be intercepting the "
+                             "connection. Check the new fingerprint with the owner before trusting it."));
         break;
       case GATE_CERTIFICATE_PROBLEM_NONE:
       case GATE_CERTIFICATE_PROBLEM_OTHER:
       default:
-        out->summary = g_strdup_printf (_("The security certificate of %s is not trusted."), host);
-        out->next_step = g_strdup (_("Check the server name and that the date and time of this computer are right."));
+        out->summary = SUMMARY (_ ("The security certificate of %s is not trusted."),
+                                _ ("The security certificate of the outgoing server is not trusted."));
+        out->next_step
+            = g_strdup (_ ("Check the server name and that the date and time of this computer are right."));
         break;
     }
 }
@@ -222,30 +245,37 @@ explain_certificate (const GateSmtpErrorContext *ctx, Explanation *out)
 static void
 explain (GateSmtpError code, const GateSmtpErrorContext *ctx, Explanation *out)
 {
-  const char *host = host_or_default (ctx);
+  const char *host = host_or_null (ctx);
   GateSmtpReply *reply = ctx->reply;
   guint reply_code = reply ? gate_smtp_reply_get_code (reply) : 0;
 
   switch (code)
     {
       case GATE_SMTP_ERROR_NAME_NOT_FOUND:
-        out->summary = g_strdup_printf (_("The outgoing server “%s” could not be found."), host);
-        out->next_step = g_strdup (_("Check the spelling of the server name and your internet connection."));
+        out->summary = SUMMARY (_ ("The outgoing server “%s” could not be found."),
+                                _ ("The outgoing server could not be found."));
+        out->next_step = g_strdup (_ ("Check the spelling of the server name and your internet connection."));
         break;
 
       case GATE_SMTP_ERROR_CONNECTION_REFUSED:
         if (ctx->port != 0)
-          out->summary = g_strdup_printf (_("%s refused the connection on port %u."), host, ctx->port);
+          out->summary = host ? g_strdup_printf (_ ("The server %s refused the connection on port %u."), host,
+                                                 ctx->port)
+                              : g_strdup_printf (_ ("The outgoing server refused the connection on port %u."),
+                                                 ctx->port);
         else
-          out->summary = g_strdup_printf (_("%s refused the connection."), host);
-        out->next_step = g_strdup (_("The port may be wrong or the server may be down. Check the port your mail "
-                                     "provider gives, or try again later."));
+          out->summary = SUMMARY (_ ("The server %s refused the connection."),
+                                  _ ("The outgoing server refused the connection."));
+        out->next_step
+            = g_strdup (_ ("The port may be wrong or the server may be down. Check the port your mail "
+                           "provider gives, or try again later."));
         out->temporary = TRUE;
         break;
 
       case GATE_SMTP_ERROR_NETWORK:
-        out->summary = g_strdup_printf (_("The connection to %s was interrupted."), host);
-        out->next_step = g_strdup (_("Check your internet connection and try again."));
+        out->summary = SUMMARY (_ ("The connection to %s was interrupted."),
+                                _ ("The connection to the outgoing server was interrupted."));
+        out->next_step = g_strdup (_ ("Check your internet connection and try again."));
         out->temporary = TRUE;
         break;
 
@@ -253,29 +283,35 @@ explain (GateSmtpError code, const GateSmtpErrorContext *ctx, Explanation *out)
         out->temporary = TRUE;
         if (ctx->stage <= GATE_SMTP_STAGE_GREETING && ctx->port == 25)
           {
-            out->summary = g_strdup_printf (_("%s did not answer on port 25."), host);
-            out->next_step = g_strdup (_("Your network may block port 25. Try port 2525, 8025 or 587."));
+            out->summary = SUMMARY (_ ("The server %s did not answer on port 25."),
+                                    _ ("The outgoing server did not answer on port 25."));
+            out->next_step = g_strdup (_ ("Your network may block port 25. Try port 2525, 8025 or 587."));
             out->suggested_port = 2525;
           }
         else if (ctx->stage <= GATE_SMTP_STAGE_GREETING && ctx->port != 0)
           {
             guint16 other = ctx->port == 2525 ? 587 : 2525;
 
-            out->summary = g_strdup_printf (_("%s did not answer on port %u."), host, ctx->port);
-            out->next_step = g_strdup_printf (_("Your network may block this port. Try port %u."), other);
+            out->summary
+                = host ? g_strdup_printf (_ ("The server %s did not answer on port %u."), host, ctx->port)
+                       : g_strdup_printf (_ ("The outgoing server did not answer on port %u."), ctx->port);
+            out->next_step = g_strdup_printf (_ ("Your network may block this port. Try port %u."), other);
             out->suggested_port = other;
           }
         else
           {
-            out->summary = g_strdup_printf (_("%s stopped answering."), host);
-            out->next_step = g_strdup (_("Check your internet connection and try again later."));
+            out->summary = SUMMARY (_ ("The server %s stopped answering."),
+                                    _ ("The outgoing server stopped answering."));
+            out->next_step = g_strdup (_ ("Check your internet connection and try again later."));
           }
         break;
 
       case GATE_SMTP_ERROR_TLS_FAILED:
-        out->summary = g_strdup_printf (_("A secure connection to %s could not be set up."), host);
-        out->next_step = g_strdup (_("Check that the security setting matches the port: STARTTLS for ports 587, "
-                                     "2525 and 25, TLS for ports 465 and 8465."));
+        out->summary = SUMMARY (_ ("A secure connection to %s could not be set up."),
+                                _ ("A secure connection to the outgoing server could not be set up."));
+        out->next_step
+            = g_strdup (_ ("Check that the security setting matches the port: STARTTLS for ports 587, "
+                           "2525 and 25, TLS for ports 465 and 8465."));
         break;
 
       case GATE_SMTP_ERROR_CERTIFICATE_NOT_TRUSTED:
@@ -283,43 +319,52 @@ explain (GateSmtpError code, const GateSmtpErrorContext *ctx, Explanation *out)
         break;
 
       case GATE_SMTP_ERROR_STARTTLS_NOT_OFFERED:
-        out->summary = g_strdup_printf (_("%s does not offer a secure connection on this port."), host);
-        out->next_step = g_strdup (_("Nothing was sent. Try another port, such as 587 or 2525, or TLS security on "
-                                     "port 465."));
+        out->summary = SUMMARY (_ ("The server %s does not offer a secure connection on this port."),
+                                _ ("The outgoing server does not offer a secure connection on this port."));
+        out->next_step
+            = g_strdup (_ ("Nothing was sent. Try another port, such as 587 or 2525, or TLS security on "
+                           "port 465."));
         break;
 
       case GATE_SMTP_ERROR_PLAIN_AUTH_REFUSED:
-        out->summary = g_strdup (_("Your password would have been sent without encryption, so it was not sent."));
-        out->next_step = g_strdup (_("Choose STARTTLS or TLS security for this server."));
+        out->summary
+            = g_strdup (_ ("Your password would have been sent without encryption, so it was not sent."));
+        out->next_step = g_strdup (_ ("Choose STARTTLS or TLS security for this server."));
         break;
 
       case GATE_SMTP_ERROR_NO_AUTH_MECHANISM:
-        out->summary = g_strdup_printf (_("%s offers no sign-in method that Postgate can use."), host);
-        out->next_step = g_strdup (_("Check the port and security setting: many servers only offer sign-in over a "
-                                     "secure connection."));
+        out->summary = SUMMARY (_ ("The server %s offers no sign-in method that Postgate can use."),
+                                _ ("The outgoing server offers no sign-in method that Postgate can use."));
+        out->next_step
+            = g_strdup (_ ("Check the port and security setting: many servers only offer sign-in over a "
+                           "secure connection."));
         break;
 
       case GATE_SMTP_ERROR_AUTH_FAILED:
         if (reply != NULL && gate_smtp_reply_is_temporary (reply))
           {
-            out->summary = g_strdup_printf (_("%s could not check your username and password just now."), host);
-            out->next_step = g_strdup (_("Try again in a few minutes."));
+            out->summary
+                = SUMMARY (_ ("The server %s could not check your username and password just now."),
+                           _ ("The outgoing server could not check your username and password just now."));
+            out->next_step = g_strdup (_ ("Try again in a few minutes."));
             out->temporary = TRUE;
           }
         else
           {
-            out->summary = g_strdup (_("The username or password is wrong."));
+            out->summary = g_strdup (_ ("The username or password is wrong."));
             if (is_smtp2go (ctx))
-              out->next_step = g_strdup (_("Check SMTP Users in your SMTP2GO dashboard."));
+              out->next_step = g_strdup (_ ("Check SMTP Users in your SMTP2GO dashboard."));
             else
-              out->next_step = g_strdup (_("Check the username and password your mail provider gives for sending "
-                                           "mail (SMTP)."));
+              out->next_step
+                  = g_strdup (_ ("Check the username and password your mail provider gives for sending "
+                                 "mail (SMTP)."));
           }
         break;
 
       case GATE_SMTP_ERROR_SERVICE_UNAVAILABLE:
-        out->summary = g_strdup_printf (_("%s is not available right now."), host);
-        out->next_step = g_strdup (_("Try again in a few minutes."));
+        out->summary = SUMMARY (_ ("The server %s is not available right now."),
+                                _ ("The outgoing server is not available right now."));
+        out->next_step = g_strdup (_ ("Try again in a few minutes."));
         out->temporary = TRUE;
         break;
 
@@ -329,41 +374,47 @@ explain (GateSmtpError code, const GateSmtpErrorContext *ctx, Explanation *out)
           gboolean sender = code == GATE_SMTP_ERROR_SENDER_REFUSED;
 
           if (ctx->address != NULL)
-            out->summary = g_strdup_printf (sender ? _("The server refused the sender address %s.")
-                                                   : _("The server refused the recipient %s."),
+            out->summary = g_strdup_printf (sender ? _ ("The server refused the sender address %s.")
+                                                   : _ ("The server refused the recipient %s."),
                                             ctx->address);
           else
-            out->summary = g_strdup (sender ? _("The server refused the sender address.")
-                                            : _("The server refused the recipients."));
+            out->summary = g_strdup (sender ? _ ("The server refused the sender address.")
+                                            : _ ("The server refused the recipients."));
 
           if (reply_says_sign_in (reply))
-            out->next_step = g_strdup (_("The server only sends mail for users who sign in. Enter your username "
-                                         "and password."));
+            out->next_step
+                = g_strdup (_ ("The server only sends mail for users who sign in. Enter your username "
+                               "and password."));
           else if (sender && reply_says_unverified_sender (reply) && is_smtp2go (ctx))
-            out->next_step = g_strdup (_("Verify your sender address or domain first (Sending › Verified Senders in "
-                                         "your SMTP2GO dashboard)."));
+            out->next_step
+                = g_strdup (_ ("Verify your sender address or domain first (Sending › Verified Senders in "
+                               "your SMTP2GO dashboard)."));
           else if (sender && reply_says_unverified_sender (reply))
-            out->next_step = g_strdup (_("Verify your sender address or domain with your mail provider first."));
+            out->next_step
+                = g_strdup (_ ("Verify your sender address or domain with your mail provider first."));
           else if (reply != NULL && gate_smtp_reply_is_temporary (reply))
-            out->next_step = g_strdup (_("The server asks to try again later."));
+            out->next_step = g_strdup (_ ("The server asks to try again later."));
           else if (sender)
-            out->next_step = g_strdup (_("Check the sender address: it must be one your mail provider lets you "
-                                         "send from."));
+            out->next_step
+                = g_strdup (_ ("Check the sender address: it must be one your mail provider lets you "
+                               "send from."));
           else
-            out->next_step = g_strdup (_("Check the spelling of the recipient address."));
+            out->next_step = g_strdup (_ ("Check the spelling of the recipient address."));
           break;
         }
 
       case GATE_SMTP_ERROR_MESSAGE_REFUSED:
-        out->summary = g_strdup (_("The server refused the message."));
+        out->summary = g_strdup (_ ("The server refused the message."));
         if (reply != NULL && gate_smtp_reply_is_temporary (reply))
-          out->next_step = g_strdup (_("The server asks to try again later."));
+          out->next_step = g_strdup (_ ("The server asks to try again later."));
         else if (reply_says_sign_in (reply))
-          out->next_step = g_strdup (_("The server only sends mail for users who sign in. Enter your username "
-                                       "and password."));
+          out->next_step
+              = g_strdup (_ ("The server only sends mail for users who sign in. Enter your username "
+                             "and password."));
         else
-          out->next_step = g_strdup (_("Read the server’s answer: it may consider the message spam or be over a "
-                                       "sending limit."));
+          out->next_step
+              = g_strdup (_ ("Read the server’s answer: it may consider the message spam or be over a "
+                             "sending limit."));
         break;
 
       case GATE_SMTP_ERROR_MESSAGE_TOO_LARGE:
@@ -371,28 +422,32 @@ explain (GateSmtpError code, const GateSmtpErrorContext *ctx, Explanation *out)
           {
             g_autofree char *limit = g_format_size (ctx->size_limit);
 
-            out->summary = g_strdup_printf (_("The message is too large for this server, which accepts up to %s."),
-                                            limit);
+            out->summary = g_strdup_printf (
+                _ ("The message is too large for this server, which accepts up to %s."), limit);
           }
         else
-          out->summary = g_strdup (_("The message is too large for this server."));
-        out->next_step = g_strdup (_("Make the message smaller, for example by leaving out large attachments."));
+          out->summary = g_strdup (_ ("The message is too large for this server."));
+        out->next_step
+            = g_strdup (_ ("Make the message smaller, for example by leaving out large attachments."));
         break;
 
       case GATE_SMTP_ERROR_PROTOCOL:
-        out->summary = g_strdup_printf (_("%s answered in a way Postgate does not understand."), host);
-        out->next_step = g_strdup (_("Check that the server name and port are those of an outgoing mail server."));
+        out->summary = SUMMARY (_ ("The server %s answered in a way Postgate does not understand."),
+                                _ ("The outgoing server answered in a way Postgate does not understand."));
+        out->next_step
+            = g_strdup (_ ("Check that the server name and port are those of an outgoing mail server."));
         break;
 
       case GATE_SMTP_ERROR_CANCELLED:
-        out->summary = g_strdup (_("Sending was cancelled."));
-        out->next_step = g_strdup (_("Nothing more was sent. Try again when you are ready."));
+        out->summary = g_strdup (_ ("Sending was cancelled."));
+        out->next_step = g_strdup (_ ("Nothing more was sent. Try again when you are ready."));
         break;
 
       case GATE_SMTP_ERROR_INVALID_INPUT:
       default:
-        out->summary = ctx->detail != NULL ? g_strdup (ctx->detail) : g_strdup (_("The message could not be prepared."));
-        out->next_step = g_strdup (_("Check the addresses and the attached files."));
+        out->summary = ctx->detail != NULL ? g_strdup (ctx->detail)
+                                           : g_strdup (_ ("The message could not be prepared."));
+        out->next_step = g_strdup (_ ("Check the addresses and the attached files."));
         break;
     }
 
@@ -421,7 +476,8 @@ gate_smtp_error_new (GateSmtpError code, const GateSmtpErrorContext *context)
   explain (code, ctx, &expl);
 
   error = g_error_new_literal (GATE_SMTP_ERROR, code, expl.summary);
-  priv = gate_smtp_error_get_private (error);
+  priv = get_private (error);
+  g_assert (priv != NULL);
   priv->stage = ctx->stage;
   priv->reply = ctx->reply ? gate_smtp_reply_ref (ctx->reply) : NULL;
   priv->next_step = g_steal_pointer (&expl.next_step);
@@ -506,7 +562,12 @@ gate_smtp_error_new_from_gio (const GError *gio_error, const GateSmtpErrorContex
 
   error = gate_smtp_error_new (code, &ctx);
   if (force_temporary)
-    gate_smtp_error_get_private (error)->temporary = TRUE;
+    {
+      GateSmtpErrorPrivate *priv = get_private (error);
+
+      g_assert (priv != NULL);
+      priv->temporary = TRUE;
+    }
   return error;
 }
 
@@ -538,7 +599,8 @@ gate_smtp_error_get_next_step (const GError *error)
    * class's default, made once and kept with the error. */
   if (priv->next_step == NULL)
     {
-      GateSmtpErrorContext ctx = { .stage = priv->stage, .reply = priv->reply,
+      GateSmtpErrorContext ctx = { .stage = priv->stage,
+                                   .reply = priv->reply,
                                    .certificate_problem = priv->certificate_problem,
                                    .certificate_fingerprint = priv->certificate_fingerprint,
                                    .detail = priv->detail };
@@ -614,28 +676,28 @@ gate_smtp_stage_get_label (GateSmtpStage stage)
   switch (stage)
     {
       case GATE_SMTP_STAGE_NONE:
-        return _("Not started");
+        return _ ("Not started");
       case GATE_SMTP_STAGE_CONNECT:
-        return _("Connecting");
+        return _ ("Connecting");
       case GATE_SMTP_STAGE_GREETING:
-        return _("Waiting for the server");
+        return _ ("Waiting for the server");
       case GATE_SMTP_STAGE_HELLO:
-        return _("Introducing");
+        return _ ("Introducing");
       case GATE_SMTP_STAGE_TLS:
-        return _("Securing");
+        return _ ("Securing");
       case GATE_SMTP_STAGE_AUTH:
-        return _("Signing in");
+        return _ ("Signing in");
       case GATE_SMTP_STAGE_MAIL:
-        return _("Sending the sender address");
+        return _ ("Sending the sender address");
       case GATE_SMTP_STAGE_RCPT:
-        return _("Sending the recipients");
+        return _ ("Sending the recipients");
       case GATE_SMTP_STAGE_DATA:
-        return _("Sending the message");
+        return _ ("Sending the message");
       case GATE_SMTP_STAGE_QUIT:
-        return _("Closing");
+        return _ ("Closing");
       case GATE_SMTP_STAGE_DONE:
-        return _("Done");
+        return _ ("Done");
       default:
-        return _("Unknown");
+        return _ ("Unknown");
     }
 }

@@ -5,7 +5,6 @@
 
 #include "gate-smtp-reply.h"
 
-#include <glib/gi18n-lib.h>
 #include <string.h>
 
 #include "gate-smtp-error.h"
@@ -64,7 +63,7 @@ gate_smtp_reply_new (guint code, const char *const *lines)
   reply = g_new0 (GateSmtpReply, 1);
   g_atomic_ref_count_init (&reply->ref_count);
   reply->code = code;
-  reply->lines = g_strdupv ((char **) lines);
+  reply->lines = g_strdupv ((char **)lines);
 
   class = '0' + code / 100;
   enhanced_len = (class == '2' || class == '4' || class == '5') ? enhanced_code_length (lines[0], class) : 0;
@@ -137,7 +136,7 @@ const char *const *
 gate_smtp_reply_get_lines (const GateSmtpReply *reply)
 {
   g_return_val_if_fail (reply != NULL, NULL);
-  return (const char *const *) reply->lines;
+  return (const char *const *)reply->lines;
 }
 
 const char *
@@ -236,10 +235,7 @@ parser_fail (GateSmtpReplyParser *parser, GError **error, const char *detail)
 }
 
 GateSmtpReplyParserResult
-gate_smtp_reply_parser_feed (GateSmtpReplyParser *parser,
-                             const char *line,
-                             gssize len,
-                             GateSmtpReply **reply,
+gate_smtp_reply_parser_feed (GateSmtpReplyParser *parser, const char *line, gssize len, GateSmtpReply **reply,
                              GError **error)
 {
   gsize length;
@@ -252,7 +248,7 @@ gate_smtp_reply_parser_feed (GateSmtpReplyParser *parser,
   g_return_val_if_fail (reply != NULL && *reply == NULL, GATE_SMTP_REPLY_PARSER_ERROR);
   g_return_val_if_fail (error == NULL || *error == NULL, GATE_SMTP_REPLY_PARSER_ERROR);
 
-  length = len < 0 ? strlen (line) : (gsize) len;
+  length = len < 0 ? strlen (line) : (gsize)len;
 
   /* The detail strings go to the transcript, so they are in protocol terms. */
   if (length > GATE_SMTP_REPLY_MAX_LINE)
@@ -275,7 +271,7 @@ gate_smtp_reply_parser_feed (GateSmtpReplyParser *parser,
     return parser_fail (parser, error, "Too many lines in one reply");
 
   /* The text ends up in the user interface: keep it valid UTF-8. */
-  text = g_utf8_make_valid (length > 4 ? line + 4 : "", length > 4 ? (gssize) (length - 4) : 0);
+  text = g_utf8_make_valid (length > 4 ? line + 4 : "", length > 4 ? (gssize)(length - 4) : 0);
   parser->code = code;
   g_ptr_array_add (parser->lines, text);
 
@@ -283,7 +279,7 @@ gate_smtp_reply_parser_feed (GateSmtpReplyParser *parser,
     return GATE_SMTP_REPLY_PARSER_NEED_MORE;
 
   g_ptr_array_add (parser->lines, NULL);
-  *reply = gate_smtp_reply_new (code, (const char *const *) parser->lines->pdata);
+  *reply = gate_smtp_reply_new (code, (const char *const *)parser->lines->pdata);
   g_ptr_array_set_size (parser->lines, 0);
   parser->code = 0;
   return GATE_SMTP_REPLY_PARSER_COMPLETE;

@@ -1,0 +1,621 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gate-relay"
+
+#include "config.h"
+
+#include "gate-relay-server.h"
+
+#include <glib/gi18n-lib.h>
+#include <string.h>
+
+#include "gate-relay-session.h"
+
+struct _GateRelayServer
+{
+  GObject parent_instance;
+
+  GateSpool *spool;
+  GSocketService *service;
+  guint16 port;
+  GPtrArray *allowed; /* GInetAddressMask; empty = loopback only */
+  GPtrArray *sessions;
+  char *hostname;
+  guint64 max_size;
+  guint max_recipients;
+  guint max_connections;
+  guint idle_timeout;
+  guint session_timeout;
+  GTlsCertificate *certificate;
+  char *username;
+  char *password;
+  gboolean auth_without_tls;
+  gboolean auth_required;
+  char *verified_sender;
+};
+
+enum {
+  PROP_0,
+  PROP_SPOOL,
+  PROP_PORT,
+  PROP_N_CONNECTIONS,
+  N_PROPS
+};
+static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_MESSAGE_ACCEPTED,
+  SIGNAL_CLIENT_REFUSED,
+  SIGNAL_LOG,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+G_DEFINE_FINAL_TYPE (GateRelayServer, gate_relay_server, G_TYPE_OBJECT)
+
+void
+gate_relay_server_log (GateRelayServer *self, const char *format, ...)
+{
+  g_autofree char *line = NULL;
+  va_list args;
+
+  g_return_if_fail (GATE_IS_RELAY_SERVER (self));
+  va_start (args, format);
+  line = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_info ("%s", line);
+  g_signal_emit (self, signals[SIGNAL_LOG], 0, line);
+}
+
+/* ::ffff:192.168.1.2 (a v4 client on a dual-stack socket) → 192.168.1.2 */
+static GInetAddress *
+unmap_address (GInetAddress *address)
+{
+  if (g_inet_address_get_family (address) == G_SOCKET_FAMILY_IPV6)
+    {
+      const guint8 *b = g_inet_address_to_bytes (address);
+      static const guint8 prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+      if (memcmp (b, prefix, 12) == 0)
+        return g_inet_address_new_from_bytes (b + 12, G_SOCKET_FAMILY_IPV4);
+    }
+  return g_object_ref (address);
+}
+
+gboolean
+gate_relay_server_is_allowed (GateRelayServer *self, GInetAddress *address)
+{
+  g_autoptr (GInetAddress) plain = NULL;
+
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), FALSE);
+  g_return_val_if_fail (G_IS_INET_ADDRESS (address), FALSE);
+
+  plain = unmap_address (address);
+  if (self->allowed->len == 0)
+    return g_inet_address_get_is_loopback (plain);
+  for (guint i = 0; i < self->allowed->len; i++)
+    {
+      GInetAddressMask *mask = self->allowed->pdata[i];
+      if (g_inet_address_mask_get_family (mask) == g_inet_address_get_family (plain) &&
+          g_inet_address_mask_matches (mask, plain))
+        return TRUE;
+    }
+  return FALSE;
+}
+
+typedef struct
+{
+  GSocketConnection *connection;
+  GBytes *line;
+} Refusal;
+
+static void
+refusal_written_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  Refusal *refusal = user_data;
+
+  g_output_stream_write_all_finish (G_OUTPUT_STREAM (source), result, NULL, NULL);
+  g_io_stream_close (G_IO_STREAM (refusal->connection), NULL, NULL);
+  g_object_unref (refusal->connection);
+  g_bytes_unref (refusal->line);
+  g_free (refusal);
+}
+
+static void
+refuse (GSocketConnection *connection, const char *line)
+{
+  Refusal *refusal = g_new0 (Refusal, 1);
+  GOutputStream *output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+
+  refusal->connection = g_object_ref (connection);
+  refusal->line = g_bytes_new (line, strlen (line));
+  g_output_stream_write_all_async (output, line, strlen (line), G_PRIORITY_DEFAULT, NULL,
+                                   refusal_written_cb, refusal);
+}
+
+static void
+session_finished_cb (GateRelaySession *session, gpointer user_data)
+{
+  GateRelayServer *self = user_data;
+
+  g_signal_handlers_disconnect_by_data (session, self);
+  g_ptr_array_remove (self->sessions, session);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CONNECTIONS]);
+}
+
+static void
+session_accepted_cb (GateRelaySession *session, GateSpoolEntry *entry, gpointer user_data)
+{
+  GateRelayServer *self = user_data;
+
+  gate_relay_server_log (self, _("Accepted a message from %s to %u recipient(s), %" G_GINT64_FORMAT " bytes"),
+                         gate_spool_entry_get_client_address (entry), gate_spool_entry_get_n_recipients (entry),
+                         gate_spool_entry_get_size (entry));
+  g_signal_emit (self, signals[SIGNAL_MESSAGE_ACCEPTED], 0, entry);
+}
+
+static gboolean
+incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *source_object, gpointer user_data)
+{
+  GateRelayServer *self = user_data;
+  g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
+  g_autofree char *peer = NULL;
+  GateRelaySession *session;
+
+  if (!G_IS_INET_SOCKET_ADDRESS (remote))
+    {
+      refuse (connection, "554 5.7.1 Not allowed\r\n");
+      return TRUE;
+    }
+  peer = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+  if (!gate_relay_server_is_allowed (self, g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote))))
+    {
+      const char *reason = _("this address is not in the allowed list");
+
+      gate_relay_server_log (self, _("Refused a connection from %s: %s"), peer, reason);
+      g_signal_emit (self, signals[SIGNAL_CLIENT_REFUSED], 0, peer, reason);
+      refuse (connection, "554 5.7.1 Your address is not allowed to use this relay\r\n");
+      return TRUE;
+    }
+  if (self->sessions->len >= self->max_connections)
+    {
+      const char *reason = _("too many connections at once");
+
+      gate_relay_server_log (self, _("Refused a connection from %s: %s"), peer, reason);
+      g_signal_emit (self, signals[SIGNAL_CLIENT_REFUSED], 0, peer, reason);
+      refuse (connection, "421 4.3.2 Too many connections; try again later\r\n");
+      return TRUE;
+    }
+
+  g_debug ("Connection from %s", peer);
+  session = gate_relay_session_new (self, connection);
+  g_ptr_array_add (self->sessions, session);
+  g_signal_connect (session, "finished", G_CALLBACK (session_finished_cb), self);
+  g_signal_connect (session, "message-accepted", G_CALLBACK (session_accepted_cb), self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CONNECTIONS]);
+  gate_relay_session_start (session);
+  return TRUE;
+}
+
+static void
+gate_relay_server_dispose (GObject *object)
+{
+  GateRelayServer *self = GATE_RELAY_SERVER (object);
+
+  if (self->service)
+    gate_relay_server_stop (self);
+  g_clear_object (&self->service);
+  g_clear_object (&self->spool);
+  g_clear_object (&self->certificate);
+  G_OBJECT_CLASS (gate_relay_server_parent_class)->dispose (object);
+}
+
+static void
+gate_relay_server_finalize (GObject *object)
+{
+  GateRelayServer *self = GATE_RELAY_SERVER (object);
+
+  g_ptr_array_unref (self->allowed);
+  g_ptr_array_unref (self->sessions);
+  g_free (self->hostname);
+  g_free (self->username);
+  if (self->password)
+    memset (self->password, 0, strlen (self->password));
+  g_free (self->password);
+  g_free (self->verified_sender);
+  G_OBJECT_CLASS (gate_relay_server_parent_class)->finalize (object);
+}
+
+static void
+gate_relay_server_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GateRelayServer *self = GATE_RELAY_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_SPOOL:
+      g_value_set_object (value, self->spool);
+      break;
+    case PROP_PORT:
+      g_value_set_uint (value, self->port);
+      break;
+    case PROP_N_CONNECTIONS:
+      g_value_set_uint (value, self->sessions->len);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+gate_relay_server_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  GateRelayServer *self = GATE_RELAY_SERVER (object);
+
+  switch (prop_id)
+    {
+    case PROP_SPOOL:
+      self->spool = g_value_dup_object (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+gate_relay_server_class_init (GateRelayServerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = gate_relay_server_dispose;
+  object_class->finalize = gate_relay_server_finalize;
+  object_class->get_property = gate_relay_server_get_property;
+  object_class->set_property = gate_relay_server_set_property;
+
+  properties[PROP_SPOOL] =
+    g_param_spec_object ("spool", NULL, NULL, GATE_TYPE_SPOOL,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_PORT] =
+    g_param_spec_uint ("port", NULL, NULL, 0, G_MAXUINT16, 0,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_N_CONNECTIONS] =
+    g_param_spec_uint ("n-connections", NULL, NULL, 0, G_MAXUINT, 0,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[SIGNAL_MESSAGE_ACCEPTED] =
+    g_signal_new ("message-accepted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, GATE_TYPE_SPOOL_ENTRY);
+  signals[SIGNAL_CLIENT_REFUSED] =
+    g_signal_new ("client-refused", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_LOG] =
+    g_signal_new ("log", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+gate_relay_server_init (GateRelayServer *self)
+{
+  self->allowed = g_ptr_array_new_with_free_func (g_object_unref);
+  self->sessions = g_ptr_array_new_with_free_func (g_object_unref);
+  self->hostname = g_strdup (g_get_host_name ());
+  self->max_size = GATE_RELAY_SERVER_DEFAULT_MAX_SIZE;
+  self->max_recipients = GATE_RELAY_SERVER_DEFAULT_MAX_RECIPIENTS;
+  self->max_connections = GATE_RELAY_SERVER_DEFAULT_MAX_CONNECTIONS;
+  self->idle_timeout = GATE_RELAY_SERVER_DEFAULT_IDLE_TIMEOUT;
+  self->session_timeout = GATE_RELAY_SERVER_DEFAULT_SESSION_TIMEOUT;
+}
+
+GateRelayServer *
+gate_relay_server_new (GateSpool *spool)
+{
+  g_return_val_if_fail (GATE_IS_SPOOL (spool), NULL);
+  return g_object_new (GATE_TYPE_RELAY_SERVER, "spool", spool, NULL);
+}
+
+GateSpool *
+gate_relay_server_get_spool (GateRelayServer *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), NULL);
+  return self->spool;
+}
+
+gboolean
+gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 port, GError **error)
+{
+  g_autoptr (GInetAddress) inet = NULL;
+  g_autoptr (GSocketAddress) socket_address = NULL;
+  g_autoptr (GSocketAddress) effective = NULL;
+
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), FALSE);
+  g_return_val_if_fail (address != NULL, FALSE);
+
+  inet = g_inet_address_new_from_string (address);
+  if (inet == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is not an IP address to listen on"), address);
+      return FALSE;
+    }
+  if (self->service == NULL)
+    {
+      self->service = g_socket_service_new ();
+      g_signal_connect (self->service, "incoming", G_CALLBACK (incoming_cb), self);
+    }
+  socket_address = g_inet_socket_address_new (inet, port);
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (self->service), socket_address, G_SOCKET_TYPE_STREAM,
+                                      G_SOCKET_PROTOCOL_TCP, NULL, &effective, error))
+    return FALSE;
+  if (self->port == 0)
+    {
+      self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
+    }
+  g_socket_service_start (self->service);
+  gate_relay_server_log (self, _("Listening for mail on %s port %u"), address,
+                         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
+  return TRUE;
+}
+
+gboolean
+gate_relay_server_listen_string (GateRelayServer *self, const char *listen, GError **error)
+{
+  g_autofree char *host = NULL;
+  guint64 port = 2525;
+  const char *colon;
+
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), FALSE);
+  g_return_val_if_fail (listen != NULL, FALSE);
+
+  if (listen[0] == '[')
+    {
+      const char *end = strchr (listen, ']');
+      if (end == NULL)
+        goto bad;
+      host = g_strndup (listen + 1, (gsize) (end - listen - 1));
+      colon = end[1] == ':' ? end + 1 : NULL;
+      if (end[1] != '\0' && colon == NULL)
+        goto bad;
+    }
+  else
+    {
+      colon = strrchr (listen, ':');
+      if (colon && strchr (listen, ':') != colon)
+        colon = NULL; /* a bare IPv6 address */
+      host = colon ? g_strndup (listen, (gsize) (colon - listen)) : g_strdup (listen);
+    }
+  if (colon && !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL))
+    goto bad;
+  return gate_relay_server_listen (self, host, (guint16) port, error);
+
+bad:
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               _("“%s” is not an address and port to listen on (for example 127.0.0.1:2525)"), listen);
+  return FALSE;
+}
+
+guint16
+gate_relay_server_get_port (GateRelayServer *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), 0);
+  return self->port;
+}
+
+void
+gate_relay_server_stop (GateRelayServer *self)
+{
+  g_autoptr (GPtrArray) sessions = NULL;
+
+  g_return_if_fail (GATE_IS_RELAY_SERVER (self));
+
+  if (self->service)
+    {
+      g_socket_service_stop (self->service);
+      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
+    }
+  /* session_finished_cb removes each from the list. */
+  sessions = g_ptr_array_copy (self->sessions, (GCopyFunc) (void (*) (void)) g_object_ref, NULL);
+  g_ptr_array_set_free_func (sessions, g_object_unref);
+  for (guint i = 0; i < sessions->len; i++)
+    gate_relay_session_close (sessions->pdata[i]);
+}
+
+gboolean
+gate_relay_server_add_allowed (GateRelayServer *self, const char *cidr, GError **error)
+{
+  GInetAddressMask *mask;
+
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), FALSE);
+  g_return_val_if_fail (cidr != NULL, FALSE);
+
+  mask = g_inet_address_mask_new_from_string (cidr, NULL);
+  if (mask == NULL)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   _("“%s” is not an address range (for example 192.168.1.0/24)"), cidr);
+      return FALSE;
+    }
+  g_ptr_array_add (self->allowed, mask);
+  return TRUE;
+}
+
+void
+gate_relay_server_set_hostname (GateRelayServer *self, const char *hostname)
+{
+  g_return_if_fail (GATE_IS_RELAY_SERVER (self));
+  g_free (self->hostname);
+  self->hostname = g_strdup (hostname && *hostname ? hostname : g_get_host_name ());
+}
+
+const char *
+gate_relay_server_get_hostname (GateRelayServer *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), NULL);
+  return self->hostname;
+}
+
+void
+gate_relay_server_set_max_size (GateRelayServer *self, guint64 max_size)
+{
+  g_return_if_fail (GATE_IS_RELAY_SERVER (self));
+  self->max_size = max_size > 0 ? max_size : GATE_RELAY_SERVER_DEFAULT_MAX_SIZE;
+}
+
+guint64
+gate_relay_server_get_max_size (GateRelayServer *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), 0);
+  return self->max_size;
+}
+
+void
+gate_relay_server_set_max_recipients (GateRelayServer *self, guint max_recipients)
+{
+  g_return_if_fail (GATE_IS_RELAY_SERVER (self));
+  self->max_recipients = max_recipients > 0 ? max_recipients : GATE_RELAY_SERVER_DEFAULT_MAX_RECIPIENTS;
+}
+
+guint
+gate_relay_server_get_max_recipients (GateRelayServer *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), 0);
+  return self->max_recipients;
+}
+
+void
+gate_relay_server_set_max_connections (GateRelayServer *self, guint max_connections)
+{
+  g_return_if_fail (GATE_IS_RELAY_SERVER (self));
+  self->max_connections = max_connections > 0 ? max_connections : GATE_RELAY_SERVER_DEFAULT_MAX_CONNECTIONS;
+}
+
+guint
+gate_relay_server_get_max_connections (GateRelayServer *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), 0);
+  return self->max_connections;
+}
+
+void
+gate_relay_server_set_timeouts (GateRelayServer *self, guint idle_seconds, guint session_seconds)
+{
+  g_return_if_fail (GATE_IS_RELAY_SERVER (self));
+  self->idle_timeout = idle_seconds;
+  self->session_timeout = session_seconds;
+}
+
+guint
+gate_relay_server_get_idle_timeout (GateRelayServer *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), 0);
+  return self->idle_timeout;
+}
+
+guint
+gate_relay_server_get_session_timeout (GateRelayServer *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), 0);
+  return self->session_timeout;
+}
+
+void
+gate_relay_server_set_tls_certificate (GateRelayServer *self, GTlsCertificate *certificate)
+{
+  g_return_if_fail (GATE_IS_RELAY_SERVER (self));
+  g_return_if_fail (certificate == NULL || G_IS_TLS_CERTIFICATE (certificate));
+  g_set_object (&self->certificate, certificate);
+}
+
+GTlsCertificate *
+gate_relay_server_get_tls_certificate (GateRelayServer *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), NULL);
+  return self->certificate;
+}
+
+void
+gate_relay_server_set_credentials (GateRelayServer *self,
+                                   const char *username,
+                                   const char *password,
+                                   gboolean allow_without_tls,
+                                   gboolean required)
+{
+  g_return_if_fail (GATE_IS_RELAY_SERVER (self));
+
+  g_free (self->username);
+  if (self->password)
+    memset (self->password, 0, strlen (self->password));
+  g_free (self->password);
+  self->username = username ? g_strdup (username) : NULL;
+  self->password = username ? g_strdup (password ? password : "") : NULL;
+  self->auth_without_tls = allow_without_tls;
+  self->auth_required = username != NULL && required;
+}
+
+/* Compares without stopping at the first difference. */
+static gboolean
+equal_constant_time (const char *a, const char *b)
+{
+  gsize la = strlen (a), lb = strlen (b);
+  guint8 diff = la != lb;
+
+  for (gsize i = 0; i < la; i++)
+    diff |= (guint8) a[i] ^ (guint8) b[i % MAX (lb, 1)];
+  return diff == 0;
+}
+
+gboolean
+gate_relay_server_check_credentials (GateRelayServer *self, const char *username, const char *password)
+{
+  gboolean user_ok, password_ok;
+
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), FALSE);
+  if (self->username == NULL || username == NULL || password == NULL)
+    return FALSE;
+  user_ok = equal_constant_time (username, self->username);
+  password_ok = equal_constant_time (password, self->password);
+  return user_ok && password_ok;
+}
+
+gboolean
+gate_relay_server_get_auth_enabled (GateRelayServer *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), FALSE);
+  return self->username != NULL;
+}
+
+gboolean
+gate_relay_server_get_auth_without_tls (GateRelayServer *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), FALSE);
+  return self->auth_without_tls;
+}
+
+gboolean
+gate_relay_server_get_auth_required (GateRelayServer *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), FALSE);
+  return self->auth_required;
+}
+
+void
+gate_relay_server_set_sender_rewrite (GateRelayServer *self, const char *verified_sender)
+{
+  g_return_if_fail (GATE_IS_RELAY_SERVER (self));
+  g_free (self->verified_sender);
+  self->verified_sender = verified_sender && *verified_sender ? g_strdup (verified_sender) : NULL;
+}
+
+const char *
+gate_relay_server_get_sender_rewrite (GateRelayServer *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), NULL);
+  return self->verified_sender;
+}
+
+guint
+gate_relay_server_get_n_connections (GateRelayServer *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), 0);
+  return self->sessions->len;
+}

@@ -1,0 +1,564 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "postgate-relay"
+
+#include "config.h"
+
+#include "gate-relay.h"
+
+#include <glib/gi18n-lib.h>
+
+#include "gate-secret-store.h"
+
+struct _GateRelay
+{
+  GObject parent_instance;
+
+  /* Configuration */
+  GateProfile *profile;
+  char *password;
+  GateForwarderClientFactory factory;
+  gpointer factory_data;
+  GDestroyNotify factory_destroy;
+  GPtrArray *listen;
+  GPtrArray *allowed;
+  char *spool_path;
+  gboolean rewrite_set;
+  char *rewrite_sender;
+  guint max_connections;
+  guint rate_per_hour;
+  guint retry_base;
+  guint retry_max;
+  guint max_age;
+  guint grace_period;
+
+  /* While running */
+  GateSpool *spool;
+  GateRelayServer *server;
+  GateForwarder *forwarder;
+  gboolean running;
+  GTask *stop_task;
+};
+
+G_DEFINE_FINAL_TYPE (GateRelay, gate_relay, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_RUNNING,
+  PROP_QUEUE_LENGTH,
+  PROP_UPSTREAM_CONNECTED,
+  PROP_UPSTREAM_STATE,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+enum {
+  SIGNAL_ACCEPTED,
+  SIGNAL_DELIVERED,
+  SIGNAL_DEFERRED,
+  SIGNAL_FAILED,
+  SIGNAL_RECIPIENT_FAILED,
+  SIGNAL_CLIENT_REFUSED,
+  SIGNAL_LOG,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+static void
+wipe_password (GateRelay *self)
+{
+  g_clear_pointer (&self->password, gate_secret_free);
+}
+
+GateRelay *
+gate_relay_new (void)
+{
+  return g_object_new (GATE_TYPE_RELAY, NULL);
+}
+
+static GateSmtpClient *
+profile_client_factory (gpointer user_data)
+{
+  GateRelay *self = user_data;
+
+  return gate_profile_create_client (self->profile, self->password);
+}
+
+void
+gate_relay_set_profile (GateRelay *self, GateProfile *profile, const char *password)
+{
+  g_return_if_fail (GATE_IS_RELAY (self));
+  g_return_if_fail (profile == NULL || GATE_IS_PROFILE (profile));
+
+  g_set_object (&self->profile, profile);
+  wipe_password (self);
+  self->password = g_strdup (password);
+}
+
+void
+gate_relay_set_client_factory (GateRelay *self,
+                               GateForwarderClientFactory factory,
+                               gpointer user_data,
+                               GDestroyNotify destroy)
+{
+  g_return_if_fail (GATE_IS_RELAY (self));
+
+  if (self->factory_destroy != NULL)
+    self->factory_destroy (self->factory_data);
+  self->factory = factory;
+  self->factory_data = user_data;
+  self->factory_destroy = destroy;
+}
+
+GateProfile *
+gate_relay_get_profile (GateRelay *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY (self), NULL);
+  return self->profile;
+}
+
+void
+gate_relay_add_listen (GateRelay *self, const char *listen)
+{
+  g_return_if_fail (GATE_IS_RELAY (self));
+  g_return_if_fail (listen != NULL);
+  g_ptr_array_add (self->listen, g_strdup (listen));
+}
+
+void
+gate_relay_add_allowed (GateRelay *self, const char *cidr)
+{
+  g_return_if_fail (GATE_IS_RELAY (self));
+  g_return_if_fail (cidr != NULL);
+  g_ptr_array_add (self->allowed, g_strdup (cidr));
+}
+
+void
+gate_relay_set_spool_path (GateRelay *self, const char *path)
+{
+  g_return_if_fail (GATE_IS_RELAY (self));
+  g_free (self->spool_path);
+  self->spool_path = g_strdup (path);
+}
+
+void
+gate_relay_set_sender_rewrite (GateRelay *self, const char *verified_sender)
+{
+  g_return_if_fail (GATE_IS_RELAY (self));
+  self->rewrite_set = TRUE;
+  g_free (self->rewrite_sender);
+  self->rewrite_sender = g_strdup (verified_sender);
+}
+
+void
+gate_relay_set_max_connections (GateRelay *self, guint max_connections)
+{
+  g_return_if_fail (GATE_IS_RELAY (self));
+  self->max_connections = max_connections;
+  if (self->forwarder != NULL)
+    gate_forwarder_set_max_connections (self->forwarder, max_connections);
+}
+
+void
+gate_relay_set_rate_per_hour (GateRelay *self, guint rate)
+{
+  g_return_if_fail (GATE_IS_RELAY (self));
+  self->rate_per_hour = rate;
+  if (self->forwarder != NULL)
+    gate_forwarder_set_rate_per_hour (self->forwarder, rate);
+}
+
+void
+gate_relay_set_retry (GateRelay *self, guint base_seconds, guint max_seconds)
+{
+  g_return_if_fail (GATE_IS_RELAY (self));
+  self->retry_base = base_seconds;
+  self->retry_max = max_seconds;
+  if (self->forwarder != NULL)
+    gate_forwarder_set_retry (self->forwarder, base_seconds, max_seconds);
+}
+
+void
+gate_relay_set_max_age (GateRelay *self, guint seconds)
+{
+  g_return_if_fail (GATE_IS_RELAY (self));
+  self->max_age = seconds;
+  if (self->forwarder != NULL)
+    gate_forwarder_set_max_age (self->forwarder, seconds);
+}
+
+void
+gate_relay_set_grace_period (GateRelay *self, guint seconds)
+{
+  g_return_if_fail (GATE_IS_RELAY (self));
+  self->grace_period = seconds;
+  if (self->forwarder != NULL)
+    gate_forwarder_set_grace_period (self->forwarder, seconds);
+}
+
+char *
+gate_relay_dup_spool_path (GateRelay *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY (self), NULL);
+
+  if (self->spool != NULL)
+    return g_strdup (gate_spool_get_path (self->spool));
+  if (self->spool_path != NULL)
+    return g_strdup (self->spool_path);
+  return gate_spool_default_path (self->profile != NULL ? gate_profile_get_id (self->profile) : NULL);
+}
+
+/* ---- Passing the parts' signals on */
+
+static void
+message_accepted_cb (GateRelayServer *server, GateSpoolEntry *entry, GateRelay *self)
+{
+  g_signal_emit (self, signals[SIGNAL_ACCEPTED], 0, entry);
+}
+
+static void
+client_refused_cb (GateRelayServer *server, const char *address, const char *reason, GateRelay *self)
+{
+  g_signal_emit (self, signals[SIGNAL_CLIENT_REFUSED], 0, address, reason);
+}
+
+static void
+server_log_cb (GateRelayServer *server, const char *line, GateRelay *self)
+{
+  g_signal_emit (self, signals[SIGNAL_LOG], 0, line);
+}
+
+static void
+delivered_cb (GateForwarder *forwarder, const char *id, const char *reply, GateRelay *self)
+{
+  g_signal_emit (self, signals[SIGNAL_DELIVERED], 0, id, reply);
+}
+
+static void
+deferred_cb (GateForwarder *forwarder, const char *id, const char *reason, gint64 next, GateRelay *self)
+{
+  g_signal_emit (self, signals[SIGNAL_DEFERRED], 0, id, reason, next);
+}
+
+static void
+failed_cb (GateForwarder *forwarder, const char *id, const char *reason, GateRelay *self)
+{
+  g_signal_emit (self, signals[SIGNAL_FAILED], 0, id, reason);
+}
+
+static void
+recipient_failed_cb (GateForwarder *forwarder, const char *id, const char *rcpt, const char *reason, GateRelay *self)
+{
+  g_signal_emit (self, signals[SIGNAL_RECIPIENT_FAILED], 0, id, rcpt, reason);
+}
+
+static void
+forwarder_notify_cb (GateForwarder *forwarder, GParamSpec *pspec, GateRelay *self)
+{
+  if (g_strcmp0 (pspec->name, "queue-length") == 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUE_LENGTH]);
+  else if (g_strcmp0 (pspec->name, "upstream-connected") == 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UPSTREAM_CONNECTED]);
+  else if (g_strcmp0 (pspec->name, "upstream-state") == 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UPSTREAM_STATE]);
+}
+
+/* ---- Start and stop */
+
+static void
+release_parts (GateRelay *self)
+{
+  if (self->server != NULL)
+    {
+      g_signal_handlers_disconnect_by_data (self->server, self);
+      gate_relay_server_stop (self->server);
+    }
+  if (self->forwarder != NULL)
+    g_signal_handlers_disconnect_by_data (self->forwarder, self);
+  g_clear_object (&self->server);
+  g_clear_object (&self->forwarder);
+  g_clear_object (&self->spool);
+}
+
+gboolean
+gate_relay_start (GateRelay *self, GError **error)
+{
+  g_autofree char *path = NULL;
+  const char *rewrite = NULL;
+
+  g_return_val_if_fail (GATE_IS_RELAY (self), FALSE);
+  g_return_val_if_fail (!self->running, FALSE);
+
+  if (self->profile == NULL && self->factory == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           _("Choose the outgoing server the relay forwards mail to."));
+      return FALSE;
+    }
+
+  path = gate_relay_dup_spool_path (self);
+  self->spool = gate_spool_open (path, GATE_SPOOL_OPEN_OWNER | GATE_SPOOL_OPEN_WATCH, error);
+  if (self->spool == NULL)
+    return FALSE;
+
+  self->server = gate_relay_server_new (self->spool);
+  for (guint i = 0; i < self->allowed->len; i++)
+    if (!gate_relay_server_add_allowed (self->server, g_ptr_array_index (self->allowed, i), error))
+      goto fail;
+
+  if (self->rewrite_set)
+    rewrite = self->rewrite_sender;
+  else if (self->profile != NULL && gate_profile_get_rewrite_sender (self->profile)
+           && gate_profile_get_sender_address (self->profile)[0] != '\0')
+    rewrite = gate_profile_get_sender_address (self->profile);
+  gate_relay_server_set_sender_rewrite (self->server, rewrite);
+
+  g_signal_connect (self->server, "message-accepted", G_CALLBACK (message_accepted_cb), self);
+  g_signal_connect (self->server, "client-refused", G_CALLBACK (client_refused_cb), self);
+  g_signal_connect (self->server, "log", G_CALLBACK (server_log_cb), self);
+
+  if (self->listen->len == 0)
+    {
+      if (!gate_relay_server_listen_string (self->server, GATE_RELAY_DEFAULT_LISTEN, error))
+        goto fail;
+    }
+  for (guint i = 0; i < self->listen->len; i++)
+    if (!gate_relay_server_listen_string (self->server, g_ptr_array_index (self->listen, i), error))
+      goto fail;
+
+  self->forwarder = gate_forwarder_new (self->spool);
+  if (self->factory != NULL)
+    gate_forwarder_set_client_factory (self->forwarder, self->factory, self->factory_data, NULL);
+  else
+    gate_forwarder_set_client_factory (self->forwarder, profile_client_factory, self, NULL);
+  gate_forwarder_set_max_connections (self->forwarder, self->max_connections);
+  gate_forwarder_set_rate_per_hour (self->forwarder, self->rate_per_hour);
+  gate_forwarder_set_retry (self->forwarder, self->retry_base, self->retry_max);
+  gate_forwarder_set_max_age (self->forwarder, self->max_age);
+  gate_forwarder_set_grace_period (self->forwarder, self->grace_period);
+  g_signal_connect (self->forwarder, "delivered", G_CALLBACK (delivered_cb), self);
+  g_signal_connect (self->forwarder, "deferred", G_CALLBACK (deferred_cb), self);
+  g_signal_connect (self->forwarder, "failed", G_CALLBACK (failed_cb), self);
+  g_signal_connect (self->forwarder, "recipient-failed", G_CALLBACK (recipient_failed_cb), self);
+  g_signal_connect (self->forwarder, "notify", G_CALLBACK (forwarder_notify_cb), self);
+  gate_forwarder_start (self->forwarder);
+
+  self->running = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUE_LENGTH]);
+  return TRUE;
+
+fail:
+  release_parts (self);
+  return FALSE;
+}
+
+static void
+forwarder_stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GateRelay *self = user_data;
+  g_autoptr(GTask) task = g_steal_pointer (&self->stop_task);
+
+  gate_forwarder_stop_finish (GATE_FORWARDER (source), result, NULL);
+  if (self->spool != NULL)
+    gate_spool_requeue_in_flight (self->spool);
+  release_parts (self);
+  self->running = FALSE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUE_LENGTH]);
+  g_task_return_boolean (task, TRUE);
+  g_object_unref (self);
+}
+
+void
+gate_relay_stop_async (GateRelay *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr(GTask) task = NULL;
+
+  g_return_if_fail (GATE_IS_RELAY (self));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gate_relay_stop_async);
+
+  if (!self->running || self->stop_task != NULL)
+    {
+      g_task_return_boolean (task, TRUE);
+      return;
+    }
+
+  /* No new mail from now on; devices whose message was not yet stored get a
+   * 421 and send it again later. */
+  g_signal_handlers_disconnect_by_data (self->server, self);
+  gate_relay_server_stop (self->server);
+
+  self->stop_task = g_steal_pointer (&task);
+  gate_forwarder_stop_async (self->forwarder, NULL, forwarder_stopped_cb, g_object_ref (self));
+}
+
+gboolean
+gate_relay_stop_finish (GateRelay *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (GATE_IS_RELAY (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gate_relay_stop_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+gboolean
+gate_relay_is_running (GateRelay *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY (self), FALSE);
+  return self->running;
+}
+
+GateSpool *
+gate_relay_get_spool (GateRelay *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY (self), NULL);
+  return self->spool;
+}
+
+GateRelayServer *
+gate_relay_get_server (GateRelay *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY (self), NULL);
+  return self->server;
+}
+
+GateForwarder *
+gate_relay_get_forwarder (GateRelay *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY (self), NULL);
+  return self->forwarder;
+}
+
+guint16
+gate_relay_get_port (GateRelay *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY (self), 0);
+  return self->server != NULL ? gate_relay_server_get_port (self->server) : 0;
+}
+
+guint
+gate_relay_get_queue_length (GateRelay *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY (self), 0);
+  return self->forwarder != NULL ? gate_forwarder_get_queue_length (self->forwarder) : 0;
+}
+
+gboolean
+gate_relay_get_upstream_connected (GateRelay *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY (self), FALSE);
+  return self->forwarder != NULL && gate_forwarder_get_upstream_connected (self->forwarder);
+}
+
+const char *
+gate_relay_get_upstream_state (GateRelay *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY (self), NULL);
+  return self->forwarder != NULL ? gate_forwarder_get_upstream_state (self->forwarder) : _("Not running");
+}
+
+/* ---- GObject */
+
+static void
+gate_relay_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GateRelay *self = GATE_RELAY (object);
+
+  switch (prop_id)
+    {
+    case PROP_RUNNING:
+      g_value_set_boolean (value, self->running);
+      break;
+    case PROP_QUEUE_LENGTH:
+      g_value_set_uint (value, gate_relay_get_queue_length (self));
+      break;
+    case PROP_UPSTREAM_CONNECTED:
+      g_value_set_boolean (value, gate_relay_get_upstream_connected (self));
+      break;
+    case PROP_UPSTREAM_STATE:
+      g_value_set_string (value, gate_relay_get_upstream_state (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+gate_relay_dispose (GObject *object)
+{
+  GateRelay *self = GATE_RELAY (object);
+
+  release_parts (self);
+  g_clear_object (&self->profile);
+  if (self->factory_destroy != NULL)
+    self->factory_destroy (self->factory_data);
+  self->factory = NULL;
+  self->factory_destroy = NULL;
+
+  G_OBJECT_CLASS (gate_relay_parent_class)->dispose (object);
+}
+
+static void
+gate_relay_finalize (GObject *object)
+{
+  GateRelay *self = GATE_RELAY (object);
+
+  wipe_password (self);
+  g_ptr_array_unref (self->listen);
+  g_ptr_array_unref (self->allowed);
+  g_free (self->spool_path);
+  g_free (self->rewrite_sender);
+
+  G_OBJECT_CLASS (gate_relay_parent_class)->finalize (object);
+}
+
+static void
+gate_relay_class_init (GateRelayClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GParamFlags ro = G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY;
+
+  object_class->get_property = gate_relay_get_property;
+  object_class->dispose = gate_relay_dispose;
+  object_class->finalize = gate_relay_finalize;
+
+  properties[PROP_RUNNING] = g_param_spec_boolean ("running", NULL, NULL, FALSE, ro);
+  properties[PROP_QUEUE_LENGTH] = g_param_spec_uint ("queue-length", NULL, NULL, 0, G_MAXUINT, 0, ro);
+  properties[PROP_UPSTREAM_CONNECTED] = g_param_spec_boolean ("upstream-connected", NULL, NULL, FALSE, ro);
+  properties[PROP_UPSTREAM_STATE] = g_param_spec_string ("upstream-state", NULL, NULL, NULL, ro);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[SIGNAL_ACCEPTED] = g_signal_new ("accepted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                           NULL, G_TYPE_NONE, 1, GATE_TYPE_SPOOL_ENTRY);
+  signals[SIGNAL_DELIVERED] = g_signal_new ("delivered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                            NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_DEFERRED] = g_signal_new ("deferred", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                           NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_INT64);
+  signals[SIGNAL_FAILED] = g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                         NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_RECIPIENT_FAILED] = g_signal_new ("recipient-failed", G_TYPE_FROM_CLASS (klass),
+                                                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3,
+                                                   G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_CLIENT_REFUSED] = g_signal_new ("client-refused", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                                 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_LOG] = g_signal_new ("log", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                                      G_TYPE_NONE, 1, G_TYPE_STRING);
+}
+
+static void
+gate_relay_init (GateRelay *self)
+{
+  self->listen = g_ptr_array_new_with_free_func (g_free);
+  self->allowed = g_ptr_array_new_with_free_func (g_free);
+  self->max_connections = GATE_FORWARDER_DEFAULT_CONNECTIONS;
+  self->rate_per_hour = GATE_FORWARDER_DEFAULT_RATE_PER_HOUR;
+  self->retry_base = GATE_FORWARDER_DEFAULT_RETRY_BASE;
+  self->retry_max = GATE_FORWARDER_DEFAULT_RETRY_MAX;
+  self->max_age = GATE_FORWARDER_DEFAULT_MAX_AGE;
+  self->grace_period = 10;
+}

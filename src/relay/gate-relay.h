@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#pragma once
+
+#include <gio/gio.h>
+
+#include "gate-forwarder.h"
+#include "gate-profile.h"
+#include "gate-relay-server.h"
+#include "gate-spool.h"
+
+G_BEGIN_DECLS
+
+#define GATE_RELAY_DEFAULT_LISTEN "127.0.0.1:2525"
+
+#define GATE_TYPE_RELAY (gate_relay_get_type ())
+G_DECLARE_FINAL_TYPE (GateRelay, gate_relay, GATE, RELAY, GObject)
+
+/* The whole relay, as the tray app and `postgate-cli relay` host it: the spool,
+ * the SMTP server that fills it and the forwarder that empties it.  Configure
+ * it, then start it; stop lets the deliveries under way finish (or puts them
+ * back in the queue) within a short grace period.
+ *
+ * Properties (read-only, notify):
+ *   running (gboolean)
+ *   queue-length (guint): messages waiting or being sent
+ *   upstream-connected (gboolean), upstream-state (string): see GateForwarder
+ *
+ * Signals (the same as the parts', in one place):
+ *   accepted (GateSpoolEntry *entry): a device's message is safely stored
+ *   delivered (const char *id, const char *reply)
+ *   deferred (const char *id, const char *reason, gint64 next_attempt_unix)
+ *   failed (const char *id, const char *reason)
+ *   recipient-failed (const char *id, const char *recipient, const char *reason)
+ *   client-refused (const char *address, const char *reason)
+ *   log (const char *line): the server's plain-language log lines
+ */
+GateRelay *gate_relay_new (void);
+
+/* The outgoing server: a profile and its password (NULL when the profile
+ * signs in without one), or a factory for a run without a profile.  The
+ * profile also gives the default spool folder and, when its rewrite-sender
+ * is on, the verified sender that devices' senders are rewritten to.  The
+ * password is kept in memory only, wiped when the relay is freed. */
+void gate_relay_set_profile (GateRelay *self, GateProfile *profile, const char *password);
+void gate_relay_set_client_factory (GateRelay *self,
+                                    GateForwarderClientFactory factory,
+                                    gpointer user_data,
+                                    GDestroyNotify destroy);
+GateProfile *gate_relay_get_profile (GateRelay *self);
+
+/* "ADDR:PORT", "[V6]:PORT" or "ADDR"; none added means GATE_RELAY_DEFAULT_LISTEN. */
+void gate_relay_add_listen (GateRelay *self, const char *listen);
+/* Address ranges allowed besides loopback's default (see
+ * gate_relay_server_add_allowed): once one is added only those are allowed. */
+void gate_relay_add_allowed (GateRelay *self, const char *cidr);
+/* NULL: the default (gate_spool_default_path of the profile's id). */
+void gate_relay_set_spool_path (GateRelay *self, const char *path);
+/* Overrides the profile's choice: NULL turns the rewrite off. */
+void gate_relay_set_sender_rewrite (GateRelay *self, const char *verified_sender);
+
+/* Forwarder settings, applied at start (see GateForwarder). */
+void gate_relay_set_max_connections (GateRelay *self, guint max_connections);
+void gate_relay_set_rate_per_hour (GateRelay *self, guint rate);
+void gate_relay_set_retry (GateRelay *self, guint base_seconds, guint max_seconds);
+void gate_relay_set_max_age (GateRelay *self, guint seconds);
+void gate_relay_set_grace_period (GateRelay *self, guint seconds);
+
+/* Opens the spool (recovering what a crash left), listens, starts forwarding.
+ * Fails, with nothing left running, when the folder is used by another relay
+ * or an address cannot be listened on. */
+gboolean gate_relay_start (GateRelay *self, GError **error);
+/* Stops accepting at once, then stops the forwarder (see
+ * gate_forwarder_stop_async) and releases the spool. */
+void gate_relay_stop_async (GateRelay *self,
+                            GCancellable *cancellable,
+                            GAsyncReadyCallback callback,
+                            gpointer user_data);
+gboolean gate_relay_stop_finish (GateRelay *self, GAsyncResult *result, GError **error);
+
+gboolean gate_relay_is_running (GateRelay *self);
+/* While running (else NULL). */
+GateSpool *gate_relay_get_spool (GateRelay *self);
+GateRelayServer *gate_relay_get_server (GateRelay *self);
+GateForwarder *gate_relay_get_forwarder (GateRelay *self);
+/* The spool folder in use, or that would be used. */
+char *gate_relay_dup_spool_path (GateRelay *self);
+/* The port of the first listening address (useful with port 0), 0 when stopped. */
+guint16 gate_relay_get_port (GateRelay *self);
+guint gate_relay_get_queue_length (GateRelay *self);
+gboolean gate_relay_get_upstream_connected (GateRelay *self);
+const char *gate_relay_get_upstream_state (GateRelay *self);
+
+G_END_DECLS

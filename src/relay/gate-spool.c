@@ -1,0 +1,1868 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "gate-spool"
+
+#include "config.h"
+
+#include "gate-spool.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gi18n-lib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define TMP_PREFIX "tmp-"
+#define OWNER_LOCK ".owner.lock"
+#define WRITE_BUFFER_SIZE (64 * 1024)
+
+G_DEFINE_QUARK (gate-spool-error-quark, gate_spool_error)
+
+/* ------------------------------------------------------------------------ */
+/* Small helpers */
+
+static int
+errno_to_spool_error (int saved_errno)
+{
+  switch (saved_errno)
+    {
+    case ENOSPC:
+#ifdef EDQUOT
+    case EDQUOT:
+#endif
+    case EFBIG: /* RLIMIT_FSIZE: as final as a full disk for this message */
+      return GATE_SPOOL_ERROR_NO_SPACE;
+    case ENOENT:
+      return GATE_SPOOL_ERROR_NOT_FOUND;
+    default:
+      return GATE_SPOOL_ERROR_FAILED;
+    }
+}
+
+static void
+set_errno_error (GError **error, int saved_errno, const char *what, const char *path)
+{
+  int code = errno_to_spool_error (saved_errno);
+
+  if (code == GATE_SPOOL_ERROR_NO_SPACE)
+    g_set_error (error, GATE_SPOOL_ERROR, code,
+                 _("The disk holding the mail queue is full (%s)"), g_strerror (saved_errno));
+  else
+    g_set_error (error, GATE_SPOOL_ERROR, code,
+                 _("Could not %s “%s” in the mail queue: %s"), what, path, g_strerror (saved_errno));
+}
+
+static gboolean
+write_all (int fd, const void *data, gsize len, int *saved_errno)
+{
+  const guint8 *p = data;
+
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          *saved_errno = errno;
+          return FALSE;
+        }
+      p += n;
+      len -= (gsize) n;
+    }
+  return TRUE;
+}
+
+static int
+sync_fd (int fd)
+{
+  int r;
+
+  do
+    r = fdatasync (fd);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? errno : 0;
+}
+
+static gboolean
+id_is_valid (const char *id)
+{
+  if (id == NULL || *id == '\0' || strlen (id) > 64)
+    return FALSE;
+  for (const char *p = id; *p; p++)
+    if (!g_ascii_isalnum (*p) && *p != '-')
+      return FALSE;
+  return strncmp (id, TMP_PREFIX, strlen (TMP_PREFIX)) != 0;
+}
+
+/* "ID.env" → "ID" when the name is one of the message's final files. */
+static char *
+id_from_name (const char *name, const char *suffix)
+{
+  g_autofree char *id = NULL;
+
+  if (!g_str_has_suffix (name, suffix))
+    return NULL;
+  id = g_strndup (name, strlen (name) - strlen (suffix));
+  if (!id_is_valid (id))
+    return NULL;
+  return g_steal_pointer (&id);
+}
+
+static const char *const status_names[] = { "queued", "in-flight", "held", "failed" };
+static const char *const rcpt_names[] = { "pending", "delivered", "failed" };
+
+const char *
+gate_spool_status_to_string (GateSpoolStatus status)
+{
+  g_return_val_if_fail (status <= GATE_SPOOL_STATUS_FAILED, NULL);
+  return status_names[status];
+}
+
+const char *
+gate_spool_status_get_label (GateSpoolStatus status)
+{
+  switch (status)
+    {
+    case GATE_SPOOL_STATUS_QUEUED:
+      return _("Waiting");
+    case GATE_SPOOL_STATUS_IN_FLIGHT:
+      return _("Sending");
+    case GATE_SPOOL_STATUS_HELD:
+      return _("On hold");
+    case GATE_SPOOL_STATUS_FAILED:
+      return _("Failed");
+    default:
+      g_return_val_if_reached (NULL);
+    }
+}
+
+static int
+name_to_enum (const char *name, const char *const *names, int n, int fallback)
+{
+  for (int i = 0; name != NULL && i < n; i++)
+    if (g_strcmp0 (name, names[i]) == 0)
+      return i;
+  return fallback;
+}
+
+/* ------------------------------------------------------------------------ */
+/* GateSpoolEntry */
+
+struct _GateSpoolEntry
+{
+  gatomicrefcount ref_count;
+  char *id;
+  char *client_address;
+  char *client_name;
+  gint64 received;
+  char *sender;
+  char *original_sender;
+  char *message_id;
+  GateSmtpBodyFlags body_flags;
+  gint64 size;
+  guint n_recipients;
+  char **recipients;
+  GateSpoolRecipientState *states;
+  char **replies;
+  GateSpoolStatus status;
+  guint attempts;
+  gint64 next_attempt;
+  char *last_error;
+  gint64 release_time;
+};
+
+G_DEFINE_BOXED_TYPE (GateSpoolEntry, gate_spool_entry, gate_spool_entry_ref, gate_spool_entry_unref)
+
+static GateSpoolEntry *
+entry_new (guint n_recipients)
+{
+  GateSpoolEntry *entry = g_new0 (GateSpoolEntry, 1);
+
+  g_atomic_ref_count_init (&entry->ref_count);
+  entry->n_recipients = n_recipients;
+  entry->recipients = g_new0 (char *, n_recipients + 1);
+  entry->states = g_new0 (GateSpoolRecipientState, n_recipients + 1);
+  entry->replies = g_new0 (char *, n_recipients + 1);
+  return entry;
+}
+
+GateSpoolEntry *
+gate_spool_entry_ref (GateSpoolEntry *entry)
+{
+  g_return_val_if_fail (entry != NULL, NULL);
+  g_atomic_ref_count_inc (&entry->ref_count);
+  return entry;
+}
+
+void
+gate_spool_entry_unref (GateSpoolEntry *entry)
+{
+  g_return_if_fail (entry != NULL);
+  if (!g_atomic_ref_count_dec (&entry->ref_count))
+    return;
+  g_free (entry->id);
+  g_free (entry->client_address);
+  g_free (entry->client_name);
+  g_free (entry->sender);
+  g_free (entry->original_sender);
+  g_free (entry->message_id);
+  for (guint i = 0; i < entry->n_recipients; i++)
+    {
+      g_free (entry->recipients[i]);
+      g_free (entry->replies[i]);
+    }
+  g_free (entry->recipients);
+  g_free (entry->replies);
+  g_free (entry->states);
+  g_free (entry->last_error);
+  g_free (entry);
+}
+
+static gboolean
+entry_equal (const GateSpoolEntry *a, const GateSpoolEntry *b)
+{
+  if (a->status != b->status || a->attempts != b->attempts || a->next_attempt != b->next_attempt ||
+      a->release_time != b->release_time || g_strcmp0 (a->last_error, b->last_error) != 0 ||
+      a->n_recipients != b->n_recipients)
+    return FALSE;
+  for (guint i = 0; i < a->n_recipients; i++)
+    if (a->states[i] != b->states[i] || g_strcmp0 (a->replies[i], b->replies[i]) != 0)
+      return FALSE;
+  return TRUE;
+}
+
+#define ENTRY_GETTER(type, name, field) \
+  type gate_spool_entry_get_##name (const GateSpoolEntry *entry) \
+  { \
+    g_return_val_if_fail (entry != NULL, (type) 0); \
+    return entry->field; \
+  }
+
+ENTRY_GETTER (const char *, id, id)
+ENTRY_GETTER (const char *, client_address, client_address)
+ENTRY_GETTER (const char *, client_name, client_name)
+ENTRY_GETTER (gint64, received_time, received)
+ENTRY_GETTER (const char *, sender, sender)
+ENTRY_GETTER (const char *, original_sender, original_sender)
+ENTRY_GETTER (const char *, message_id, message_id)
+ENTRY_GETTER (GateSmtpBodyFlags, body_flags, body_flags)
+ENTRY_GETTER (gint64, size, size)
+ENTRY_GETTER (guint, n_recipients, n_recipients)
+ENTRY_GETTER (GateSpoolStatus, status, status)
+ENTRY_GETTER (guint, attempts, attempts)
+ENTRY_GETTER (gint64, next_attempt, next_attempt)
+ENTRY_GETTER (const char *, last_error, last_error)
+ENTRY_GETTER (gint64, release_time, release_time)
+
+const char *
+gate_spool_entry_get_recipient (const GateSpoolEntry *entry, guint index)
+{
+  g_return_val_if_fail (entry != NULL, NULL);
+  g_return_val_if_fail (index < entry->n_recipients, NULL);
+  return entry->recipients[index];
+}
+
+GateSpoolRecipientState
+gate_spool_entry_get_recipient_state (const GateSpoolEntry *entry, guint index)
+{
+  g_return_val_if_fail (entry != NULL, GATE_SPOOL_RECIPIENT_PENDING);
+  g_return_val_if_fail (index < entry->n_recipients, GATE_SPOOL_RECIPIENT_PENDING);
+  return entry->states[index];
+}
+
+const char *
+gate_spool_entry_get_recipient_reply (const GateSpoolEntry *entry, guint index)
+{
+  g_return_val_if_fail (entry != NULL, NULL);
+  g_return_val_if_fail (index < entry->n_recipients, NULL);
+  return entry->replies[index];
+}
+
+guint
+gate_spool_entry_get_n_pending (const GateSpoolEntry *entry)
+{
+  guint n = 0;
+
+  g_return_val_if_fail (entry != NULL, 0);
+  for (guint i = 0; i < entry->n_recipients; i++)
+    if (entry->states[i] == GATE_SPOOL_RECIPIENT_PENDING)
+      n++;
+  return n;
+}
+
+GateSmtpEnvelope *
+gate_spool_entry_to_envelope (const GateSpoolEntry *entry)
+{
+  GateSmtpEnvelope *envelope;
+
+  g_return_val_if_fail (entry != NULL, NULL);
+  envelope = gate_smtp_envelope_new (entry->sender);
+  for (guint i = 0; i < entry->n_recipients; i++)
+    if (entry->states[i] == GATE_SPOOL_RECIPIENT_PENDING)
+      gate_smtp_envelope_add_recipient (envelope, entry->recipients[i]);
+  gate_smtp_envelope_set_body_flags (envelope, entry->body_flags);
+  gate_smtp_envelope_set_size (envelope, entry->size);
+  return envelope;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Envelope and state files */
+
+#define ENV_GROUP "Envelope"
+#define STATE_GROUP "State"
+
+static char *
+entry_envelope_to_data (const GateSpoolEntry *entry, gsize *len)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+
+  g_key_file_set_string (kf, ENV_GROUP, "Id", entry->id);
+  g_key_file_set_int64 (kf, ENV_GROUP, "Received", entry->received);
+  g_key_file_set_string (kf, ENV_GROUP, "ClientAddress", entry->client_address);
+  g_key_file_set_string (kf, ENV_GROUP, "ClientName", entry->client_name);
+  g_key_file_set_string (kf, ENV_GROUP, "Sender", entry->sender);
+  if (entry->original_sender)
+    g_key_file_set_string (kf, ENV_GROUP, "OriginalSender", entry->original_sender);
+  if (entry->message_id)
+    g_key_file_set_string (kf, ENV_GROUP, "MessageId", entry->message_id);
+  g_key_file_set_string (kf, ENV_GROUP, "Body",
+                         (entry->body_flags & GATE_SMTP_BODY_8BITMIME) ? "8bitmime" : "7bit");
+  g_key_file_set_boolean (kf, ENV_GROUP, "SmtpUtf8", (entry->body_flags & GATE_SMTP_BODY_SMTPUTF8) != 0);
+  g_key_file_set_int64 (kf, ENV_GROUP, "Size", entry->size);
+  g_key_file_set_integer (kf, ENV_GROUP, "Recipients", (int) entry->n_recipients);
+  for (guint i = 0; i < entry->n_recipients; i++)
+    {
+      char key[32];
+
+      g_snprintf (key, sizeof key, "Recipient%u", i);
+      g_key_file_set_string (kf, ENV_GROUP, key, entry->recipients[i]);
+    }
+  return g_key_file_to_data (kf, len, NULL);
+}
+
+static char *
+entry_state_to_data (const GateSpoolEntry *entry, gsize *len)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+
+  g_key_file_set_string (kf, STATE_GROUP, "Status", status_names[entry->status]);
+  g_key_file_set_integer (kf, STATE_GROUP, "Attempts", (int) entry->attempts);
+  g_key_file_set_int64 (kf, STATE_GROUP, "NextAttempt", entry->next_attempt);
+  g_key_file_set_int64 (kf, STATE_GROUP, "Released", entry->release_time);
+  if (entry->last_error)
+    g_key_file_set_string (kf, STATE_GROUP, "LastError", entry->last_error);
+  for (guint i = 0; i < entry->n_recipients; i++)
+    {
+      char key[32];
+
+      g_snprintf (key, sizeof key, "Recipient%u", i);
+      g_key_file_set_string (kf, STATE_GROUP, key, rcpt_names[entry->states[i]]);
+      if (entry->replies[i])
+        {
+          g_snprintf (key, sizeof key, "Reply%u", i);
+          g_key_file_set_string (kf, STATE_GROUP, key, entry->replies[i]);
+        }
+    }
+  return g_key_file_to_data (kf, len, NULL);
+}
+
+static char *
+kf_string (GKeyFile *kf, const char *group, const char *key)
+{
+  return g_key_file_get_string (kf, group, key, NULL);
+}
+
+static GateSpoolEntry *
+entry_load_envelope (const char *path, const char *id, GError **error)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) local_error = NULL;
+  g_autofree char *body = NULL;
+  g_autofree char *file_id = NULL;
+  GateSpoolEntry *entry;
+  int n;
+
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local_error))
+    {
+      if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
+                     _("There is no message “%s” in the mail queue"), id);
+      else
+        g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID,
+                     _("The envelope of message “%s” is unreadable: %s"), id, local_error->message);
+      return NULL;
+    }
+
+  file_id = kf_string (kf, ENV_GROUP, "Id");
+  n = g_key_file_get_integer (kf, ENV_GROUP, "Recipients", NULL);
+  if (g_strcmp0 (file_id, id) != 0 || n <= 0 || n > 100000)
+    {
+      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID,
+                   _("The envelope of message “%s” is unreadable"), id);
+      return NULL;
+    }
+
+  entry = entry_new ((guint) n);
+  entry->id = g_steal_pointer (&file_id);
+  entry->received = g_key_file_get_int64 (kf, ENV_GROUP, "Received", NULL);
+  entry->client_address = kf_string (kf, ENV_GROUP, "ClientAddress");
+  entry->client_name = kf_string (kf, ENV_GROUP, "ClientName");
+  entry->sender = kf_string (kf, ENV_GROUP, "Sender");
+  entry->original_sender = kf_string (kf, ENV_GROUP, "OriginalSender");
+  entry->message_id = kf_string (kf, ENV_GROUP, "MessageId");
+  body = kf_string (kf, ENV_GROUP, "Body");
+  if (g_strcmp0 (body, "8bitmime") == 0)
+    entry->body_flags |= GATE_SMTP_BODY_8BITMIME;
+  if (g_key_file_get_boolean (kf, ENV_GROUP, "SmtpUtf8", NULL))
+    entry->body_flags |= GATE_SMTP_BODY_SMTPUTF8;
+  entry->size = g_key_file_get_int64 (kf, ENV_GROUP, "Size", NULL);
+  if (entry->client_address == NULL)
+    entry->client_address = g_strdup ("");
+  if (entry->client_name == NULL)
+    entry->client_name = g_strdup ("");
+  if (entry->sender == NULL)
+    entry->sender = g_strdup ("");
+
+  for (guint i = 0; i < entry->n_recipients; i++)
+    {
+      char key[32];
+
+      g_snprintf (key, sizeof key, "Recipient%u", i);
+      entry->recipients[i] = kf_string (kf, ENV_GROUP, key);
+      if (entry->recipients[i] == NULL)
+        {
+          gate_spool_entry_unref (entry);
+          g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID,
+                       _("The envelope of message “%s” is unreadable"), id);
+          return NULL;
+        }
+    }
+  return entry;
+}
+
+/* Overlays the state file on @entry.  A missing or damaged state file leaves
+ * the defaults (queued, all pending): at worst a message is sent twice. */
+static void
+entry_load_state (GateSpoolEntry *entry, const char *path)
+{
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autoptr (GError) error = NULL;
+  g_autofree char *status = NULL;
+
+  if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &error))
+    {
+      if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
+        g_warning ("Ignoring the damaged state of message %s: %s", entry->id, error->message);
+      return;
+    }
+  status = kf_string (kf, STATE_GROUP, "Status");
+  entry->status = name_to_enum (status, status_names, G_N_ELEMENTS (status_names), GATE_SPOOL_STATUS_QUEUED);
+  entry->attempts = (guint) MAX (0, g_key_file_get_integer (kf, STATE_GROUP, "Attempts", NULL));
+  entry->next_attempt = g_key_file_get_int64 (kf, STATE_GROUP, "NextAttempt", NULL);
+  entry->release_time = g_key_file_get_int64 (kf, STATE_GROUP, "Released", NULL);
+  entry->last_error = kf_string (kf, STATE_GROUP, "LastError");
+  for (guint i = 0; i < entry->n_recipients; i++)
+    {
+      char key[32];
+      g_autofree char *state = NULL;
+
+      g_snprintf (key, sizeof key, "Recipient%u", i);
+      state = kf_string (kf, STATE_GROUP, key);
+      entry->states[i] = name_to_enum (state, rcpt_names, G_N_ELEMENTS (rcpt_names), GATE_SPOOL_RECIPIENT_PENDING);
+      g_snprintf (key, sizeof key, "Reply%u", i);
+      entry->replies[i] = kf_string (kf, STATE_GROUP, key);
+    }
+}
+
+/* ------------------------------------------------------------------------ */
+/* GateSpool */
+
+/* What this process knows of one message's state file, so that the folder
+ * monitor can tell our own writes from another process's. */
+typedef struct
+{
+  GateSpoolEntry *entry;
+  guint64 state_ino;
+  gint64 state_mtime_ns;
+  gint64 state_size;
+} Record;
+
+static void
+record_free (Record *record)
+{
+  g_clear_pointer (&record->entry, gate_spool_entry_unref);
+  g_free (record);
+}
+
+struct _GateSpoolWriter
+{
+  GateSpool *spool;
+  char *id;
+  int fd;
+  int env_fd;
+  guint8 *buffer;
+  gsize buffer_len;
+  gint64 size;
+  GError *error; /* sticky: the first write error */
+  GateSpoolEntry *entry; /* envelope under construction (status QUEUED) */
+  GPtrArray *recipients;
+  GTask *task;
+};
+
+struct _GateSpool
+{
+  GObject parent_instance;
+
+  char *path;
+  GateSpoolOpenFlags flags;
+  int dir_fd;
+  int owner_fd;
+  GMainContext *context;
+  GHashTable *records; /* id → Record */
+  GFileMonitor *monitor;
+  guint counter;
+
+  /* Group commit: writers waiting for the sync thread. */
+  GMutex mutex;
+  GCond cond;
+  GPtrArray *pending;
+  gboolean quit;
+  GThread *sync_thread;
+};
+
+enum {
+  SIGNAL_CHANGED,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+enum {
+  PROP_0,
+  PROP_PATH,
+  N_PROPS
+};
+static GParamSpec *properties[N_PROPS];
+
+G_DEFINE_FINAL_TYPE (GateSpool, gate_spool, G_TYPE_OBJECT)
+
+static void writer_free (GateSpoolWriter *writer);
+
+static char *
+spool_file (GateSpool *self, const char *id, const char *suffix)
+{
+  g_autofree char *name = g_strconcat (id, suffix, NULL);
+  return g_build_filename (self->path, name, NULL);
+}
+
+static char *
+spool_tmp_file (GateSpool *self, const char *id, const char *suffix)
+{
+  g_autofree char *name = g_strconcat (TMP_PREFIX, id, suffix, NULL);
+  return g_build_filename (self->path, name, NULL);
+}
+
+static void
+stat_state (GateSpool *self, const char *id, guint64 *ino, gint64 *mtime_ns, gint64 *size)
+{
+  g_autofree char *path = spool_file (self, id, ".state");
+  struct stat st;
+
+  *ino = 0;
+  *mtime_ns = 0;
+  *size = -1;
+  if (stat (path, &st) == 0)
+    {
+      *ino = st.st_ino;
+      *mtime_ns = (gint64) st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st.st_mtim.tv_nsec;
+      *size = st.st_size;
+    }
+}
+
+static GateSpoolEntry *
+load_entry (GateSpool *self, const char *id, GError **error)
+{
+  g_autofree char *env_path = spool_file (self, id, ".env");
+  g_autofree char *state_path = spool_file (self, id, ".state");
+  GateSpoolEntry *entry = entry_load_envelope (env_path, id, error);
+
+  if (entry != NULL)
+    entry_load_state (entry, state_path);
+  return entry;
+}
+
+/* Puts @entry (stolen, may be NULL for "removed") in the table and tells the
+ * listeners when something changed. */
+static void
+spool_set_entry (GateSpool *self, const char *id, GateSpoolEntry *entry)
+{
+  g_autofree char *id_copy = g_strdup (id);
+  Record *record = g_hash_table_lookup (self->records, id);
+
+  if (entry == NULL)
+    {
+      if (record == NULL)
+        return;
+      g_hash_table_remove (self->records, id);
+      g_signal_emit (self, signals[SIGNAL_CHANGED], 0, id_copy, NULL);
+      return;
+    }
+
+  if (record == NULL)
+    {
+      record = g_new0 (Record, 1);
+      g_hash_table_insert (self->records, g_strdup (id), record);
+    }
+  else if (entry_equal (record->entry, entry))
+    {
+      gate_spool_entry_unref (record->entry);
+      record->entry = entry;
+      stat_state (self, id, &record->state_ino, &record->state_mtime_ns, &record->state_size);
+      return;
+    }
+  g_clear_pointer (&record->entry, gate_spool_entry_unref);
+  record->entry = entry;
+  stat_state (self, id, &record->state_ino, &record->state_mtime_ns, &record->state_size);
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0, id_copy, entry);
+}
+
+static void
+remove_files (GateSpool *self, const char *id)
+{
+  const char *const suffixes[] = { ".env", ".msg", ".state" };
+
+  /* The envelope first: without it the rest is debris that recovery removes. */
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *path = spool_file (self, id, suffixes[i]);
+      if (g_unlink (path) < 0 && errno != ENOENT)
+        g_warning ("Could not remove %s: %s", path, g_strerror (errno));
+    }
+}
+
+static gboolean
+write_state_file (GateSpool *self, const GateSpoolEntry *entry, gboolean durable, GError **error)
+{
+  g_autofree char *tmp_path = spool_tmp_file (self, entry->id, ".state");
+  g_autofree char *path = spool_file (self, entry->id, ".state");
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  int saved_errno = 0;
+  int fd;
+
+  data = entry_state_to_data (entry, &len);
+  fd = g_open (tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      set_errno_error (error, errno, _("create"), tmp_path);
+      return FALSE;
+    }
+  /* Only user decisions are synced: losing a forwarder's progress in a crash
+   * means a message is sent again, never that it is lost (see entry_load_state). */
+  if (!write_all (fd, data, len, &saved_errno) || (durable && (saved_errno = sync_fd (fd)) != 0))
+    {
+      set_errno_error (error, saved_errno, _("write"), tmp_path);
+      close (fd);
+      g_unlink (tmp_path);
+      return FALSE;
+    }
+  close (fd);
+  if (g_rename (tmp_path, path) < 0)
+    {
+      set_errno_error (error, errno, _("rename"), tmp_path);
+      g_unlink (tmp_path);
+      return FALSE;
+    }
+  if (durable && self->dir_fd >= 0)
+    sync_fd (self->dir_fd);
+  return TRUE;
+}
+
+static void
+scan_folder (GateSpool *self, gboolean recover)
+{
+  g_autoptr (GDir) dir = NULL;
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GHashTable) envs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GError) error = NULL;
+  gboolean removed = FALSE;
+  const char *name;
+
+  dir = g_dir_open (self->path, 0, &error);
+  if (dir == NULL)
+    {
+      g_warning ("Could not read the mail queue folder: %s", error->message);
+      return;
+    }
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      char *id = id_from_name (name, ".env");
+      if (id)
+        g_hash_table_add (envs, id);
+      g_ptr_array_add (names, g_strdup (name));
+    }
+
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *n = names->pdata[i];
+      g_autofree char *msg_id = id_from_name (n, ".msg");
+      g_autofree char *state_id = id_from_name (n, ".state");
+      gboolean debris = g_str_has_prefix (n, TMP_PREFIX) ||
+                        (msg_id && !g_hash_table_contains (envs, msg_id)) ||
+                        (state_id && !g_hash_table_contains (envs, state_id));
+
+      /* Half-written files, content whose envelope never got its final name
+       * (never answered 250), states of deleted messages. */
+      if (recover && debris)
+        {
+          g_autofree char *path = g_build_filename (self->path, n, NULL);
+          g_debug ("Recovery: removing %s", n);
+          g_unlink (path);
+          removed = TRUE;
+        }
+    }
+
+  {
+    GHashTableIter iter;
+    char *id;
+
+    g_hash_table_iter_init (&iter, envs);
+    while (g_hash_table_iter_next (&iter, (gpointer *) &id, NULL))
+      {
+        g_autofree char *msg_path = spool_file (self, id, ".msg");
+        g_autoptr (GError) local_error = NULL;
+        GateSpoolEntry *entry;
+
+        if (!g_file_test (msg_path, G_FILE_TEST_EXISTS))
+          {
+            /* A delete interrupted between its unlinks: finish it. */
+            if (recover)
+              {
+                remove_files (self, id);
+                removed = TRUE;
+              }
+            continue;
+          }
+        entry = load_entry (self, id, &local_error);
+        if (entry == NULL)
+          {
+            g_warning ("Skipping message %s: %s", id, local_error->message);
+            continue;
+          }
+        if (recover && entry->status == GATE_SPOOL_STATUS_IN_FLIGHT)
+          {
+            g_autoptr (GError) write_error = NULL;
+
+            g_message ("Message %s was being sent when the relay stopped; it will be sent again", id);
+            entry->status = GATE_SPOOL_STATUS_QUEUED;
+            if (!write_state_file (self, entry, TRUE, &write_error))
+              g_warning ("%s", write_error->message);
+          }
+        spool_set_entry (self, id, entry);
+      }
+  }
+
+  if (removed && self->dir_fd >= 0)
+    sync_fd (self->dir_fd);
+}
+
+static void
+reload_id (GateSpool *self, const char *id)
+{
+  g_autofree char *env_path = spool_file (self, id, ".env");
+  g_autoptr (GError) error = NULL;
+  Record *record = g_hash_table_lookup (self->records, id);
+  GateSpoolEntry *entry;
+
+  if (!g_file_test (env_path, G_FILE_TEST_EXISTS))
+    {
+      spool_set_entry (self, id, NULL);
+      return;
+    }
+  if (record != NULL)
+    {
+      guint64 ino;
+      gint64 mtime, size;
+
+      stat_state (self, id, &ino, &mtime, &size);
+      if (ino == record->state_ino && mtime == record->state_mtime_ns && size == record->state_size)
+        return; /* our own write */
+    }
+  else
+    {
+      /* A message being committed by this process appears once its commit
+       * completes; another process never writes new messages. */
+      g_autofree char *msg_path = spool_file (self, id, ".msg");
+      if (!g_file_test (msg_path, G_FILE_TEST_EXISTS))
+        return;
+    }
+  entry = load_entry (self, id, &error);
+  if (entry == NULL)
+    {
+      g_debug ("Reloading %s: %s", id, error->message);
+      return;
+    }
+  spool_set_entry (self, id, entry);
+}
+
+static void
+monitor_changed_cb (GFileMonitor *monitor,
+                    GFile *file,
+                    GFile *other_file,
+                    GFileMonitorEvent event,
+                    gpointer user_data)
+{
+  GateSpool *self = user_data;
+  GFile *files[2] = { file, other_file };
+
+  if (event == G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT || event == G_FILE_MONITOR_EVENT_ATTRIBUTE_CHANGED)
+    return;
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *name = files[i] ? g_file_get_basename (files[i]) : NULL;
+      g_autofree char *id = NULL;
+
+      if (name == NULL || g_str_has_prefix (name, TMP_PREFIX))
+        continue;
+      id = id_from_name (name, ".state");
+      if (id == NULL)
+        id = id_from_name (name, ".env");
+      if (id != NULL)
+        reload_id (self, id);
+    }
+}
+
+/* ---- group commit ------------------------------------------------------ */
+
+typedef struct
+{
+  GateSpool *spool;
+  GPtrArray *batch; /* GateSpoolWriter */
+} BatchDone;
+
+static void
+writer_fail (GateSpoolWriter *writer, int saved_errno, const char *what)
+{
+  if (writer->error == NULL)
+    {
+      g_autofree char *path = spool_tmp_file (writer->spool, writer->id, ".msg");
+      set_errno_error (&writer->error, saved_errno, what, path);
+    }
+}
+
+static void
+writer_unlink_all (GateSpoolWriter *writer)
+{
+  const char *const suffixes[] = { ".env", ".msg" };
+
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *tmp = spool_tmp_file (writer->spool, writer->id, suffixes[i]);
+      g_autofree char *final = spool_file (writer->spool, writer->id, suffixes[i]);
+      g_unlink (tmp);
+      g_unlink (final);
+    }
+}
+
+static gboolean
+batch_done_cb (gpointer user_data)
+{
+  BatchDone *done = user_data;
+
+  for (guint i = 0; i < done->batch->len; i++)
+    {
+      GateSpoolWriter *writer = done->batch->pdata[i];
+      GTask *task = g_steal_pointer (&writer->task);
+
+      if (writer->error)
+        {
+          g_task_return_error (task, g_steal_pointer (&writer->error));
+        }
+      else
+        {
+          GateSpoolEntry *entry = g_steal_pointer (&writer->entry);
+
+          spool_set_entry (done->spool, entry->id, gate_spool_entry_ref (entry));
+          g_task_return_pointer (task, entry, (GDestroyNotify) gate_spool_entry_unref);
+        }
+      g_object_unref (task);
+      writer_free (writer);
+    }
+  g_ptr_array_unref (done->batch);
+  g_object_unref (done->spool);
+  g_free (done);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+sync_batch (GateSpool *self, GPtrArray *batch)
+{
+  gboolean any_renamed = FALSE;
+  int err;
+
+  /* The data of every file first, then the renames, then one folder sync
+   * that makes all the new names durable together. */
+  for (guint i = 0; i < batch->len; i++)
+    {
+      GateSpoolWriter *writer = batch->pdata[i];
+
+      if (writer->error)
+        continue;
+      if ((err = sync_fd (writer->fd)) != 0 || (err = sync_fd (writer->env_fd)) != 0)
+        writer_fail (writer, err, _("sync"));
+    }
+  for (guint i = 0; i < batch->len; i++)
+    {
+      GateSpoolWriter *writer = batch->pdata[i];
+      g_autofree char *msg_tmp = spool_tmp_file (self, writer->id, ".msg");
+      g_autofree char *msg = spool_file (self, writer->id, ".msg");
+      g_autofree char *env_tmp = spool_tmp_file (self, writer->id, ".env");
+      g_autofree char *env = spool_file (self, writer->id, ".env");
+
+      close (writer->fd);
+      close (writer->env_fd);
+      writer->fd = writer->env_fd = -1;
+      if (writer->error)
+        {
+          writer_unlink_all (writer);
+          continue;
+        }
+      /* Content before envelope: the envelope's name is the commit point. */
+      if (g_rename (msg_tmp, msg) < 0 || g_rename (env_tmp, env) < 0)
+        {
+          writer_fail (writer, errno, _("rename"));
+          writer_unlink_all (writer);
+          continue;
+        }
+      any_renamed = TRUE;
+    }
+  if (any_renamed && (err = sync_fd (self->dir_fd)) != 0)
+    {
+      for (guint i = 0; i < batch->len; i++)
+        {
+          GateSpoolWriter *writer = batch->pdata[i];
+          if (writer->error == NULL)
+            {
+              writer_fail (writer, err, _("sync"));
+              writer_unlink_all (writer);
+            }
+        }
+    }
+}
+
+static gpointer
+sync_thread_func (gpointer user_data)
+{
+  GateSpool *self = user_data; /* not a reference: dispose joins this thread */
+
+  g_mutex_lock (&self->mutex);
+  for (;;)
+    {
+      GPtrArray *batch;
+      BatchDone *done;
+
+      while (self->pending->len == 0 && !self->quit)
+        g_cond_wait (&self->cond, &self->mutex);
+      if (self->pending->len == 0 && self->quit)
+        break;
+      batch = self->pending;
+      self->pending = g_ptr_array_new ();
+      g_mutex_unlock (&self->mutex);
+
+      sync_batch (self, batch);
+      done = g_new0 (BatchDone, 1);
+      /* Every writer's task holds a reference to the spool, so it is alive. */
+      done->spool = g_object_ref (self);
+      done->batch = batch;
+      g_main_context_invoke (self->context, batch_done_cb, done);
+
+      g_mutex_lock (&self->mutex);
+    }
+  g_mutex_unlock (&self->mutex);
+  return NULL;
+}
+
+/* ---- object ------------------------------------------------------------ */
+
+static void
+gate_spool_dispose (GObject *object)
+{
+  GateSpool *self = GATE_SPOOL (object);
+
+  if (self->sync_thread)
+    {
+      g_mutex_lock (&self->mutex);
+      self->quit = TRUE;
+      g_cond_signal (&self->cond);
+      g_mutex_unlock (&self->mutex);
+      g_thread_join (g_steal_pointer (&self->sync_thread));
+    }
+  if (self->monitor)
+    {
+      g_signal_handlers_disconnect_by_data (self->monitor, self);
+      g_file_monitor_cancel (self->monitor);
+      g_clear_object (&self->monitor);
+    }
+  G_OBJECT_CLASS (gate_spool_parent_class)->dispose (object);
+}
+
+static void
+gate_spool_finalize (GObject *object)
+{
+  GateSpool *self = GATE_SPOOL (object);
+
+  g_clear_pointer (&self->records, g_hash_table_unref);
+  g_clear_pointer (&self->pending, g_ptr_array_unref);
+  g_clear_pointer (&self->context, g_main_context_unref);
+  if (self->dir_fd >= 0)
+    close (self->dir_fd);
+  if (self->owner_fd >= 0)
+    close (self->owner_fd); /* releases the owner lock */
+  g_mutex_clear (&self->mutex);
+  g_cond_clear (&self->cond);
+  g_free (self->path);
+  G_OBJECT_CLASS (gate_spool_parent_class)->finalize (object);
+}
+
+static void
+gate_spool_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GateSpool *self = GATE_SPOOL (object);
+
+  switch (prop_id)
+    {
+    case PROP_PATH:
+      g_value_set_string (value, self->path);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+gate_spool_class_init (GateSpoolClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = gate_spool_dispose;
+  object_class->finalize = gate_spool_finalize;
+  object_class->get_property = gate_spool_get_property;
+
+  properties[PROP_PATH] =
+    g_param_spec_string ("path", NULL, NULL, NULL,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  signals[SIGNAL_CHANGED] =
+    g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 2, G_TYPE_STRING, GATE_TYPE_SPOOL_ENTRY);
+}
+
+static void
+gate_spool_init (GateSpool *self)
+{
+  self->dir_fd = -1;
+  self->owner_fd = -1;
+  self->records = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) record_free);
+  self->pending = g_ptr_array_new ();
+  g_mutex_init (&self->mutex);
+  g_cond_init (&self->cond);
+}
+
+char *
+gate_spool_default_path (const char *profile_id)
+{
+  g_autofree char *name = g_strdup (profile_id && *profile_id ? profile_id : "default");
+
+  g_strdelimit (name, "/\\", '_');
+  if (name[0] == '.')
+    name[0] = '_';
+  return g_build_filename (g_get_user_data_dir (), "postgate", "spool", name, NULL);
+}
+
+char *
+gate_spool_default_base (void)
+{
+  return g_build_filename (g_get_user_data_dir (), "postgate", "spool", NULL);
+}
+
+gboolean
+gate_spool_path_has_owner (const char *path)
+{
+  g_autofree char *lock_path = g_build_filename (path, OWNER_LOCK, NULL);
+  gboolean owned = FALSE;
+  int fd;
+
+  g_return_val_if_fail (path != NULL, FALSE);
+  fd = g_open (lock_path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    return FALSE;
+  if (flock (fd, LOCK_SH | LOCK_NB) < 0)
+    owned = (errno == EWOULDBLOCK);
+  close (fd);
+  return owned;
+}
+
+GateSpool *
+gate_spool_open (const char *path, GateSpoolOpenFlags flags, GError **error)
+{
+  g_autoptr (GateSpool) self = NULL;
+
+  g_return_val_if_fail (path != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  self = g_object_new (GATE_TYPE_SPOOL, NULL);
+  self->path = g_canonicalize_filename (path, NULL);
+  self->flags = flags;
+  self->context = g_main_context_ref_thread_default ();
+
+  /* The queue holds other people's mail: only the user may read it. */
+  if (g_mkdir_with_parents (self->path, 0700) < 0)
+    {
+      set_errno_error (error, errno, _("create"), self->path);
+      return NULL;
+    }
+  self->dir_fd = g_open (self->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (self->dir_fd < 0)
+    {
+      set_errno_error (error, errno, _("open"), self->path);
+      return NULL;
+    }
+
+  if (flags & GATE_SPOOL_OPEN_OWNER)
+    {
+      g_autofree char *lock_path = g_build_filename (self->path, OWNER_LOCK, NULL);
+
+      self->owner_fd = g_open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+      if (self->owner_fd < 0)
+        {
+          set_errno_error (error, errno, _("create"), lock_path);
+          return NULL;
+        }
+      if (flock (self->owner_fd, LOCK_EX | LOCK_NB) < 0)
+        {
+          if (errno == EWOULDBLOCK)
+            g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_BUSY,
+                         _("Another relay is already using the mail queue in “%s”"), self->path);
+          else
+            set_errno_error (error, errno, _("lock"), lock_path);
+          return NULL;
+        }
+    }
+
+  scan_folder (self, (flags & GATE_SPOOL_OPEN_OWNER) != 0);
+
+  if (flags & GATE_SPOOL_OPEN_WATCH)
+    {
+      g_autoptr (GFile) dir = g_file_new_for_path (self->path);
+      g_autoptr (GError) local_error = NULL;
+
+      self->monitor = g_file_monitor_directory (dir, G_FILE_MONITOR_WATCH_MOVES, NULL, &local_error);
+      if (self->monitor == NULL)
+        g_warning ("Changes from other programs to the mail queue will not be noticed: %s",
+                   local_error->message);
+      else
+        {
+          g_file_monitor_set_rate_limit (self->monitor, 200);
+          g_signal_connect (self->monitor, "changed", G_CALLBACK (monitor_changed_cb), self);
+        }
+    }
+
+  if (flags & GATE_SPOOL_OPEN_OWNER)
+    self->sync_thread = g_thread_new ("gate-spool-sync", sync_thread_func, self);
+
+  return g_steal_pointer (&self);
+}
+
+const char *
+gate_spool_get_path (GateSpool *self)
+{
+  g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
+  return self->path;
+}
+
+static int
+compare_entries (gconstpointer a, gconstpointer b)
+{
+  const GateSpoolEntry *ea = *(GateSpoolEntry *const *) a;
+  const GateSpoolEntry *eb = *(GateSpoolEntry *const *) b;
+
+  if (ea->received != eb->received)
+    return ea->received < eb->received ? -1 : 1;
+  return strcmp (ea->id, eb->id);
+}
+
+GPtrArray *
+gate_spool_list (GateSpool *self)
+{
+  GPtrArray *array;
+  GHashTableIter iter;
+  Record *record;
+
+  g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
+  array = g_ptr_array_new_full (g_hash_table_size (self->records), (GDestroyNotify) gate_spool_entry_unref);
+  g_hash_table_iter_init (&iter, self->records);
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
+    g_ptr_array_add (array, gate_spool_entry_ref (record->entry));
+  g_ptr_array_sort (array, compare_entries);
+  return array;
+}
+
+GateSpoolEntry *
+gate_spool_lookup (GateSpool *self, const char *id)
+{
+  Record *record;
+
+  g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+  record = g_hash_table_lookup (self->records, id);
+  return record ? gate_spool_entry_ref (record->entry) : NULL;
+}
+
+guint
+gate_spool_get_n_messages (GateSpool *self)
+{
+  g_return_val_if_fail (GATE_IS_SPOOL (self), 0);
+  return g_hash_table_size (self->records);
+}
+
+GInputStream *
+gate_spool_open_content (GateSpool *self, const char *id, GError **error)
+{
+  g_autofree char *path = NULL;
+  g_autoptr (GFile) file = NULL;
+  g_autoptr (GError) local_error = NULL;
+  GFileInputStream *stream;
+
+  g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+  if (!id_is_valid (id))
+    {
+      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
+                   _("There is no message “%s” in the mail queue"), id);
+      return NULL;
+    }
+  path = spool_file (self, id, ".msg");
+  file = g_file_new_for_path (path);
+  stream = g_file_read (file, NULL, &local_error);
+  if (stream == NULL)
+    {
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
+                     _("There is no message “%s” in the mail queue"), id);
+      else
+        g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_FAILED, "%s", local_error->message);
+      return NULL;
+    }
+  return G_INPUT_STREAM (stream);
+}
+
+/* ---- writing ------------------------------------------------------------ */
+
+static void
+writer_free (GateSpoolWriter *writer)
+{
+  if (writer->fd >= 0)
+    close (writer->fd);
+  if (writer->env_fd >= 0)
+    close (writer->env_fd);
+  g_clear_error (&writer->error);
+  g_clear_pointer (&writer->entry, gate_spool_entry_unref);
+  g_clear_pointer (&writer->recipients, g_ptr_array_unref);
+  g_clear_object (&writer->task);
+  g_clear_object (&writer->spool);
+  g_free (writer->buffer);
+  g_free (writer->id);
+  g_free (writer);
+}
+
+GateSpoolWriter *
+gate_spool_begin (GateSpool *self, GError **error)
+{
+  GateSpoolWriter *writer;
+  g_autofree char *path = NULL;
+
+  g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
+  g_return_val_if_fail (self->flags & GATE_SPOOL_OPEN_OWNER, NULL);
+
+  writer = g_new0 (GateSpoolWriter, 1);
+  writer->spool = g_object_ref (self);
+  writer->env_fd = -1;
+  /* Sortable by time; the counter and random part keep ids apart within one
+   * microsecond and across restarts. */
+  writer->id = g_strdup_printf ("%013" G_GINT64_MODIFIER "x-%04x%04x",
+                                g_get_real_time (), (self->counter++) & 0xffff,
+                                g_random_int () & 0xffff);
+  writer->recipients = g_ptr_array_new_with_free_func (g_free);
+  writer->entry = entry_new (0);
+  writer->entry->sender = g_strdup ("");
+  writer->entry->client_address = g_strdup ("");
+  writer->entry->client_name = g_strdup ("");
+  path = spool_tmp_file (self, writer->id, ".msg");
+  writer->fd = g_open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (writer->fd < 0)
+    {
+      set_errno_error (error, errno, _("create"), path);
+      writer_free (writer);
+      return NULL;
+    }
+  writer->buffer = g_malloc (WRITE_BUFFER_SIZE);
+  return writer;
+}
+
+const char *
+gate_spool_writer_get_id (GateSpoolWriter *writer)
+{
+  g_return_val_if_fail (writer != NULL, NULL);
+  return writer->id;
+}
+
+static void
+replace_string (char **field, const char *value)
+{
+  g_free (*field);
+  *field = value ? g_utf8_make_valid (value, -1) : NULL;
+}
+
+void
+gate_spool_writer_set_sender (GateSpoolWriter *writer, const char *sender)
+{
+  g_return_if_fail (writer != NULL);
+  replace_string (&writer->entry->sender, sender ? sender : "");
+}
+
+void
+gate_spool_writer_set_original_sender (GateSpoolWriter *writer, const char *original_sender)
+{
+  g_return_if_fail (writer != NULL);
+  replace_string (&writer->entry->original_sender, original_sender);
+}
+
+void
+gate_spool_writer_add_recipient (GateSpoolWriter *writer, const char *recipient)
+{
+  g_return_if_fail (writer != NULL);
+  g_return_if_fail (recipient != NULL);
+  g_ptr_array_add (writer->recipients, g_utf8_make_valid (recipient, -1));
+}
+
+void
+gate_spool_writer_set_client (GateSpoolWriter *writer, const char *address, const char *helo_name)
+{
+  g_return_if_fail (writer != NULL);
+  replace_string (&writer->entry->client_address, address ? address : "");
+  replace_string (&writer->entry->client_name, helo_name ? helo_name : "");
+}
+
+void
+gate_spool_writer_set_body_flags (GateSpoolWriter *writer, GateSmtpBodyFlags flags)
+{
+  g_return_if_fail (writer != NULL);
+  writer->entry->body_flags = flags;
+}
+
+void
+gate_spool_writer_set_message_id (GateSpoolWriter *writer, const char *message_id)
+{
+  g_return_if_fail (writer != NULL);
+  replace_string (&writer->entry->message_id, message_id);
+}
+
+static gboolean
+writer_flush (GateSpoolWriter *writer)
+{
+  int saved_errno = 0;
+
+  if (writer->error)
+    return FALSE;
+  if (writer->buffer_len > 0 && !write_all (writer->fd, writer->buffer, writer->buffer_len, &saved_errno))
+    {
+      writer_fail (writer, saved_errno, _("write"));
+      return FALSE;
+    }
+  writer->buffer_len = 0;
+  return TRUE;
+}
+
+gboolean
+gate_spool_writer_write (GateSpoolWriter *writer, const void *data, gsize len, GError **error)
+{
+  g_return_val_if_fail (writer != NULL, FALSE);
+  g_return_val_if_fail (writer->task == NULL, FALSE);
+
+  if (writer->error == NULL)
+    {
+      if (writer->buffer_len + len > WRITE_BUFFER_SIZE)
+        writer_flush (writer);
+      if (writer->error == NULL)
+        {
+          if (len >= WRITE_BUFFER_SIZE)
+            {
+              int saved_errno = 0;
+              if (!write_all (writer->fd, data, len, &saved_errno))
+                writer_fail (writer, saved_errno, _("write"));
+            }
+          else
+            {
+              memcpy (writer->buffer + writer->buffer_len, data, len);
+              writer->buffer_len += len;
+            }
+        }
+    }
+  if (writer->error)
+    {
+      g_propagate_error (error, g_error_copy (writer->error));
+      return FALSE;
+    }
+  writer->size += len;
+  return TRUE;
+}
+
+gint64
+gate_spool_writer_get_size (GateSpoolWriter *writer)
+{
+  g_return_val_if_fail (writer != NULL, -1);
+  return writer->size;
+}
+
+void
+gate_spool_writer_abort (GateSpoolWriter *writer)
+{
+  g_return_if_fail (writer != NULL);
+  g_return_if_fail (writer->task == NULL);
+
+  if (writer->fd >= 0)
+    close (writer->fd);
+  if (writer->env_fd >= 0)
+    close (writer->env_fd);
+  writer->fd = writer->env_fd = -1;
+  writer_unlink_all (writer);
+  writer_free (writer);
+}
+
+static gboolean
+writer_write_envelope (GateSpoolWriter *writer)
+{
+  GateSpool *self = writer->spool;
+  GateSpoolEntry *entry = writer->entry;
+  g_autofree char *path = spool_tmp_file (self, writer->id, ".env");
+  g_autofree char *data = NULL;
+  GateSpoolEntry *full;
+  gsize len = 0;
+  int saved_errno = 0;
+
+  /* The entry was made with no recipients; make the real one now. */
+  full = entry_new (writer->recipients->len);
+  full->id = g_strdup (writer->id);
+  full->client_address = g_steal_pointer (&entry->client_address);
+  full->client_name = g_steal_pointer (&entry->client_name);
+  full->sender = g_steal_pointer (&entry->sender);
+  full->original_sender = g_steal_pointer (&entry->original_sender);
+  full->message_id = g_steal_pointer (&entry->message_id);
+  full->body_flags = entry->body_flags;
+  full->received = g_get_real_time () / G_USEC_PER_SEC;
+  full->size = writer->size;
+  for (guint i = 0; i < writer->recipients->len; i++)
+    full->recipients[i] = g_strdup (writer->recipients->pdata[i]);
+  gate_spool_entry_unref (writer->entry);
+  writer->entry = full;
+
+  data = entry_envelope_to_data (full, &len);
+  writer->env_fd = g_open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+  if (writer->env_fd < 0)
+    {
+      writer_fail (writer, errno, _("create"));
+      return FALSE;
+    }
+  if (!write_all (writer->env_fd, data, len, &saved_errno))
+    {
+      writer_fail (writer, saved_errno, _("write"));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+void
+gate_spool_writer_commit_async (GateSpoolWriter *writer,
+                                GCancellable *cancellable,
+                                GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  GateSpool *self;
+
+  g_return_if_fail (writer != NULL);
+  g_return_if_fail (writer->task == NULL);
+
+  self = writer->spool;
+  writer->task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (writer->task, gate_spool_writer_commit_async);
+
+  if (writer->recipients->len == 0)
+    g_set_error (&writer->error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID,
+                 _("A message needs at least one recipient"));
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, writer->error ? NULL : &writer->error) ||
+      writer->error != NULL || !writer_flush (writer) || !writer_write_envelope (writer))
+    {
+      GTask *task = g_steal_pointer (&writer->task);
+
+      if (writer->fd >= 0)
+        close (writer->fd);
+      if (writer->env_fd >= 0)
+        close (writer->env_fd);
+      writer->fd = writer->env_fd = -1;
+      writer_unlink_all (writer);
+      g_task_return_error (task, g_steal_pointer (&writer->error));
+      g_object_unref (task);
+      writer_free (writer);
+      return;
+    }
+
+  g_mutex_lock (&self->mutex);
+  g_ptr_array_add (self->pending, writer);
+  g_cond_signal (&self->cond);
+  g_mutex_unlock (&self->mutex);
+}
+
+GateSpoolEntry *
+gate_spool_writer_commit_finish (GateSpool *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gate_spool_writer_commit_async, NULL);
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/* ---- changing ------------------------------------------------------------ */
+
+typedef enum {
+  UPDATE_WRITE,
+  UPDATE_WRITE_DURABLE,
+  UPDATE_DELETE,
+  UPDATE_ERROR,
+} UpdateAction;
+
+typedef UpdateAction (*UpdateFunc) (GateSpoolEntry *entry, gpointer data, GError **error);
+
+/* Takes the message's lock (flock on its envelope, which is never replaced),
+ * re-reads its state from disk, applies @func and writes the result.  Returns
+ * the new entry, or NULL with *deleted set or an error. */
+static GateSpoolEntry *
+spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, gboolean *deleted, GError **error)
+{
+  g_autofree char *env_path = NULL;
+  GateSpoolEntry *entry = NULL;
+  UpdateAction action;
+  struct stat st;
+  int fd;
+
+  if (deleted)
+    *deleted = FALSE;
+  if (!id_is_valid (id))
+    {
+      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
+                   _("There is no message “%s” in the mail queue"), id);
+      return NULL;
+    }
+  env_path = spool_file (self, id, ".env");
+  fd = g_open (env_path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      int saved_errno = errno;
+      if (saved_errno == ENOENT)
+        {
+          g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
+                       _("There is no message “%s” in the mail queue"), id);
+          spool_set_entry (self, id, NULL);
+        }
+      else
+        set_errno_error (error, saved_errno, _("open"), env_path);
+      return NULL;
+    }
+  while (flock (fd, LOCK_EX) < 0 && errno == EINTR)
+    ;
+  /* Deleted by another process while we waited for the lock? */
+  if (fstat (fd, &st) < 0 || st.st_nlink == 0)
+    {
+      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
+                   _("There is no message “%s” in the mail queue"), id);
+      close (fd);
+      spool_set_entry (self, id, NULL);
+      return NULL;
+    }
+
+  entry = load_entry (self, id, error);
+  if (entry == NULL)
+    {
+      close (fd);
+      return NULL;
+    }
+  action = func (entry, data, error);
+  switch (action)
+    {
+    case UPDATE_WRITE:
+    case UPDATE_WRITE_DURABLE:
+      if (!write_state_file (self, entry, action == UPDATE_WRITE_DURABLE, error))
+        g_clear_pointer (&entry, gate_spool_entry_unref);
+      break;
+    case UPDATE_DELETE:
+      remove_files (self, id);
+      if (self->dir_fd >= 0)
+        sync_fd (self->dir_fd);
+      g_clear_pointer (&entry, gate_spool_entry_unref);
+      if (deleted)
+        *deleted = TRUE;
+      break;
+    case UPDATE_ERROR:
+    default:
+      /* Keep what we learnt from disk even though the change did not apply. */
+      spool_set_entry (self, id, entry);
+      close (fd);
+      return NULL;
+    }
+  close (fd);
+
+  if (entry != NULL)
+    {
+      spool_set_entry (self, id, gate_spool_entry_ref (entry));
+      return entry;
+    }
+  if (deleted && *deleted)
+    spool_set_entry (self, id, NULL);
+  else if (action == UPDATE_DELETE)
+    spool_set_entry (self, id, NULL);
+  return NULL;
+}
+
+static UpdateAction
+claim_func (GateSpoolEntry *entry, gpointer data, GError **error)
+{
+  if (entry->status != GATE_SPOOL_STATUS_QUEUED)
+    {
+      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID,
+                   _("Message “%s” is not waiting to be sent (%s)"), entry->id,
+                   gate_spool_status_get_label (entry->status));
+      return UPDATE_ERROR;
+    }
+  entry->status = GATE_SPOOL_STATUS_IN_FLIGHT;
+  entry->attempts++;
+  return UPDATE_WRITE;
+}
+
+GateSpoolEntry *
+gate_spool_claim (GateSpool *self, const char *id, GError **error)
+{
+  g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+  return spool_update (self, id, claim_func, NULL, NULL, error);
+}
+
+typedef struct
+{
+  const char *const *recipients;
+  GateSpoolRecipientState state;
+  const char *reply;
+} SetRecipients;
+
+static UpdateAction
+set_recipients_func (GateSpoolEntry *entry, gpointer data, GError **error)
+{
+  SetRecipients *set = data;
+
+  for (guint r = 0; set->recipients[r] != NULL; r++)
+    for (guint i = 0; i < entry->n_recipients; i++)
+      if (g_strcmp0 (entry->recipients[i], set->recipients[r]) == 0)
+        {
+          entry->states[i] = set->state;
+          g_free (entry->replies[i]);
+          entry->replies[i] = g_strdup (set->reply);
+        }
+  return UPDATE_WRITE;
+}
+
+gboolean
+gate_spool_set_recipients (GateSpool *self,
+                           const char *id,
+                           const char *const *recipients,
+                           GateSpoolRecipientState state,
+                           const char *reply,
+                           GError **error)
+{
+  SetRecipients set = { recipients, state, reply };
+  g_autoptr (GateSpoolEntry) entry = NULL;
+
+  g_return_val_if_fail (GATE_IS_SPOOL (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+  g_return_val_if_fail (recipients != NULL, FALSE);
+  entry = spool_update (self, id, set_recipients_func, &set, NULL, error);
+  return entry != NULL;
+}
+
+typedef struct
+{
+  gint64 next_attempt;
+  const char *last_error;
+} FinishAttempt;
+
+static UpdateAction
+finish_attempt_func (GateSpoolEntry *entry, gpointer data, GError **error)
+{
+  FinishAttempt *finish = data;
+  guint pending = gate_spool_entry_get_n_pending (entry);
+  gboolean any_failed = FALSE;
+
+  for (guint i = 0; i < entry->n_recipients; i++)
+    if (entry->states[i] == GATE_SPOOL_RECIPIENT_FAILED)
+      any_failed = TRUE;
+
+  if (pending == 0 && !any_failed)
+    return UPDATE_DELETE;
+
+  g_free (entry->last_error);
+  entry->last_error = g_strdup (finish->last_error);
+  if (pending == 0)
+    {
+      entry->status = GATE_SPOOL_STATUS_FAILED;
+      return UPDATE_WRITE_DURABLE;
+    }
+  entry->next_attempt = finish->next_attempt;
+  /* The user's hold (given while the attempt ran) wins. */
+  if (entry->status != GATE_SPOOL_STATUS_HELD)
+    entry->status = GATE_SPOOL_STATUS_QUEUED;
+  return UPDATE_WRITE;
+}
+
+GateSpoolEntry *
+gate_spool_finish_attempt (GateSpool *self,
+                           const char *id,
+                           gint64 next_attempt,
+                           const char *last_error,
+                           gboolean *removed,
+                           GError **error)
+{
+  FinishAttempt finish = { next_attempt, last_error };
+
+  g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+  return spool_update (self, id, finish_attempt_func, &finish, removed, error);
+}
+
+static UpdateAction
+fail_func (GateSpoolEntry *entry, gpointer data, GError **error)
+{
+  const char *reason = data;
+
+  for (guint i = 0; i < entry->n_recipients; i++)
+    if (entry->states[i] == GATE_SPOOL_RECIPIENT_PENDING)
+      {
+        entry->states[i] = GATE_SPOOL_RECIPIENT_FAILED;
+        g_free (entry->replies[i]);
+        entry->replies[i] = g_strdup (reason);
+      }
+  g_free (entry->last_error);
+  entry->last_error = g_strdup (reason);
+  entry->status = GATE_SPOOL_STATUS_FAILED;
+  return UPDATE_WRITE_DURABLE;
+}
+
+GateSpoolEntry *
+gate_spool_fail (GateSpool *self, const char *id, const char *reason, GError **error)
+{
+  g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+  return spool_update (self, id, fail_func, (gpointer) reason, NULL, error);
+}
+
+static UpdateAction
+hold_func (GateSpoolEntry *entry, gpointer data, GError **error)
+{
+  entry->status = GATE_SPOOL_STATUS_HELD;
+  return UPDATE_WRITE_DURABLE;
+}
+
+GateSpoolEntry *
+gate_spool_hold (GateSpool *self, const char *id, GError **error)
+{
+  g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+  return spool_update (self, id, hold_func, NULL, NULL, error);
+}
+
+static UpdateAction
+retry_func (GateSpoolEntry *entry, gpointer data, GError **error)
+{
+  if (entry->status == GATE_SPOOL_STATUS_IN_FLIGHT)
+    {
+      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID,
+                   _("Message “%s” is being sent right now"), entry->id);
+      return UPDATE_ERROR;
+    }
+  for (guint i = 0; i < entry->n_recipients; i++)
+    if (entry->states[i] == GATE_SPOOL_RECIPIENT_FAILED)
+      {
+        entry->states[i] = GATE_SPOOL_RECIPIENT_PENDING;
+        g_clear_pointer (&entry->replies[i], g_free);
+      }
+  entry->status = GATE_SPOOL_STATUS_QUEUED;
+  entry->next_attempt = 0;
+  entry->release_time = g_get_real_time () / G_USEC_PER_SEC;
+  return UPDATE_WRITE_DURABLE;
+}
+
+GateSpoolEntry *
+gate_spool_retry (GateSpool *self, const char *id, GError **error)
+{
+  g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
+  g_return_val_if_fail (id != NULL, NULL);
+  return spool_update (self, id, retry_func, NULL, NULL, error);
+}
+
+static UpdateAction
+delete_func (GateSpoolEntry *entry, gpointer data, GError **error)
+{
+  return UPDATE_DELETE;
+}
+
+gboolean
+gate_spool_delete (GateSpool *self, const char *id, GError **error)
+{
+  gboolean deleted = FALSE;
+
+  g_return_val_if_fail (GATE_IS_SPOOL (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+  spool_update (self, id, delete_func, NULL, &deleted, error);
+  return deleted;
+}
+
+static UpdateAction
+requeue_func (GateSpoolEntry *entry, gpointer data, GError **error)
+{
+  if (entry->status != GATE_SPOOL_STATUS_IN_FLIGHT)
+    return UPDATE_WRITE;
+  entry->status = GATE_SPOOL_STATUS_QUEUED;
+  return UPDATE_WRITE_DURABLE;
+}
+
+void
+gate_spool_requeue_in_flight (GateSpool *self)
+{
+  g_autoptr (GPtrArray) entries = NULL;
+
+  g_return_if_fail (GATE_IS_SPOOL (self));
+  entries = gate_spool_list (self);
+  for (guint i = 0; i < entries->len; i++)
+    {
+      GateSpoolEntry *entry = entries->pdata[i];
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GateSpoolEntry) updated = NULL;
+
+      if (entry->status != GATE_SPOOL_STATUS_IN_FLIGHT)
+        continue;
+      updated = spool_update (self, entry->id, requeue_func, NULL, NULL, &error);
+      if (updated == NULL && !g_error_matches (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND))
+        g_warning ("Could not queue message %s again: %s", entry->id, error->message);
+    }
+}

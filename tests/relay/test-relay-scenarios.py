@@ -1,0 +1,381 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""End-to-end tests of the relay with real parts: clients (swaks, Python's
+smtplib, curl, Postfix's smtp-source) → `postgate-cli relay` → an aiosmtpd
+outgoing server behind STARTTLS and AUTH (test-relay-upstream.py).
+
+  test-relay-scenarios.py SCENARIO
+
+Every process started here has a time limit and is killed by PID at the end.
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TESTS = os.environ.get("POSTGATE_TESTS_DIR", os.path.dirname(HERE))
+CLI = os.environ.get("POSTGATE_CLI", "postgate-cli")
+PYTHON = "/usr/bin/python3"
+USER = "relay-user"
+PASSWORD = "upstream-Secret-42"
+SANITIZED = os.environ.get("POSTGATE_SANITIZED") == "1"
+SLOW = 3 if SANITIZED else 1
+
+
+def log(*args):
+    print(*args, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(what, predicate, timeout=30.0, interval=0.05):
+    deadline = time.monotonic() + timeout * SLOW
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class Env:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="postgate-relay-test-")
+        self.procs = []
+        self.certs = os.path.join(self.dir, "certs")
+        subprocess.run(["sh", os.path.join(TESTS, "servers", "make-certs.sh"), self.certs],
+                       check=True, stdout=subprocess.DEVNULL)
+        self.password_file = os.path.join(self.dir, "password")
+        with open(self.password_file, "w") as f:
+            f.write(PASSWORD + "\n")
+        os.chmod(self.password_file, 0o600)
+        self.spool = os.path.join(self.dir, "spool")
+        self.upstream_log = os.path.join(self.dir, "upstream.jsonl")
+        self.upstream = None
+        self.upstream_port = None
+        self.relay = None
+        self.relay_port = None
+        self.relay_out = os.path.join(self.dir, "relay.log")
+
+    # ---- the outgoing server
+    def start_upstream(self, *extra, port=0):
+        port_file = os.path.join(self.dir, "upstream.port")
+        if os.path.exists(port_file):
+            os.unlink(port_file)
+        args = [PYTHON, os.path.join(HERE, "test-relay-upstream.py"), "--port", str(port),
+                "--port-file", port_file, "--log", self.upstream_log,
+                "--tls-cert", os.path.join(self.certs, "localhost.pem"),
+                "--tls-key", os.path.join(self.certs, "localhost.key"),
+                "--auth", USER + ":" + PASSWORD, "--time-limit", str(120 * SLOW)] + list(extra)
+        self.upstream = subprocess.Popen(args)
+        self.procs.append(self.upstream)
+        wait_for("the outgoing server", lambda: os.path.exists(port_file), 15)
+        with open(port_file) as f:
+            self.upstream_port = int(f.read())
+
+    def stop_upstream(self):
+        if self.upstream and self.upstream.poll() is None:
+            self.upstream.kill()
+            self.upstream.wait()
+
+    def upstream_events(self, kind=None):
+        if not os.path.exists(self.upstream_log):
+            return []
+        with open(self.upstream_log) as f:
+            events = [json.loads(line) for line in f if line.endswith("\n")]
+        return [e for e in events if kind is None or e["event"] == kind]
+
+    # ---- the relay
+    def start_relay(self, *extra, retry_base=1, retry_max=2, upstream_port=None):
+        self.relay_port = None
+        args = [CLI, "relay", "--listen", "127.0.0.1:0", "--spool", self.spool,
+                "--server", "localhost", "--port", str(upstream_port or self.upstream_port),
+                "--security", "starttls", "--user", USER, "--password-file", self.password_file,
+                "--ca-file", os.path.join(self.certs, "ca.pem"),
+                "--retry-base", str(retry_base), "--retry-max", str(retry_max)] + list(extra)
+        if os.path.exists(self.relay_out):
+            os.rename(self.relay_out, self.relay_out + ".%d" % time.monotonic_ns())
+        out = open(self.relay_out, "a")
+        self.relay = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        self.procs.append(self.relay)
+        wait_for("the relay to listen", self.relay_listening, 20)
+
+    def relay_listening(self):
+        if self.relay.poll() is not None:
+            raise AssertionError("the relay exited with %d:\n%s" % (self.relay.returncode, self.relay_log()))
+        ports = re.findall(r"listening on 127\.0\.0\.1:(\d+)", self.relay_log())
+        if not ports:
+            return False
+        self.relay_port = int(ports[-1])
+        try:
+            with socket.create_connection(("127.0.0.1", self.relay_port), timeout=1) as s:
+                s.recv(100)
+            return True
+        except OSError:
+            return False
+
+    def relay_log(self):
+        with open(self.relay_out, errors="replace") as f:
+            return f.read()
+
+    def stop_relay(self, sig=signal.SIGTERM, timeout=20):
+        self.relay.send_signal(sig)
+        try:
+            return self.relay.wait(timeout * SLOW)
+        except subprocess.TimeoutExpired:
+            self.relay.kill()
+            raise AssertionError("the relay did not stop on signal %d" % sig)
+
+    def queue_list(self):
+        result = subprocess.run([CLI, "queue", "list", "--spool", self.spool], capture_output=True,
+                                text=True, timeout=30)
+        return result.returncode, result.stdout + result.stderr
+
+    def cleanup(self):
+        for p in self.procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def message(mid, to, body="Hello from a test.\r\n"):
+    return ("From: device@example.test\r\nTo: %s\r\nSubject: relay test\r\nMessage-ID: %s\r\n\r\n%s"
+            % (", ".join(to), mid, body))
+
+
+def new_id():
+    return "<%s@relay.test>" % uuid.uuid4().hex
+
+
+def smtplib_send(env, count, to=("someone@example.test",), session=None):
+    ids = []
+    with smtplib.SMTP("127.0.0.1", env.relay_port, timeout=30) as s:
+        for _ in range(count):
+            mid = new_id()
+            s.sendmail("device@example.test", list(to), message(mid, to))
+            ids.append(mid)
+    return ids
+
+
+def delivered_ids(env):
+    return [e["message_id"] for e in env.upstream_events("message")]
+
+
+def check_no_secret(env):
+    text = env.relay_log()
+    assert PASSWORD not in text, "the password appears in the relay's output"
+
+
+# ---- scenarios ---------------------------------------------------------------
+
+def scenario_clients(env):
+    """swaks, smtplib and curl through the relay to a STARTTLS + AUTH server;
+    the pool reuses its connections."""
+    env.start_upstream()
+    env.start_relay()
+    ids = []
+    mid = new_id()
+    subprocess.run(["swaks", "--server", "127.0.0.1:%d" % env.relay_port, "--from", "swaks@example.test",
+                    "--to", "a@example.test", "--header", "Message-Id: " + mid, "--timeout", "20"],
+                   check=True, stdout=subprocess.DEVNULL, timeout=60)
+    ids.append(mid)
+    mid = new_id()
+    mail = os.path.join(env.dir, "curl.eml")
+    with open(mail, "w") as f:
+        f.write(message(mid, ["b@example.test"]).replace("\r\n", "\n"))
+    subprocess.run(["curl", "-sS", "--max-time", "30", "smtp://127.0.0.1:%d" % env.relay_port,
+                    "--mail-from", "curl@example.test", "--mail-rcpt", "b@example.test", "-T", mail],
+                   check=True, timeout=60)
+    ids.append(mid)
+    ids += smtplib_send(env, 40)
+    wait_for("every message upstream", lambda: set(ids) <= set(delivered_ids(env)))
+    events = env.upstream_events("message")
+    assert all(e["tls"] and e["authenticated"] for e in events), "a message went upstream without TLS or AUTH"
+    connects = len(env.upstream_events("connect"))
+    log("upstream connections: %d for %d messages" % (connects, len(ids)))
+    assert connects < len(ids), "the relay did not reuse its upstream connections"
+    assert env.stop_relay() == 0
+    code, listing = env.queue_list()
+    assert code == 0, listing
+    assert "example.test" not in listing, "delivered messages remain in the queue:\n" + listing
+    check_no_secret(env)
+    assert re.search(r"forwarded", env.relay_log()), env.relay_log()
+
+
+def scenario_load(env):
+    """1,000 messages from smtp-source over 10 sessions all arrive."""
+    env.start_upstream()
+    env.start_relay()
+    subprocess.run(["smtp-source", "-c", "-m", "1000", "-s", "10", "-l", "2000", "-f", "load@example.test",
+                    "-t", "sink@example.test", "127.0.0.1:%d" % env.relay_port],
+                   check=True, stdout=subprocess.DEVNULL, timeout=120 * SLOW)
+    wait_for("1,000 messages upstream", lambda: len(env.upstream_events("message")) >= 1000, 60)
+    time.sleep(0.5)
+    assert len(env.upstream_events("message")) == 1000, len(env.upstream_events("message"))
+    assert env.stop_relay() == 0
+    check_no_secret(env)
+
+
+def scenario_kill(env):
+    """kill -9 in the middle of 1,000 messages, then a restart: every message
+    that got a 250 is delivered (duplicates are allowed: at least once)."""
+    env.start_upstream()
+    env.start_relay()
+    accepted = []
+    lock = threading.Lock()
+
+    def sender(n):
+        try:
+            with smtplib.SMTP("127.0.0.1", env.relay_port, timeout=30) as s:
+                for _ in range(n):
+                    mid = new_id()
+                    s.sendmail("device@example.test", ["k@example.test"], message(mid, ["k@example.test"]))
+                    with lock:
+                        accepted.append(mid)
+        except (smtplib.SMTPException, OSError):
+            pass  # the relay was killed under us
+
+    threads = [threading.Thread(target=sender, args=(250,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    wait_for("400 messages accepted", lambda: len(accepted) >= 400, 60)
+    env.relay.send_signal(signal.SIGKILL)
+    env.relay.wait()
+    for t in threads:
+        t.join(60)
+    before = len(accepted)
+    log("accepted before the kill: %d" % before)
+    env.start_relay()
+    remaining = 1000 - before
+    threads = [threading.Thread(target=sender, args=(remaining // 4 + (1 if i < remaining % 4 else 0),))
+               for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(accepted) == 1000, len(accepted)
+    wait_for("every accepted message upstream", lambda: set(accepted) <= set(delivered_ids(env)), 60)
+    got = delivered_ids(env)
+    duplicates = len(got) - len(set(got))
+    extra = len(set(got) - set(accepted))
+    log("INFO: %d delivered, %d duplicates, %d delivered without a 250 reaching the client"
+        % (len(got), duplicates, extra))
+    assert env.stop_relay() == 0
+
+
+def scenario_down_then_up(env):
+    """The outgoing server is down for a while, then up: the queue drains."""
+    port = free_port()
+    env.start_relay(upstream_port=port)
+    ids = smtplib_send(env, 5)
+    wait_for("a deferral", lambda: "deferred" in env.relay_log(), 30)
+    code, listing = env.queue_list()
+    assert code == 0, listing
+    assert listing.count("relay.test") >= 5 or listing.count("device@example.test") >= 5 or len(
+        [l for l in listing.splitlines() if "queued" in l.lower() or "waiting" in l.lower()]) >= 5, listing
+    env.start_upstream(port=port)
+    wait_for("the queue to drain", lambda: set(ids) <= set(delivered_ids(env)), 40)
+    assert env.stop_relay() == 0
+    check_no_secret(env)
+
+
+def scenario_tempfail(env):
+    """4xx at the end of DATA, then 250: delivered after a retry."""
+    env.start_upstream("--tempfail-first", "1")
+    env.start_relay()
+    ids = smtplib_send(env, 3)
+    wait_for("delivery after a retry", lambda: set(ids) <= set(delivered_ids(env)), 40)
+    assert len(env.upstream_events("tempfail")) >= 3
+    assert "deferred" in env.relay_log(), env.relay_log()
+    assert env.stop_relay() == 0
+
+
+def scenario_permanent(env):
+    """5xx: the message fails with the server's reply, visible in the queue."""
+    env.start_upstream("--reject-data")
+    env.start_relay()
+    smtplib_send(env, 1)
+    wait_for("the failure", lambda: "failed" in env.relay_log(), 30)
+    assert "554" in env.relay_log(), env.relay_log()
+    assert env.stop_relay() == 0
+    code, listing = env.queue_list()
+    assert code == 0, listing
+    assert "554" in listing, "the queue does not show the server's reply:\n" + listing
+    assert len(env.upstream_events("rejected")) == 1, "a permanent failure was retried"
+
+
+def scenario_recipients(env):
+    """One recipient refused of three: the others are delivered once, the
+    refused one fails with its reply; a recipient answered 4xx is retried
+    alone."""
+    env.start_upstream("--reject-rcpt", "bad@example.test", "--tempfail-rcpt-once", "busy@example.test")
+    env.start_relay()
+    [mid] = smtplib_send(env, 1, to=("a@example.test", "bad@example.test", "c@example.test"))
+    [mid2] = smtplib_send(env, 1, to=("d@example.test", "busy@example.test"))
+    wait_for("the refused recipient reported", lambda: "bad@example.test" in env.relay_log(), 30)
+    wait_for("the busy recipient retried", lambda: [e for e in env.upstream_events("message")
+                                                   if "busy@example.test" in e["rcpts"]], 30)
+    events = env.upstream_events("message")
+    first = [e for e in events if e["message_id"] == mid]
+    assert len(first) == 1 and sorted(first[0]["rcpts"]) == ["a@example.test", "c@example.test"], first
+    second = [e["rcpts"] for e in events if e["message_id"] == mid2]
+    assert second == [["d@example.test"], ["busy@example.test"]], second
+    assert env.stop_relay() == 0
+    code, listing = env.queue_list()
+    assert code == 0, listing
+    assert "bad@example.test" in listing and "550" in listing, listing
+    assert "busy@example.test" not in listing, listing
+
+
+def scenario_max_age(env):
+    """Nothing reachable for longer than the maximum age: the message fails
+    with a reason, and the relay keeps running."""
+    port = free_port()
+    env.start_relay("--max-age", "2", upstream_port=port)
+    smtplib_send(env, 1)
+    wait_for("the failure", lambda: "failed" in env.relay_log(), 30)
+    code, listing = env.queue_list()
+    assert code == 0 and ("too long" in listing or "failed" in listing.lower()), listing
+    assert env.relay.poll() is None
+    assert env.stop_relay() == 0
+
+
+SCENARIOS = {name[len("scenario_"):]: fn for name, fn in globals().items() if name.startswith("scenario_")}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:
+        print("usage: %s {%s}" % (sys.argv[0], ",".join(sorted(SCENARIOS))), file=sys.stderr)
+        return 2
+    env = Env()
+    try:
+        SCENARIOS[sys.argv[1]](env)
+        log("PASS " + sys.argv[1])
+        return 0
+    except AssertionError as e:
+        log("FAIL %s: %s" % (sys.argv[1], e))
+        if env.relay is not None:
+            log("---- relay output\n" + env.relay_log())
+        return 1
+    finally:
+        env.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

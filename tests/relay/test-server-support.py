@@ -1,0 +1,197 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Shared by the relay server tests: starts relay-server-harness (the SMTP
+server and spool, no forwarding) on a free loopback port with a hard time
+limit, and a raw SMTP client for hostile input.  Loaded with importlib (the
+file name follows the tests' naming)."""
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+BUILD_DIR = os.environ.get("POSTGATE_BUILD_DIR", "")
+HARNESS = os.environ.get("RELAY_SERVER_HARNESS") or os.path.join(
+    BUILD_DIR, "tests", "relay", "relay-server-harness")
+CLI = os.environ.get("POSTGATE_CLI", "")
+
+
+class Harness:
+    def __init__(self, spool=None, args=(), time_limit=120, preexec_fn=None):
+        self.tmp = None
+        if spool is None:
+            self.tmp = tempfile.TemporaryDirectory(prefix="relay-spool-")
+            spool = os.path.join(self.tmp.name, "spool")
+        self.spool = spool
+        cmd = [HARNESS, "--spool", spool, "--time-limit", str(time_limit)] + list(args)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     text=True, preexec_fn=preexec_fn)
+        self.lines = []
+        self.port = None
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                err = self.proc.stderr.read()
+                raise RuntimeError("harness did not start: " + err)
+            self.lines.append(line.rstrip("\n"))
+            if line.startswith("PORT "):
+                self.port = int(line.split()[1])
+                break
+        if self.port is None:
+            self.stop()
+            raise RuntimeError("harness printed no port")
+
+    def read_until(self, predicate, timeout=20):
+        """Reads the harness's stdout until a line satisfies predicate."""
+        import select
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
+            if r:
+                line = self.proc.stdout.readline()
+                if not line:
+                    break
+                line = line.rstrip("\n")
+                self.lines.append(line)
+                if predicate(line):
+                    return line
+        raise AssertionError("harness never printed the expected line; got: %r" % self.lines[-20:])
+
+    def dump(self):
+        """Asks the running harness for its view of the spool."""
+        self.proc.send_signal(signal.SIGUSR1)
+        entries = {}
+        while True:
+            line = self.read_until(lambda l: l.startswith("ENTRY ") or l == "END")
+            if line == "END":
+                return entries
+            _, ident, status = line.split()
+            entries[ident] = status
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        stderr = self.proc.stderr.read() if self.proc.stderr else ""
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        if self.proc.stderr:
+            self.proc.stderr.close()
+        return self.proc.returncode, stderr
+
+    def cleanup(self):
+        self.stop()
+        if self.tmp:
+            self.tmp.cleanup()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.cleanup()
+
+    # --- the spool on disk ---
+    def spool_files(self):
+        if not os.path.isdir(self.spool):
+            return []
+        return sorted(n for n in os.listdir(self.spool) if n != ".owner.lock")
+
+    def messages(self):
+        """{id: (envelope dict, content bytes)} of complete messages."""
+        result = {}
+        for name in self.spool_files():
+            if name.endswith(".env") and not name.startswith("tmp-"):
+                ident = name[:-4]
+                env = read_keyfile(os.path.join(self.spool, name))
+                with open(os.path.join(self.spool, ident + ".msg"), "rb") as f:
+                    result[ident] = (env, f.read())
+        return result
+
+
+def read_keyfile(path):
+    values = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            line = line.rstrip("\n")
+            if "=" in line and not line.startswith("["):
+                k, v = line.split("=", 1)
+                values[k] = v
+    return values
+
+
+class RawClient:
+    """A plain socket speaking SMTP byte by byte, for what real clients never send."""
+
+    def __init__(self, port, bind=None, timeout=30):
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.settimeout(timeout)
+        if bind:
+            self.sock.bind((bind, 0))
+        self.sock.connect(("127.0.0.1", port))
+        self.buf = b""
+
+    def send(self, data):
+        if isinstance(data, str):
+            data = data.encode()
+        self.sock.sendall(data)
+
+    def reply(self):
+        """One complete (possibly multi-line) reply: (code, text)."""
+        lines = []
+        while True:
+            while b"\r\n" not in self.buf:
+                chunk = self.sock.recv(65536)
+                if not chunk:
+                    raise EOFError("connection closed; got %r" % (self.buf,))
+                self.buf += chunk
+            line, self.buf = self.buf.split(b"\r\n", 1)
+            lines.append(line.decode("utf-8", "replace"))
+            if len(line) < 4 or line[3:4] != b"-":
+                return int(line[:3]), "\n".join(lines)
+
+    def cmd(self, line):
+        self.send(line + "\r\n")
+        return self.reply()
+
+    def closed(self):
+        try:
+            return self.sock.recv(1) == b""
+        except OSError:
+            return True
+
+    def close(self):
+        self.sock.close()
+
+
+def wait_until(predicate, timeout=20, what="condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + what)
+
+
+class Checks:
+    """Counts checks and failures; each test file ends with report()."""
+
+    def __init__(self):
+        self.failures = 0
+        self.count = 0
+
+    def check(self, cond, message):
+        self.count += 1
+        if cond:
+            print("ok -", message)
+        else:
+            self.failures += 1
+            print("FAIL -", message)
+
+    def report(self):
+        print("%d checks, %d failed" % (self.count, self.failures))
+        return 1 if self.failures else 0

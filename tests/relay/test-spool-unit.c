@@ -1,0 +1,664 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* The spool on a real folder: writing, group commit, state changes, changes
+ * from another process, start-up recovery, and crash safety (kill -9 of a
+ * writer process in the middle of its writes). */
+#define G_LOG_DOMAIN "test-spool"
+
+#include "config.h"
+
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "gate-spool.h"
+
+static const char *self_path;
+
+typedef struct
+{
+  char *dir;
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  f->dir = g_dir_make_tmp ("spool-test-XXXXXX", &error);
+  g_assert_no_error (error);
+}
+
+static void
+remove_tree (const char *path)
+{
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  const char *name;
+
+  while (dir && (name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *child = g_build_filename (path, name, NULL);
+      if (g_file_test (child, G_FILE_TEST_IS_DIR))
+        remove_tree (child);
+      else
+        g_unlink (child);
+    }
+  g_rmdir (path);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  remove_tree (f->dir);
+  g_free (f->dir);
+}
+
+/* The files of the folder, sorted, without the owner lock. */
+static GPtrArray *
+list_files (const char *dir_path)
+{
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
+  const char *name;
+
+  while (dir && (name = g_dir_read_name (dir)) != NULL)
+    if (strcmp (name, ".owner.lock") != 0)
+      g_ptr_array_add (names, g_strdup (name));
+  g_ptr_array_sort (names, (GCompareFunc) (void (*) (void)) g_strcmp0);
+  return names;
+}
+
+static char *
+make_content (guint n)
+{
+  GString *s = g_string_new (NULL);
+
+  g_string_append_printf (s, "Subject: message %u\r\n\r\n", n);
+  for (guint i = 0; i < 50; i++)
+    g_string_append_printf (s, "line %u of message %u\r\n", i, n);
+  g_string_append (s, "END\r\n");
+  return g_string_free (s, FALSE);
+}
+
+static void
+commit_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GPtrArray *done = user_data;
+  g_autoptr (GError) error = NULL;
+  GateSpoolEntry *entry = gate_spool_writer_commit_finish (GATE_SPOOL (source), result, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (entry);
+  g_ptr_array_add (done, entry);
+}
+
+static GateSpoolWriter *
+begin_message (GateSpool *spool, guint n, const char *const *recipients)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *content = make_content (n);
+  GateSpoolWriter *writer = gate_spool_begin (spool, &error);
+
+  g_assert_no_error (error);
+  gate_spool_writer_set_sender (writer, "device@example.test");
+  gate_spool_writer_set_client (writer, "127.0.0.1", "printer");
+  for (guint i = 0; recipients[i]; i++)
+    gate_spool_writer_add_recipient (writer, recipients[i]);
+  /* In several pieces, like a network reader would. */
+  for (gsize off = 0, len = strlen (content); off < len; off += 37)
+    {
+      gate_spool_writer_write (writer, content + off, MIN (37, len - off), &error);
+      g_assert_no_error (error);
+    }
+  return writer;
+}
+
+static GateSpoolEntry *
+store_message (GateSpool *spool, guint n, const char *const *recipients)
+{
+  g_autoptr (GPtrArray) done = g_ptr_array_new ();
+  GateSpoolEntry *entry;
+
+  gate_spool_writer_commit_async (begin_message (spool, n, recipients), NULL, commit_cb, done);
+  while (done->len == 0)
+    g_main_context_iteration (NULL, TRUE);
+  entry = done->pdata[0];
+  return entry;
+}
+
+static char *
+read_content (GateSpool *spool, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GInputStream) in = gate_spool_open_content (spool, id, &error);
+  g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
+
+  g_assert_no_error (error);
+  g_output_stream_splice (out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_write (out, "", 1, NULL, NULL);
+  return g_memory_output_stream_steal_data (G_MEMORY_OUTPUT_STREAM (out));
+}
+
+static void
+test_roundtrip (Fixture *f, gconstpointer data)
+{
+  const char *rcpts[] = { "a@example.test", "b@example.test", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_autoptr (GateSpoolEntry) entry = NULL;
+  g_autoptr (GateSpool) again = NULL;
+  g_autoptr (GateSpoolEntry) loaded = NULL;
+  g_autofree char *content = NULL;
+  g_autofree char *expected = make_content (7);
+  g_autoptr (GPtrArray) files = NULL;
+  g_autoptr (GateSmtpEnvelope) envelope = NULL;
+  GStatBuf st;
+
+  g_assert_no_error (error);
+  g_assert_cmpint (g_stat (f->dir, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+
+  entry = store_message (spool, 7, rcpts);
+  g_assert_cmpstr (gate_spool_entry_get_sender (entry), ==, "device@example.test");
+  g_assert_cmpuint (gate_spool_entry_get_n_recipients (entry), ==, 2);
+  g_assert_cmpint (gate_spool_entry_get_status (entry), ==, GATE_SPOOL_STATUS_QUEUED);
+  g_assert_cmpint (gate_spool_entry_get_size (entry), ==, (gint64) strlen (expected));
+  g_assert_cmpuint (gate_spool_get_n_messages (spool), ==, 1);
+
+  content = read_content (spool, gate_spool_entry_get_id (entry));
+  g_assert_cmpstr (content, ==, expected);
+
+  files = list_files (f->dir);
+  g_assert_cmpuint (files->len, ==, 2); /* ID.env, ID.msg: no temporary files */
+
+  envelope = gate_spool_entry_to_envelope (entry);
+  g_assert_cmpuint (gate_smtp_envelope_get_n_recipients (envelope), ==, 2);
+
+  /* Another reader sees the same. */
+  again = gate_spool_open (f->dir, GATE_SPOOL_OPEN_NONE, &error);
+  g_assert_no_error (error);
+  loaded = gate_spool_lookup (again, gate_spool_entry_get_id (entry));
+  g_assert_nonnull (loaded);
+  g_assert_cmpstr (gate_spool_entry_get_recipient (loaded, 1), ==, "b@example.test");
+  g_assert_cmpstr (gate_spool_entry_get_client_name (loaded), ==, "printer");
+}
+
+static void
+test_abort (Fixture *f, gconstpointer data)
+{
+  const char *rcpts[] = { "a@example.test", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_autoptr (GPtrArray) files = NULL;
+
+  g_assert_no_error (error);
+  gate_spool_writer_abort (begin_message (spool, 1, rcpts));
+  files = list_files (f->dir);
+  g_assert_cmpuint (files->len, ==, 0);
+  g_assert_cmpuint (gate_spool_get_n_messages (spool), ==, 0);
+}
+
+static void
+count_changed_cb (GateSpool *spool, const char *id, GateSpoolEntry *entry, gpointer user_data)
+{
+  guint *count = user_data;
+  (*count)++;
+}
+
+/* Many commits handed over together all complete, each exactly once, and
+ * all are on disk. */
+static void
+test_group_commit (Fixture *f, gconstpointer data)
+{
+  const char *rcpts[] = { "a@example.test", NULL };
+  const guint n = 300;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_autoptr (GPtrArray) done = g_ptr_array_new_with_free_func ((GDestroyNotify) gate_spool_entry_unref);
+  g_autoptr (GPtrArray) files = NULL;
+  g_autoptr (GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
+  guint changed = 0;
+
+  g_assert_no_error (error);
+  g_signal_connect (spool, "changed", G_CALLBACK (count_changed_cb), &changed);
+  for (guint i = 0; i < n; i++)
+    gate_spool_writer_commit_async (begin_message (spool, i, rcpts), NULL, commit_cb, done);
+  while (done->len < n)
+    g_main_context_iteration (NULL, TRUE);
+
+  for (guint i = 0; i < n; i++)
+    g_hash_table_add (ids, (gpointer) gate_spool_entry_get_id (done->pdata[i]));
+  g_assert_cmpuint (g_hash_table_size (ids), ==, n);
+  g_assert_cmpuint (changed, ==, n);
+  g_assert_cmpuint (gate_spool_get_n_messages (spool), ==, n);
+  files = list_files (f->dir);
+  g_assert_cmpuint (files->len, ==, 2 * n);
+}
+
+static void
+test_states (Fixture *f, gconstpointer data)
+{
+  const char *rcpts[] = { "a@example.test", "b@example.test", "c@example.test", NULL };
+  const char *a[] = { "a@example.test", NULL };
+  const char *b[] = { "b@example.test", NULL };
+  const char *c[] = { "c@example.test", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_autoptr (GateSpoolEntry) entry = NULL;
+  g_autoptr (GateSpoolEntry) e = NULL;
+  g_autoptr (GateSmtpEnvelope) envelope = NULL;
+  g_autoptr (GateSpool) reader = NULL;
+  g_autoptr (GPtrArray) files = NULL;
+  gboolean removed = TRUE;
+  const char *id;
+
+  g_assert_no_error (error);
+  entry = store_message (spool, 1, rcpts);
+  id = gate_spool_entry_get_id (entry);
+
+  e = gate_spool_claim (spool, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_IN_FLIGHT);
+  g_assert_cmpuint (gate_spool_entry_get_attempts (e), ==, 1);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+
+  /* Claiming twice is refused. */
+  g_assert_null (gate_spool_claim (spool, id, &error));
+  g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID);
+  g_clear_error (&error);
+
+  g_assert_true (gate_spool_set_recipients (spool, id, a, GATE_SPOOL_RECIPIENT_DELIVERED, "250 ok", &error));
+  g_assert_true (gate_spool_set_recipients (spool, id, b, GATE_SPOOL_RECIPIENT_FAILED, "550 5.1.1 no such user", &error));
+  e = gate_spool_finish_attempt (spool, id, 12345, "451 try later", &removed, &error);
+  g_assert_no_error (error);
+  g_assert_false (removed);
+  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_QUEUED);
+  g_assert_cmpint (gate_spool_entry_get_next_attempt (e), ==, 12345);
+  g_assert_cmpstr (gate_spool_entry_get_last_error (e), ==, "451 try later");
+  g_assert_cmpuint (gate_spool_entry_get_n_pending (e), ==, 1);
+  envelope = gate_spool_entry_to_envelope (e);
+  g_assert_cmpuint (gate_smtp_envelope_get_n_recipients (envelope), ==, 1);
+  g_assert_cmpstr (gate_smtp_envelope_get_recipients (envelope)[0], ==, "c@example.test");
+  g_clear_pointer (&e, gate_spool_entry_unref);
+
+  /* What is on disk is what another process reads. */
+  reader = gate_spool_open (f->dir, GATE_SPOOL_OPEN_NONE, &error);
+  e = gate_spool_lookup (reader, id);
+  g_assert_cmpint (gate_spool_entry_get_recipient_state (e, 0), ==, GATE_SPOOL_RECIPIENT_DELIVERED);
+  g_assert_cmpint (gate_spool_entry_get_recipient_state (e, 1), ==, GATE_SPOOL_RECIPIENT_FAILED);
+  g_assert_cmpstr (gate_spool_entry_get_recipient_reply (e, 1), ==, "550 5.1.1 no such user");
+  g_assert_cmpint (gate_spool_entry_get_recipient_state (e, 2), ==, GATE_SPOOL_RECIPIENT_PENDING);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+
+  /* Last recipient delivered, one failed: kept as failed. */
+  e = gate_spool_claim (spool, id, &error);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+  g_assert_true (gate_spool_set_recipients (spool, id, c, GATE_SPOOL_RECIPIENT_DELIVERED, "250 ok", &error));
+  e = gate_spool_finish_attempt (spool, id, 0, "Some recipients were refused", &removed, &error);
+  g_assert_no_error (error);
+  g_assert_false (removed);
+  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_FAILED);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+
+  /* Retry: the failed recipient is pending again. */
+  e = gate_spool_retry (spool, id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_QUEUED);
+  g_assert_cmpuint (gate_spool_entry_get_n_pending (e), ==, 1);
+  g_assert_cmpint (gate_spool_entry_get_release_time (e), >, 0);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+
+  /* Delivered at last: removed from disk. */
+  e = gate_spool_claim (spool, id, &error);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+  g_assert_true (gate_spool_set_recipients (spool, id, b, GATE_SPOOL_RECIPIENT_DELIVERED, "250 ok", &error));
+  e = gate_spool_finish_attempt (spool, id, 0, NULL, &removed, &error);
+  g_assert_no_error (error);
+  g_assert_null (e);
+  g_assert_true (removed);
+  g_assert_cmpuint (gate_spool_get_n_messages (spool), ==, 0);
+  g_clear_pointer (&files, g_ptr_array_unref);
+  files = list_files (f->dir);
+  g_assert_cmpuint (files->len, ==, 0);
+
+  /* Gone: a clear error. */
+  g_assert_null (gate_spool_hold (spool, id, &error));
+  g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND);
+}
+
+typedef struct
+{
+  char *id;
+  GateSpoolStatus status;
+  gboolean seen;
+} WaitChange;
+
+static void
+wait_changed_cb (GateSpool *spool, const char *id, GateSpoolEntry *entry, gpointer user_data)
+{
+  WaitChange *w = user_data;
+
+  if (g_strcmp0 (id, w->id) != 0)
+    return;
+  if ((int) w->status == -1 ? entry == NULL : (entry && gate_spool_entry_get_status (entry) == w->status))
+    w->seen = TRUE;
+}
+
+static gboolean
+timeout_cb (gpointer user_data)
+{
+  g_error ("Timed out waiting for the spool to notice a change");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+wait_for (WaitChange *w)
+{
+  guint timeout = g_timeout_add_seconds (20, timeout_cb, NULL);
+  while (!w->seen)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_remove (timeout);
+}
+
+/* A hold from another process (the command line) is noticed by the relay,
+ * and the relay's next update does not overwrite it. */
+static void
+test_other_process (Fixture *f, gconstpointer data)
+{
+  const char *rcpts[] = { "a@example.test", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) relay = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER | GATE_SPOOL_OPEN_WATCH, &error);
+  g_autoptr (GateSpoolEntry) entry = NULL;
+  g_autoptr (GateSpoolEntry) e = NULL;
+  g_autoptr (GateSpoolEntry) seen = NULL;
+  g_autofree char *cli = NULL;
+  g_autofree char *out = NULL;
+  WaitChange w = { 0 };
+  gboolean removed = FALSE;
+  int status = 0;
+
+  g_assert_no_error (error);
+  entry = store_message (relay, 1, rcpts);
+  w.id = g_strdup (gate_spool_entry_get_id (entry));
+  g_signal_connect (relay, "changed", G_CALLBACK (wait_changed_cb), &w);
+
+  /* The forwarder is sending it... */
+  e = gate_spool_claim (relay, w.id, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+
+  /* ...when the user holds it from another process. */
+  cli = g_strdup_printf ("%s --hold %s %s", self_path, f->dir, w.id);
+  g_assert_true (g_spawn_command_line_sync (cli, &out, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  w.status = GATE_SPOOL_STATUS_HELD;
+  wait_for (&w);
+  seen = gate_spool_lookup (relay, w.id);
+  g_assert_cmpint (gate_spool_entry_get_status (seen), ==, GATE_SPOOL_STATUS_HELD);
+
+  /* The attempt ends with a deferral: still held. */
+  e = gate_spool_finish_attempt (relay, w.id, 0, "451 later", &removed, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_HELD);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+
+  /* Deleted from another process: the relay notices; its updates say so. */
+  g_free (cli);
+  cli = g_strdup_printf ("%s --delete %s %s", self_path, f->dir, w.id);
+  g_assert_true (g_spawn_command_line_sync (cli, NULL, NULL, &status, &error));
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  w.seen = FALSE;
+  w.status = (GateSpoolStatus) -1;
+  wait_for (&w);
+  g_assert_null (gate_spool_lookup (relay, w.id));
+  g_assert_null (gate_spool_retry (relay, w.id, &error));
+  g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND);
+  g_free (w.id);
+}
+
+static void
+test_owner_lock (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) first = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_autoptr (GateSpool) second = NULL;
+  g_autofree char *cli = NULL;
+  int status = 0;
+
+  g_assert_no_error (error);
+  g_assert_true (gate_spool_path_has_owner (f->dir));
+  /* Another process cannot own it too. */
+  cli = g_strdup_printf ("%s --own %s", self_path, f->dir);
+  g_assert_true (g_spawn_command_line_sync (cli, NULL, NULL, &status, &error));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 3);
+  g_clear_object (&first);
+  g_assert_false (gate_spool_path_has_owner (f->dir));
+  g_assert_true (g_spawn_command_line_sync (cli, NULL, NULL, &status, &error));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 0);
+  (void) second;
+}
+
+static void
+write_file (const char *dir, const char *name, const char *content)
+{
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  g_autoptr (GError) error = NULL;
+  g_file_set_contents (path, content, -1, &error);
+  g_assert_no_error (error);
+}
+
+static void
+test_recovery (Fixture *f, gconstpointer data)
+{
+  const char *rcpts[] = { "a@example.test", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_autoptr (GateSpoolEntry) kept = NULL;
+  g_autoptr (GateSpoolEntry) flying = NULL;
+  g_autoptr (GateSpoolEntry) e = NULL;
+  g_autoptr (GPtrArray) files = NULL;
+  g_autofree char *kept_id = NULL;
+  g_autofree char *flying_id = NULL;
+
+  g_assert_no_error (error);
+  kept = store_message (spool, 1, rcpts);
+  flying = store_message (spool, 2, rcpts);
+  kept_id = g_strdup (gate_spool_entry_get_id (kept));
+  flying_id = g_strdup (gate_spool_entry_get_id (flying));
+  e = gate_spool_claim (spool, flying_id, &error);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+  g_clear_object (&spool);
+
+  /* Debris of a crash: half-written files, content whose envelope never got
+   * its name, a state without a message. */
+  write_file (f->dir, "tmp-0000000000001-00000001.msg", "half");
+  write_file (f->dir, "tmp-0000000000001-00000001.env", "[Envel");
+  write_file (f->dir, "0000000000002-00000002.msg", "orphan content");
+  write_file (f->dir, "0000000000003-00000003.state", "[State]\nStatus=held\n");
+
+  spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (gate_spool_get_n_messages (spool), ==, 2);
+  e = gate_spool_lookup (spool, flying_id);
+  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_QUEUED);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+  e = gate_spool_lookup (spool, kept_id);
+  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_QUEUED);
+
+  files = list_files (f->dir);
+  for (guint i = 0; i < files->len; i++)
+    {
+      const char *name = files->pdata[i];
+      g_assert_true (g_str_has_prefix (name, kept_id) || g_str_has_prefix (name, flying_id));
+    }
+}
+
+/* A writer process killed with SIGKILL at an arbitrary moment: after
+ * recovery every message it was told is committed is there and complete, and
+ * nothing else (no partial message, no temporary file) is. */
+static void
+test_crash (Fixture *f, gconstpointer data)
+{
+  const char *argv[] = { self_path, "--writer", f->dir, NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GHashTable) acked = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GateSpool) spool = NULL;
+  g_autoptr (GPtrArray) entries = NULL;
+  g_autoptr (GPtrArray) files = NULL;
+  g_autoptr (GIOChannel) channel = NULL;
+  GPid pid;
+  int out_fd;
+  guint lines = 0;
+
+  for (guint round = 0; round < 3; round++)
+    {
+      g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
+                                               &pid, NULL, &out_fd, NULL, &error));
+      g_assert_no_error (error);
+      channel = g_io_channel_unix_new (out_fd);
+      g_io_channel_set_close_on_unref (channel, TRUE);
+      /* Let it commit a varying number of messages, then kill it mid-stream. */
+      for (guint n = 0; n < 40 + round * 53;)
+        {
+          g_autofree char *line = NULL;
+          if (g_io_channel_read_line (channel, &line, NULL, NULL, NULL) != G_IO_STATUS_NORMAL)
+            g_error ("writer ended early");
+          g_strstrip (line);
+          if (g_str_has_prefix (line, "OK "))
+            {
+              g_hash_table_add (acked, g_strdup (line + 3));
+              n++;
+              lines++;
+            }
+        }
+      kill (pid, SIGKILL);
+      waitpid (pid, NULL, 0);
+      g_spawn_close_pid (pid);
+      /* Acks already written to the pipe still count. */
+      {
+        g_autofree char *rest = NULL;
+        g_io_channel_read_to_end (channel, &rest, NULL, NULL);
+        if (rest)
+          {
+            g_auto (GStrv) rest_lines = g_strsplit (rest, "\n", -1);
+            for (guint i = 0; rest_lines[i]; i++)
+              if (g_str_has_prefix (rest_lines[i], "OK "))
+                g_hash_table_add (acked, g_strdup (rest_lines[i] + 3));
+          }
+      }
+      g_clear_pointer (&channel, g_io_channel_unref);
+    }
+  g_assert_cmpuint (lines, >, 0);
+
+  spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_assert_no_error (error);
+  entries = gate_spool_list (spool);
+  {
+    GHashTableIter iter;
+    const char *id;
+
+    g_hash_table_iter_init (&iter, acked);
+    while (g_hash_table_iter_next (&iter, (gpointer *) &id, NULL))
+      {
+        g_autoptr (GateSpoolEntry) e = gate_spool_lookup (spool, id);
+        if (e == NULL)
+          g_error ("message %s was acknowledged but is missing after the crash", id);
+      }
+  }
+  for (guint i = 0; i < entries->len; i++)
+    {
+      GateSpoolEntry *e = entries->pdata[i];
+      g_autofree char *content = read_content (spool, gate_spool_entry_get_id (e));
+      g_assert_cmpint ((gint64) strlen (content), ==, gate_spool_entry_get_size (e));
+      g_assert_true (g_str_has_suffix (content, "END\r\n"));
+    }
+  files = list_files (f->dir);
+  for (guint i = 0; i < files->len; i++)
+    g_assert_false (g_str_has_prefix (files->pdata[i], "tmp-"));
+  g_assert_cmpuint (files->len, ==, 2 * entries->len);
+  g_test_message ("%u acknowledged, %u on disk after the crashes", g_hash_table_size (acked), entries->len);
+}
+
+/* ---- helper modes (run as a separate process by the tests above) ---- */
+
+static void
+writer_commit_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpoolEntry) entry = gate_spool_writer_commit_finish (GATE_SPOOL (source), result, &error);
+  guint *in_flight = user_data;
+
+  (*in_flight)--;
+  if (entry)
+    {
+      printf ("OK %s\n", gate_spool_entry_get_id (entry));
+      fflush (stdout);
+    }
+}
+
+static int
+run_writer (const char *dir)
+{
+  const char *rcpts[] = { "a@example.test", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) spool = gate_spool_open (dir, GATE_SPOOL_OPEN_OWNER, &error);
+  guint in_flight = 0;
+
+  if (spool == NULL)
+    return 1;
+  /* Forever, a few commits at a time, until killed. */
+  for (guint n = 0;; n++)
+    {
+      while (in_flight < 8)
+        {
+          in_flight++;
+          gate_spool_writer_commit_async (begin_message (spool, n, rcpts), NULL, writer_commit_cb, &in_flight);
+        }
+      g_main_context_iteration (NULL, TRUE);
+    }
+  return 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  self_path = argv[0];
+
+  if (argc == 3 && strcmp (argv[1], "--writer") == 0)
+    return run_writer (argv[2]);
+  if (argc == 4 && (strcmp (argv[1], "--hold") == 0 || strcmp (argv[1], "--delete") == 0))
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GateSpool) spool = gate_spool_open (argv[2], GATE_SPOOL_OPEN_NONE, &error);
+      g_autoptr (GateSpoolEntry) e = NULL;
+
+      if (spool == NULL)
+        return 1;
+      if (strcmp (argv[1], "--hold") == 0)
+        return (e = gate_spool_hold (spool, argv[3], &error)) != NULL ? 0 : 1;
+      return gate_spool_delete (spool, argv[3], &error) ? 0 : 1;
+    }
+  if (argc == 3 && strcmp (argv[1], "--own") == 0)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GateSpool) spool = gate_spool_open (argv[2], GATE_SPOOL_OPEN_OWNER, &error);
+
+      if (spool == NULL)
+        return g_error_matches (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_BUSY) ? 3 : 1;
+      return 0;
+    }
+
+  g_test_init (&argc, &argv, NULL);
+  g_test_add ("/spool/roundtrip", Fixture, NULL, fixture_setup, test_roundtrip, fixture_teardown);
+  g_test_add ("/spool/abort", Fixture, NULL, fixture_setup, test_abort, fixture_teardown);
+  g_test_add ("/spool/group-commit", Fixture, NULL, fixture_setup, test_group_commit, fixture_teardown);
+  g_test_add ("/spool/states", Fixture, NULL, fixture_setup, test_states, fixture_teardown);
+  g_test_add ("/spool/other-process", Fixture, NULL, fixture_setup, test_other_process, fixture_teardown);
+  g_test_add ("/spool/owner-lock", Fixture, NULL, fixture_setup, test_owner_lock, fixture_teardown);
+  g_test_add ("/spool/recovery", Fixture, NULL, fixture_setup, test_recovery, fixture_teardown);
+  g_test_add ("/spool/crash", Fixture, NULL, fixture_setup, test_crash, fixture_teardown);
+  return g_test_run ();
+}
