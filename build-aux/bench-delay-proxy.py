@@ -4,7 +4,7 @@
 that round trips dominate a benchmark where the kernel lacks netem.
 
   bench-delay-proxy.py --target-port N [--target-host H] --delay-ms MS
-                       [--stats FILE] [--max-lifetime SECONDS]
+                       [--stats FILE] [--max-lifetime SECONDS] [--trace]
 
 Listens on 127.0.0.1, on a port the system picks, and prints {"port": N} on
 stdout.  Each connection is forwarded to the target; bytes keep their order,
@@ -33,11 +33,15 @@ def parse_args():
     p.add_argument("--delay-ms", type=float, default=25)
     p.add_argument("--stats")
     p.add_argument("--max-lifetime", type=float, default=600)
+    p.add_argument("--trace", action="store_true",
+                   help="print each chunk (time, side, size) on stderr")
     return p.parse_args()
 
 
 class Stats:
-    def __init__(self):
+    def __init__(self, trace=False):
+        self.trace = trace
+        self.start = None
         self.client_chunks = 0
         self.server_chunks = 0
         self.client_bytes = 0
@@ -46,6 +50,12 @@ class Stats:
         self.last = None  # "client" or "server"
 
     def seen(self, side, n):
+        if self.trace:
+            now = asyncio.get_running_loop().time()
+            if self.start is None:
+                self.start = now
+            arrow = "C>" if side == "client" else "<S"
+            print(f"{(now - self.start) * 1000:8.1f} ms {arrow} {n}", file=sys.stderr, flush=True)
         if side == "client":
             self.client_chunks += 1
             self.client_bytes += n
@@ -57,7 +67,7 @@ class Stats:
         self.last = side
 
     def as_dict(self):
-        return {k: v for k, v in vars(self).items() if k != "last"}
+        return {k: v for k, v in vars(self).items() if k not in ("last", "trace", "start")}
 
 
 async def pump(reader, writer, side, stats, delay):
@@ -98,7 +108,7 @@ async def pump(reader, writer, side, stats, delay):
 
 
 async def handle(args, client_reader, client_writer):
-    stats = Stats()
+    stats = Stats(args.trace)
     delay = args.delay_ms / 1000.0
     try:
         server_reader, server_writer = await asyncio.open_connection(args.target_host, args.target_port)

@@ -13,7 +13,7 @@
 GateProfileStore *
 gate_cli_open_profile_store (GError **error)
 {
-  g_autoptr(GateProfileStore) store = gate_profile_store_new (NULL);
+  g_autoptr (GateProfileStore) store = gate_profile_store_new (NULL);
 
   if (!gate_profile_store_load (store, error))
     return NULL;
@@ -32,8 +32,8 @@ fill_string (char **field, const char *value)
 gboolean
 gate_cli_profile_loader (GateCliConnectionOptions *options, GError **error)
 {
-  g_autoptr(GateProfileStore) store = NULL;
-  g_autoptr(GError) local_error = NULL;
+  g_autoptr (GateProfileStore) store = NULL;
+  g_autoptr (GError) local_error = NULL;
   GateProfile *profile;
   const char *env_password;
   gboolean port_given;
@@ -99,7 +99,7 @@ gate_cli_profile_loader (GateCliConnectionOptions *options, GError **error)
     {
       fprintf (stderr, "%s\n",
                _("Using the password from the environment variable POSTGATE_PASSWORD "
-                 "(less safe than the keyring or a private password file)."));
+                  "(less safe than the keyring or a private password file)."));
       gate_cli_secret_free (g_steal_pointer (&options->password));
       options->password = g_strdup (env_password);
       return TRUE;

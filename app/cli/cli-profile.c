@@ -24,7 +24,8 @@
 /* Longest secret read from standard input. */
 #define SECRET_MAX 16384
 
-enum {
+enum
+{
   STATUS_OK = 0,
   STATUS_FAILED = 1,
 };
@@ -39,9 +40,22 @@ print_usage (FILE *out)
   fprintf (out, "  add NAME [OPTION…]      %s\n", _("Add a profile"));
   fprintf (out, "  edit NAME [OPTION…]     %s\n", _("Change a profile"));
   fprintf (out, "  remove NAME             %s\n", _("Remove a profile and its saved password"));
-  fprintf (out, "  export FILE [NAME…]     %s\n", _("Write profiles to a file, without passwords or API keys"));
+  fprintf (out, "  export FILE [NAME…]     %s\n",
+           _("Write profiles to a file, without passwords or API keys"));
   fprintf (out, "  import FILE             %s\n", _("Add the profiles of an exported file"));
   fprintf (out, "\n%s\n", _("Run “postgate-cli profile COMMAND --help” for the options of a command."));
+  fprintf (out, "\n%s\n",
+           _("Passwords and API keys are kept in the system keyring (GNOME Keyring, KeePassXC, KWallet;\n"
+              "the Credential Manager on Windows), never in the profile file. “send --profile NAME”\n"
+              "and “probe --profile NAME” take the password from there.\n"
+              "\n"
+              "On a server without a keyring, give the password another way, in this order of\n"
+              "preference:\n"
+              "  --password-file FILE   a file readable only by you (chmod 600; checked)\n"
+              "  --password-stdin       from a pipe\n"
+              "  POSTGATE_PASSWORD      an environment variable; less safe, because other programs\n"
+              "                         you start, and sometimes other users, can read it\n"
+              "Postgate never falls back to keeping a password in a plain file by itself."));
 }
 
 static int
@@ -89,13 +103,13 @@ read_stdin_secrets (guint n_wanted, char **first, char **second, GError **error)
 
           wipe (buffer, SECRET_MAX);
           g_free (buffer);
-          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED,
-                       _("Could not read standard input: %s"), g_strerror (saved_errno));
+          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_FAILED, _("Could not read standard input: %s"),
+                       g_strerror (saved_errno));
           return FALSE;
         }
       if (n == 0)
         break;
-      len += (gsize) n;
+      len += (gsize)n;
       if (len == SECRET_MAX)
         {
           wipe (buffer, SECRET_MAX);
@@ -116,7 +130,7 @@ read_stdin_secrets (guint n_wanted, char **first, char **second, GError **error)
   if (n_wanted > 1)
     {
       char *rest = line_end ? line_end + 1 : buffer + len;
-      char *rest_end = memchr (rest, '\n', (gsize) (buffer + len - rest));
+      char *rest_end = memchr (rest, '\n', (gsize)(buffer + len - rest));
 
       if (rest_end != NULL)
         *rest_end = '\0';
@@ -135,9 +149,9 @@ read_stdin_secrets (guint n_wanted, char **first, char **second, GError **error)
         gate_cli_secret_free (g_steal_pointer (second));
       g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                            n_wanted > 1
-                           ? _("Standard input must hold the password on the first line and the API key "
-                               "on the second.")
-                           : _("Standard input is empty."));
+                               ? _("Standard input must hold the password on the first line and the API key "
+                                    "on the second.")
+                               : _("Standard input is empty."));
       return FALSE;
     }
 
@@ -146,7 +160,8 @@ read_stdin_secrets (guint n_wanted, char **first, char **second, GError **error)
 
 /* ---- add and edit ---- */
 
-typedef struct {
+typedef struct
+{
   GateCliConnectionOptions *connection;
   char *preset;
   char *region;
@@ -178,7 +193,7 @@ list_presets (void)
 
   for (guint i = 0; i < g_list_model_get_n_items (presets); i++)
     {
-      g_autoptr(GateProviderPreset) preset = g_list_model_get_item (presets, i);
+      g_autoptr (GateProviderPreset) preset = g_list_model_get_item (presets, i);
 
       g_string_append_printf (text, "%s%s", i ? ", " : "", gate_provider_preset_get_id (preset));
     }
@@ -193,7 +208,7 @@ list_regions (GateProviderPreset *preset)
 
   for (guint i = 0; i < g_list_model_get_n_items (regions); i++)
     {
-      g_autoptr(GateProviderRegion) region = g_list_model_get_item (regions, i);
+      g_autoptr (GateProviderRegion) region = g_list_model_get_item (regions, i);
 
       g_string_append_printf (text, "%s%s", i ? ", " : "", gate_provider_region_get_id (region));
     }
@@ -259,11 +274,12 @@ apply_options (GateProfile *profile, EditOptions *options, gboolean adding, GErr
 
   if (c->port != 0)
     {
-      if ((problem = gate_profile_check_port ((guint) MAX (c->port, 0))) != NULL)
+      if ((problem = gate_profile_check_port ((guint)MAX (c->port, 0))) != NULL)
         return bad_value (error, problem);
-      gate_profile_set_port (profile, (guint16) c->port);
+      gate_profile_set_port (profile, (guint16)c->port);
       if (c->security == NULL)
-        gate_profile_set_security (profile, gate_provider_preset_get_port_security (preset, (guint16) c->port));
+        gate_profile_set_security (profile,
+                                   gate_provider_preset_get_port_security (preset, (guint16)c->port));
     }
 
   if (c->security != NULL)
@@ -288,9 +304,10 @@ apply_options (GateProfile *profile, EditOptions *options, gboolean adding, GErr
 
       if (mechanism == GATE_SMTP_AUTH_NONE || mechanism == GATE_SMTP_AUTH_XOAUTH2)
         {
-          g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                       _("“%s” is not a sign-in method a profile can keep: use auto, plain, login or cram-md5."),
-                       c->auth);
+          g_set_error (
+              error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+              _("“%s” is not a sign-in method a profile can keep: use auto, plain, login or cram-md5."),
+              c->auth);
           return FALSE;
         }
       gate_profile_set_auth_mechanism (profile, mechanism);
@@ -298,7 +315,7 @@ apply_options (GateProfile *profile, EditOptions *options, gboolean adding, GErr
 
   if (c->oauth_token_file != NULL)
     return bad_value (error, _("Profiles do not keep OAuth access tokens; give --oauth-token-file to "
-                               "“postgate-cli send” instead."));
+                                "“postgate-cli send” instead."));
 
   if (c->allow_plain_auth && options->no_allow_plain_auth)
     return bad_value (error, _("Give either --allow-plain-auth or --no-allow-plain-auth, not both."));
@@ -334,7 +351,7 @@ apply_options (GateProfile *profile, EditOptions *options, gboolean adding, GErr
 
       if (*c->pin_sha256 != '\0' && !gate_tls_fingerprint_normalize (c->pin_sha256, &canonical))
         return bad_value (error, _("The fingerprint given with --pin-sha256 is not a SHA-256 fingerprint "
-                                   "(64 hexadecimal digits, colons allowed)."));
+                                    "(64 hexadecimal digits, colons allowed)."));
       gate_profile_set_pinned_fingerprint (profile, canonical);
     }
 
@@ -354,7 +371,7 @@ apply_options (GateProfile *profile, EditOptions *options, gboolean adding, GErr
 
       g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                    _("Give the outgoing server with --server HOST, or a provider with --preset "
-                     "(known providers: %s)."),
+                      "(known providers: %s)."),
                    known);
       return FALSE;
     }
@@ -371,7 +388,7 @@ read_secrets (EditOptions *options, GateProfile *profile, char **password, char 
 
   if (c->password_file != NULL && c->password_stdin)
     return bad_value (error, _("Give the password either with --password-file or with --password-stdin, "
-                               "not both."));
+                                "not both."));
   if ((c->password_file != NULL || c->password_stdin) && options->forget_password)
     return bad_value (error, _("Give either a new password or --forget-password, not both."));
   if (options->api_key_stdin && options->forget_api_key)
@@ -394,12 +411,13 @@ read_secrets (EditOptions *options, GateProfile *profile, char **password, char 
   return TRUE;
 }
 
-/* Saves what was given into the keyring and updates the profile's flags. */
+/* Saves what was given into the keyring and updates the profile's flags.
+ * @name labels the keyring items (the new name when renaming). */
 static gboolean
-save_secrets (GateProfile *profile, EditOptions *options, const char *password, const char *api_key, GError **error)
+save_secrets (GateProfile *profile, const char *name, EditOptions *options, const char *password,
+              const char *api_key, GError **error)
 {
   const char *id = gate_profile_get_id (profile);
-  const char *name = gate_profile_get_name (profile);
 
   if (password != NULL)
     {
@@ -434,43 +452,41 @@ static GOptionContext *
 make_edit_context (EditOptions *options, gboolean adding)
 {
   GOptionContext *context;
-  const GOptionEntry add_entries[] = {
-    { "preset", 0, 0, G_OPTION_ARG_STRING, &options->preset,
-      N_("Provider: smtp2go or other (fills server, port and security)"), N_("ID") },
-    { "region", 0, 0, G_OPTION_ARG_STRING, &options->region,
-      N_("Provider region: global, us, eu or au for smtp2go"), N_("ID") },
-    { "from-name", 0, 0, G_OPTION_ARG_STRING, &options->from_name, N_("Sender name shown to recipients"),
-      N_("TEXT") },
-    { "api-key-stdin", 0, 0, G_OPTION_ARG_NONE, &options->api_key_stdin,
-      N_("Read the provider's API key from standard input (after the password with --password-stdin)"), NULL },
-    { "rewrite-sender", 0, 0, G_OPTION_ARG_STRING, &options->rewrite_sender,
-      N_("Whether the relay sends devices' mail as this profile's sender: yes or no"), N_("yes|no") },
-    { NULL }
-  };
-  const GOptionEntry edit_entries[] = {
-    { "name", 0, 0, G_OPTION_ARG_STRING, &options->new_name, N_("Rename the profile"), N_("NAME") },
-    { "no-allow-plain-auth", 0, 0, G_OPTION_ARG_NONE, &options->no_allow_plain_auth,
-      N_("Never send the password without encryption (the default)"), NULL },
-    { "forget-password", 0, 0, G_OPTION_ARG_NONE, &options->forget_password,
-      N_("Delete the saved password from the keyring"), NULL },
-    { "forget-api-key", 0, 0, G_OPTION_ARG_NONE, &options->forget_api_key,
-      N_("Delete the saved API key from the keyring"), NULL },
-    { NULL }
-  };
+  const GOptionEntry add_entries[]
+      = { { "preset", 0, 0, G_OPTION_ARG_STRING, &options->preset,
+            N_("Provider: smtp2go or other (fills server, port and security)"), N_("ID") },
+          { "region", 0, 0, G_OPTION_ARG_STRING, &options->region,
+            N_("Provider region: global, us, eu or au for smtp2go"), N_("ID") },
+          { "from-name", 0, 0, G_OPTION_ARG_STRING, &options->from_name,
+            N_("Sender name shown to recipients"), N_("TEXT") },
+          { "api-key-stdin", 0, 0, G_OPTION_ARG_NONE, &options->api_key_stdin,
+            N_("Read the provider's API key from standard input (after the password with --password-stdin)"),
+            NULL },
+          { "rewrite-sender", 0, 0, G_OPTION_ARG_STRING, &options->rewrite_sender,
+            N_("Whether the relay sends devices' mail as this profile's sender: yes or no"), N_("yes|no") },
+          { NULL } };
+  const GOptionEntry edit_entries[]
+      = { { "name", 0, 0, G_OPTION_ARG_STRING, &options->new_name, N_("Rename the profile"), N_("NAME") },
+          { "no-allow-plain-auth", 0, 0, G_OPTION_ARG_NONE, &options->no_allow_plain_auth,
+            N_("Never send the password without encryption (the default)"), NULL },
+          { "forget-password", 0, 0, G_OPTION_ARG_NONE, &options->forget_password,
+            N_("Delete the saved password from the keyring"), NULL },
+          { "forget-api-key", 0, 0, G_OPTION_ARG_NONE, &options->forget_api_key,
+            N_("Delete the saved API key from the keyring"), NULL },
+          { NULL } };
 
   options->connection = gate_cli_connection_options_new (GATE_CLI_CONNECTION_ALL);
   context = g_option_context_new (_("NAME"));
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_set_summary (context, adding ? _("Add a profile.") : _("Change a profile."));
   g_option_context_set_description (
-    context,
-    _("Options take the same names as in “postgate-cli send”. Passwords and API keys are\n"
-      "saved in the system keyring, never in the profile file. Give an empty value\n"
-      "(--pin-sha256 \"\") to clear a setting.\n"
-      "\n"
-      "Example:\n"
-      "  printf '%s\\n' \"$PASSWORD\" | postgate-cli profile add Office --preset smtp2go \\\n"
-      "      --region eu --user office --password-stdin --from office@example.com"));
+      context, _("Options take the same names as in “postgate-cli send”. Passwords and API keys are\n"
+                  "saved in the system keyring, never in the profile file. Give an empty value\n"
+                  "(--pin-sha256 \"\") to clear a setting.\n"
+                  "\n"
+                  "Example:\n"
+                  "  printf '%s\\n' \"$PASSWORD\" | postgate-cli profile add Office --preset smtp2go \\\n"
+                  "      --region eu --user office --password-stdin --from office@example.com"));
   gate_cli_connection_options_add_to_context (options->connection, context);
   g_option_context_add_main_entries (context, add_entries, GETTEXT_PACKAGE);
   if (!adding)
@@ -485,7 +501,7 @@ print_secret_note (GateProfile *profile, const char *password, const char *api_k
     printf ("%s\n", _("The password was saved in the system keyring."));
   else if (*gate_profile_get_username (profile) != '\0' && !gate_profile_get_has_password (profile))
     printf ("%s\n", _("No password is saved: send will ask for it, or add it with "
-                      "“postgate-cli profile edit NAME --password-stdin”."));
+                       "“postgate-cli profile edit NAME --password-stdin”."));
   if (api_key != NULL)
     printf ("%s\n", _("The API key was saved in the system keyring."));
 }
@@ -494,10 +510,10 @@ static int
 command_add (int argc, char **argv)
 {
   EditOptions options = { 0 };
-  g_autoptr(GOptionContext) context = make_edit_context (&options, TRUE);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GateProfileStore) store = NULL;
-  g_autoptr(GateProfile) profile = NULL;
+  g_autoptr (GOptionContext) context = make_edit_context (&options, TRUE);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateProfileStore) store = NULL;
+  g_autoptr (GateProfile) profile = NULL;
   char *password = NULL;
   char *api_key = NULL;
   const char *problem;
@@ -525,7 +541,7 @@ command_add (int argc, char **argv)
   gate_profile_apply_preset (profile, options.preset ? options.preset : GATE_PRESET_OTHER, NULL);
   if (!apply_options (profile, &options, TRUE, &error)
       || !read_secrets (&options, profile, &password, &api_key, &error)
-      || !save_secrets (profile, &options, password, api_key, &error))
+      || !save_secrets (profile, gate_profile_get_name (profile), &options, password, api_key, &error))
     goto out;
 
   if (!gate_profile_store_add (store, profile, &error))
@@ -552,10 +568,10 @@ static int
 command_edit (int argc, char **argv)
 {
   EditOptions options = { 0 };
-  g_autoptr(GOptionContext) context = make_edit_context (&options, FALSE);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GateProfileStore) store = NULL;
-  g_autoptr(GateProfile) edited = NULL;
+  g_autoptr (GOptionContext) context = make_edit_context (&options, FALSE);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateProfileStore) store = NULL;
+  g_autoptr (GateProfile) edited = NULL;
   GateProfile *profile;
   char *password = NULL;
   char *api_key = NULL;
@@ -565,8 +581,9 @@ command_edit (int argc, char **argv)
     goto out;
   if (argc != 2)
     {
-      g_set_error_literal (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                           _("Give the name of the profile to change: postgate-cli profile edit NAME [OPTION…]"));
+      g_set_error_literal (
+          &error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+          _("Give the name of the profile to change: postgate-cli profile edit NAME [OPTION…]"));
       goto out;
     }
 
@@ -577,7 +594,8 @@ command_edit (int argc, char **argv)
   if (profile == NULL)
     {
       g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   _("There is no profile named “%s”. See the list with: postgate-cli profile list"), argv[1]);
+                   _("There is no profile named “%s”. See the list with: postgate-cli profile list"),
+                   argv[1]);
       goto out;
     }
 
@@ -590,14 +608,15 @@ command_edit (int argc, char **argv)
 
       if (problem != NULL)
         {
-          g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s: “%s”", problem, options.new_name);
+          g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, "%s: “%s”", problem,
+                       options.new_name);
           goto out;
         }
       gate_profile_set_name (edited, options.new_name);
     }
   if (!apply_options (edited, &options, FALSE, &error)
       || !read_secrets (&options, edited, &password, &api_key, &error)
-      || !save_secrets (profile, &options, password, api_key, &error))
+      || !save_secrets (profile, gate_profile_get_name (edited), &options, password, api_key, &error))
     goto out;
 
   /* save_secrets() set the flags on the stored profile; keep them. */
@@ -635,9 +654,9 @@ make_plain_context (const char *parameter, const char *summary)
 static int
 command_list (int argc, char **argv)
 {
-  g_autoptr(GOptionContext) context = make_plain_context (NULL, _("List the profiles."));
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GateProfileStore) store = NULL;
+  g_autoptr (GOptionContext) context = make_plain_context (NULL, _("List the profiles."));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateProfileStore) store = NULL;
   guint n;
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -653,21 +672,19 @@ command_list (int argc, char **argv)
   if (n == 0)
     {
       printf ("%s\n", _("No profiles yet. Add one with, for example:"));
-      printf ("  postgate-cli profile add Office --preset smtp2go --user NAME --password-stdin --from ADDRESS\n");
+      printf (
+          "  postgate-cli profile add Office --preset smtp2go --user NAME --password-stdin --from ADDRESS\n");
       return STATUS_OK;
     }
 
   for (guint i = 0; i < n; i++)
     {
-      g_autoptr(GateProfile) profile = g_list_model_get_item (G_LIST_MODEL (store), i);
+      g_autoptr (GateProfile) profile = g_list_model_get_item (G_LIST_MODEL (store), i);
       const char *user = gate_profile_get_username (profile);
 
-      printf ("%s\t%s:%u\t%s\t%s\n",
-              gate_profile_get_name (profile),
-              gate_profile_get_host (profile),
+      printf ("%s\t%s:%u\t%s\t%s\n", gate_profile_get_name (profile), gate_profile_get_host (profile),
               gate_profile_get_port (profile),
-              gate_smtp_security_to_string (gate_profile_get_security (profile)),
-              *user ? user : "-");
+              gate_smtp_security_to_string (gate_profile_get_security (profile)), *user ? user : "-");
     }
   return STATUS_OK;
 }
@@ -682,7 +699,7 @@ print_field (const char *label, const char *value)
 static char *
 describe_secret (GateProfile *profile, GateSecretKind kind, gboolean flag)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   char *secret = gate_secret_store_lookup_sync (gate_profile_get_id (profile), kind, NULL, &error);
   gboolean found = secret != NULL;
 
@@ -696,7 +713,7 @@ describe_secret (GateProfile *profile, GateSecretKind kind, gboolean flag)
 static char *
 format_time (GDateTime *when)
 {
-  g_autoptr(GDateTime) local = NULL;
+  g_autoptr (GDateTime) local = NULL;
 
   if (when == NULL)
     return NULL;
@@ -707,9 +724,9 @@ format_time (GDateTime *when)
 static int
 command_show (int argc, char **argv)
 {
-  g_autoptr(GOptionContext) context = make_plain_context (_("NAME"), _("Show the settings of a profile."));
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GateProfileStore) store = NULL;
+  g_autoptr (GOptionContext) context = make_plain_context (_("NAME"), _("Show the settings of a profile."));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateProfileStore) store = NULL;
   GateProfile *profile;
   GateProviderPreset *preset;
   g_autofree char *provider = NULL;
@@ -733,7 +750,8 @@ command_show (int argc, char **argv)
   profile = gate_profile_store_lookup (store, argv[1]);
   if (profile == NULL)
     {
-      fprintf (stderr, _("There is no profile named “%s”. See the list with: postgate-cli profile list\n"), argv[1]);
+      fprintf (stderr, _("There is no profile named “%s”. See the list with: postgate-cli profile list\n"),
+               argv[1]);
       return STATUS_FAILED;
     }
 
@@ -754,8 +772,8 @@ command_show (int argc, char **argv)
   port = g_strdup_printf ("%u", gate_profile_get_port (profile));
   mechanism = gate_profile_get_auth_mechanism (profile);
   auth = mechanism == GATE_SMTP_AUTH_AUTOMATIC
-           ? g_strdup (_("automatic"))
-           : g_strdup (gate_smtp_auth_mechanism_to_string (mechanism) ?: _("several"));
+             ? g_strdup (_("automatic"))
+             : g_strdup (gate_smtp_auth_mechanism_to_string (mechanism) ?: _("several"));
   if (*gate_profile_get_sender_name (profile) != '\0')
     sender = g_strdup_printf ("%s <%s>", gate_profile_get_sender_name (profile),
                               gate_profile_get_sender_address (profile));
@@ -794,10 +812,11 @@ command_show (int argc, char **argv)
 static int
 command_remove (int argc, char **argv)
 {
-  g_autoptr(GOptionContext) context = make_plain_context (_("NAME"), _("Remove a profile and its saved password."));
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GateProfileStore) store = NULL;
-  g_autoptr(GateProfile) profile = NULL;
+  g_autoptr (GOptionContext) context
+      = make_plain_context (_("NAME"), _("Remove a profile and its saved password."));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateProfileStore) store = NULL;
+  g_autoptr (GateProfile) profile = NULL;
   g_autofree char *id = NULL;
   gboolean had_secrets;
 
@@ -812,7 +831,8 @@ command_remove (int argc, char **argv)
   profile = gate_profile_store_lookup (store, argv[1]);
   if (profile == NULL)
     {
-      fprintf (stderr, _("There is no profile named “%s”. See the list with: postgate-cli profile list\n"), argv[1]);
+      fprintf (stderr, _("There is no profile named “%s”. See the list with: postgate-cli profile list\n"),
+               argv[1]);
       return STATUS_FAILED;
     }
   g_object_ref (profile);
@@ -834,12 +854,12 @@ command_remove (int argc, char **argv)
 static int
 command_export (int argc, char **argv)
 {
-  g_autoptr(GOptionContext) context =
-    make_plain_context (_("FILE [NAME…]"), _("Write profiles (all, or those named) to a file, without passwords "
-                                            "or API keys."));
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GateProfileStore) store = NULL;
-  g_autoptr(GPtrArray) chosen = NULL;
+  g_autoptr (GOptionContext) context = make_plain_context (
+      _("FILE [NAME…]"), _("Write profiles (all, or those named) to a file, without passwords "
+                             "or API keys."));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateProfileStore) store = NULL;
+  g_autoptr (GPtrArray) chosen = NULL;
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return fail_error (error);
@@ -857,7 +877,8 @@ command_export (int argc, char **argv)
 
       if (profile == NULL)
         {
-          fprintf (stderr, _("There is no profile named “%s”. See the list with: postgate-cli profile list\n"),
+          fprintf (stderr,
+                   _("There is no profile named “%s”. See the list with: postgate-cli profile list\n"),
                    argv[i]);
           return STATUS_FAILED;
         }
@@ -877,10 +898,11 @@ command_export (int argc, char **argv)
 static int
 command_import (int argc, char **argv)
 {
-  g_autoptr(GOptionContext) context = make_plain_context (_("FILE"), _("Add the profiles of an exported file."));
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GateProfileStore) store = NULL;
-  g_autoptr(GPtrArray) added = NULL;
+  g_autoptr (GOptionContext) context
+      = make_plain_context (_("FILE"), _("Add the profiles of an exported file."));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateProfileStore) store = NULL;
+  g_autoptr (GPtrArray) added = NULL;
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
     return fail_error (error);
@@ -901,24 +923,21 @@ command_import (int argc, char **argv)
     printf ("%s\n", _("The file holds no profiles."));
   else
     printf ("%s\n", _("Passwords are never exported: add them with "
-                      "“postgate-cli profile edit NAME --password-stdin”."));
+                       "“postgate-cli profile edit NAME --password-stdin”."));
   return STATUS_OK;
 }
 
 /* ---- dispatch ---- */
 
-typedef struct {
+typedef struct
+{
   const char *name;
   int (*run) (int argc, char **argv);
 } ProfileCommand;
 
 static const ProfileCommand profile_commands[] = {
-  { "list", command_list },
-  { "show", command_show },
-  { "add", command_add },
-  { "edit", command_edit },
-  { "remove", command_remove },
-  { "export", command_export },
+  { "list", command_list },     { "show", command_show },     { "add", command_add },
+  { "edit", command_edit },     { "remove", command_remove }, { "export", command_export },
   { "import", command_import },
 };
 
@@ -944,7 +963,8 @@ gate_cli_profile (int argc, char **argv)
           g_autofree char *name = g_strdup_printf ("postgate-cli profile %s", profile_commands[i].name);
           g_autofree char **sub_argv = g_new0 (char *, argc);
 
-          /* argv[0] names the subcommand, for --help and messages. */
+          /* Names the subcommand in --help ("Usage: postgate-cli profile add"). */
+          g_set_prgname (name);
           sub_argv[0] = name;
           for (int j = 2; j < argc; j++)
             sub_argv[j - 1] = argv[j];

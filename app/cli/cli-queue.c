@@ -30,14 +30,16 @@ format_wait (gint64 when)
   gint64 delta = when - now;
 
   if (when == 0 || delta <= 0)
-    return g_strdup (_("as soon as possible"));
+    return g_strdup (_ ("as soon as possible"));
   if (delta < 120)
-    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "in %d second", "in %d seconds", (gulong) delta), (int) delta);
+    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "in %d second", "in %d seconds", (gulong)delta),
+                            (int)delta);
   if (delta < 7200)
-    return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "in %d minute", "in %d minutes", (gulong) (delta / 60)),
-                            (int) (delta / 60));
-  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "in %d hour", "in %d hours", (gulong) (delta / 3600)),
-                          (int) (delta / 3600));
+    return g_strdup_printf (
+        g_dngettext (GETTEXT_PACKAGE, "in %d minute", "in %d minutes", (gulong)(delta / 60)),
+        (int)(delta / 60));
+  return g_strdup_printf (g_dngettext (GETTEXT_PACKAGE, "in %d hour", "in %d hours", (gulong)(delta / 3600)),
+                          (int)(delta / 3600));
 }
 
 static const char *
@@ -45,13 +47,13 @@ recipient_state_label (GateSpoolRecipientState state)
 {
   switch (state)
     {
-    case GATE_SPOOL_RECIPIENT_DELIVERED:
-      return _("delivered");
-    case GATE_SPOOL_RECIPIENT_FAILED:
-      return _("failed");
-    case GATE_SPOOL_RECIPIENT_PENDING:
-    default:
-      return _("waiting");
+      case GATE_SPOOL_RECIPIENT_DELIVERED:
+        return _ ("delivered");
+      case GATE_SPOOL_RECIPIENT_FAILED:
+        return _ ("failed");
+      case GATE_SPOOL_RECIPIENT_PENDING:
+      default:
+        return _ ("waiting");
     }
 }
 
@@ -65,54 +67,55 @@ print_entry (GateSpoolEntry *entry)
   const char *error = gate_spool_entry_get_last_error (entry);
 
   printf ("%s  %s\n", gate_spool_entry_get_id (entry), gate_spool_status_get_label (status));
-  printf ("  %-12s %s, %s %s, %" G_GINT64_FORMAT " %s\n", _("Received:"), received, _("from"),
+  printf ("  %-12s %s, %s %s, %" G_GINT64_FORMAT " %s\n", _ ("Received:"), received, _ ("from"),
           *gate_spool_entry_get_client_address (entry) ? gate_spool_entry_get_client_address (entry) : "?",
-          gate_spool_entry_get_size (entry), _("bytes"));
+          gate_spool_entry_get_size (entry), _ ("bytes"));
   if (original)
-    printf ("  %-12s %s (%s %s)\n", _("Sender:"), sender, _("sent by the device as"), original);
+    printf ("  %-12s %s (%s %s)\n", _ ("Sender:"), sender, _ ("sent by the device as"), original);
   else
-    printf ("  %-12s %s\n", _("Sender:"), *sender ? sender : _("(none)"));
+    printf ("  %-12s %s\n", _ ("Sender:"), *sender ? sender : _ ("(none)"));
   for (guint i = 0; i < gate_spool_entry_get_n_recipients (entry); i++)
     {
       const char *reply = gate_spool_entry_get_recipient_reply (entry, i);
 
-      printf ("  %-12s %s, %s%s%s\n", i == 0 ? _("Recipients:") : "", gate_spool_entry_get_recipient (entry, i),
-              recipient_state_label (gate_spool_entry_get_recipient_state (entry, i)),
-              reply ? ": " : "", reply ? reply : "");
+      printf ("  %-12s %s, %s%s%s\n", i == 0 ? _ ("Recipients:") : "",
+              gate_spool_entry_get_recipient (entry, i),
+              recipient_state_label (gate_spool_entry_get_recipient_state (entry, i)), reply ? ": " : "",
+              reply ? reply : "");
     }
   if (gate_spool_entry_get_message_id (entry))
-    printf ("  %-12s %s\n", _("Message-ID:"), gate_spool_entry_get_message_id (entry));
+    printf ("  %-12s %s\n", _ ("Message-ID:"), gate_spool_entry_get_message_id (entry));
   if (gate_spool_entry_get_attempts (entry) > 0)
-    printf ("  %-12s %u\n", _("Attempts:"), gate_spool_entry_get_attempts (entry));
+    printf ("  %-12s %u\n", _ ("Attempts:"), gate_spool_entry_get_attempts (entry));
   if (status == GATE_SPOOL_STATUS_QUEUED)
     {
       g_autofree char *wait = format_wait (gate_spool_entry_get_next_attempt (entry));
-      printf ("  %-12s %s\n", _("Next try:"), wait);
+      printf ("  %-12s %s\n", _ ("Next try:"), wait);
     }
   if (error)
-    printf ("  %-12s %s\n", status == GATE_SPOOL_STATUS_FAILED ? _("Reason:") : _("Last problem:"), error);
+    printf ("  %-12s %s\n", status == GATE_SPOOL_STATUS_FAILED ? _ ("Reason:") : _ ("Last problem:"), error);
 }
 
 static int
-list_spool (GateSpool *spool, gboolean heading)
+list_spool (GateSpool *spool)
 {
   g_autoptr (GPtrArray) entries = gate_spool_list (spool);
   guint counts[GATE_SPOOL_STATUS_FAILED + 1] = { 0 };
   gboolean running = gate_spool_path_has_owner (gate_spool_get_path (spool));
 
-  if (heading || entries->len == 0)
-    printf ("%s %s%s\n", _("Queue in"), gate_spool_get_path (spool),
-            running ? _(" (the relay is running)") : _(" (the relay is not running)"));
+  printf ("%s %s%s\n", _ ("Queue in"), gate_spool_get_path (spool),
+          running ? _ (" (the relay is running)") : _ (" (the relay is not running)"));
   for (guint i = 0; i < entries->len; i++)
     counts[gate_spool_entry_get_status (entries->pdata[i])]++;
   if (entries->len == 0)
     {
-      printf ("%s\n", _("No messages are waiting."));
+      printf ("%s\n", _ ("No messages are waiting."));
       return 0;
     }
   printf (g_dngettext (GETTEXT_PACKAGE, "%u message: ", "%u messages: ", entries->len), entries->len);
-  printf (_("%u waiting, %u being sent, %u on hold, %u failed"), counts[GATE_SPOOL_STATUS_QUEUED],
-          counts[GATE_SPOOL_STATUS_IN_FLIGHT], counts[GATE_SPOOL_STATUS_HELD], counts[GATE_SPOOL_STATUS_FAILED]);
+  printf (_ ("%u waiting, %u being sent, %u on hold, %u failed"), counts[GATE_SPOOL_STATUS_QUEUED],
+          counts[GATE_SPOOL_STATUS_IN_FLIGHT], counts[GATE_SPOOL_STATUS_HELD],
+          counts[GATE_SPOOL_STATUS_FAILED]);
   printf ("\n\n");
   for (guint i = 0; i < entries->len; i++)
     {
@@ -150,7 +153,8 @@ find_spool_paths (const char *spool_dir, const char *profile_name, GError **erro
       profile = gate_profile_store_lookup (store, profile_name);
       if (profile == NULL)
         {
-          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _("There is no profile called “%s”"), profile_name);
+          g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, _ ("There is no profile called “%s”"),
+                       profile_name);
           g_ptr_array_unref (paths);
           return NULL;
         }
@@ -168,23 +172,24 @@ find_spool_paths (const char *spool_dir, const char *profile_name, GError **erro
       else
         g_free (path);
     }
-  g_ptr_array_sort (paths, (GCompareFunc) (void (*) (void)) g_strcmp0);
+  g_ptr_array_sort (paths, (GCompareFunc)(void (*) (void))g_strcmp0);
   return paths;
 }
 
 static void
 print_usage (FILE *out)
 {
-  fprintf (out, "%s\n", _("Usage: postgate-cli queue list [--spool DIR | --profile NAME]"));
-  fprintf (out, "%s\n", _("       postgate-cli queue retry ID|--all [--spool DIR | --profile NAME]"));
-  fprintf (out, "%s\n", _("       postgate-cli queue hold ID [--spool DIR | --profile NAME]"));
-  fprintf (out, "%s\n", _("       postgate-cli queue delete ID [--spool DIR | --profile NAME]"));
-  fprintf (out, "\n%s\n", _("Shows and changes the messages the relay has accepted and not yet delivered. "
-                             "Safe to use while the relay runs."));
-  fprintf (out, "%s\n", _("  list    show every message with its state and the last problem"));
-  fprintf (out, "%s\n", _("  retry   send a waiting, held or failed message again now (--all: every one)"));
-  fprintf (out, "%s\n", _("  hold    keep a message from being sent until it is retried"));
-  fprintf (out, "%s\n", _("  delete  remove a message without sending it"));
+  fprintf (out, "%s\n", _ ("Usage: postgate-cli queue list [--spool DIR | --profile NAME]"));
+  fprintf (out, "%s\n", _ ("       postgate-cli queue retry ID|--all [--spool DIR | --profile NAME]"));
+  fprintf (out, "%s\n", _ ("       postgate-cli queue hold ID [--spool DIR | --profile NAME]"));
+  fprintf (out, "%s\n", _ ("       postgate-cli queue delete ID [--spool DIR | --profile NAME]"));
+  fprintf (out, "\n%s\n",
+           _ ("Shows and changes the messages the relay has accepted and not yet delivered. "
+              "Safe to use while the relay runs."));
+  fprintf (out, "%s\n", _ ("  list    show every message with its state and the last problem"));
+  fprintf (out, "%s\n", _ ("  retry   send a waiting, held or failed message again now (--all: every one)"));
+  fprintf (out, "%s\n", _ ("  hold    keep a message from being sent until it is retried"));
+  fprintf (out, "%s\n", _ ("  delete  remove a message without sending it"));
 }
 
 int
@@ -200,14 +205,14 @@ gate_cli_queue (int argc, char **argv)
   const char *action;
   const char *id = NULL;
   int status = 0;
-  GOptionEntry entries[] = {
-    { "spool", 0, 0, G_OPTION_ARG_FILENAME, &spool_dir, N_("The relay's queue folder"), N_("DIR") },
-    { "profile", 'p', 0, G_OPTION_ARG_STRING, &profile, N_("The queue of this profile's relay"), N_("NAME") },
-    { "all", 0, 0, G_OPTION_ARG_NONE, &all, N_("With retry: every message"), NULL },
-    { NULL }
-  };
+  GOptionEntry entries[]
+      = { { "spool", 0, 0, G_OPTION_ARG_FILENAME, &spool_dir, N_ ("The relay's queue folder"), N_ ("DIR") },
+          { "profile", 'p', 0, G_OPTION_ARG_STRING, &profile, N_ ("The queue of this profile's relay"),
+            N_ ("NAME") },
+          { "all", 0, 0, G_OPTION_ARG_NONE, &all, N_ ("With retry: every message"), NULL },
+          { NULL } };
 
-  context = g_option_context_new (_("list | retry ID|--all | hold ID | delete ID"));
+  context = g_option_context_new (_ ("list | retry ID|--all | hold ID | delete ID"));
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -222,10 +227,10 @@ gate_cli_queue (int argc, char **argv)
       return 2;
     }
   action = argv[1];
-  if (g_strcmp0 (action, "list") != 0 && g_strcmp0 (action, "retry") != 0 &&
-      g_strcmp0 (action, "hold") != 0 && g_strcmp0 (action, "delete") != 0)
+  if (g_strcmp0 (action, "list") != 0 && g_strcmp0 (action, "retry") != 0 && g_strcmp0 (action, "hold") != 0
+      && g_strcmp0 (action, "delete") != 0)
     {
-      fprintf (stderr, _("Unknown action “%s”.\n"), action);
+      fprintf (stderr, _ ("Unknown action “%s”.\n"), action);
       print_usage (stderr);
       return 2;
     }
@@ -235,8 +240,9 @@ gate_cli_queue (int argc, char **argv)
         id = argv[2];
       if ((id == NULL) == !(all && g_strcmp0 (action, "retry") == 0))
         {
-          fprintf (stderr, "%s\n", all ? _("Give either a message ID or --all, not both.")
-                                       : _("Which message? Give its ID (see “postgate-cli queue list”)."));
+          fprintf (stderr, "%s\n",
+                   all ? _ ("Give either a message ID or --all, not both.")
+                       : _ ("Which message? Give its ID (see “postgate-cli queue list”)."));
           return 2;
         }
     }
@@ -268,12 +274,12 @@ gate_cli_queue (int argc, char **argv)
   if (g_strcmp0 (action, "list") == 0)
     {
       if (spools->len == 0 && status == 0)
-        printf ("%s\n", _("There is no relay queue yet: no message has been accepted."));
+        printf ("%s\n", _ ("There is no relay queue yet: no message has been accepted."));
       for (guint i = 0; i < spools->len; i++)
         {
           if (i > 0)
             printf ("\n");
-          list_spool (spools->pdata[i], spools->len > 1);
+          list_spool (spools->pdata[i]);
         }
       return status;
     }
@@ -297,8 +303,8 @@ gate_cli_queue (int argc, char **argv)
               updated = gate_spool_retry (spools->pdata[i], gate_spool_entry_get_id (entry), &retry_error);
               if (updated)
                 n++;
-              else if (!g_error_matches (retry_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND) &&
-                       !g_error_matches (retry_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID))
+              else if (!g_error_matches (retry_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND)
+                       && !g_error_matches (retry_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID))
                 {
                   fprintf (stderr, "%s\n", retry_error->message);
                   status = 1;
@@ -306,9 +312,48 @@ gate_cli_queue (int argc, char **argv)
             }
         }
       printf (g_dngettext (GETTEXT_PACKAGE, "%u message will be sent again now.\n",
-                           "%u messages will be sent again now.\n", n), n);
+                           "%u messages will be sent again now.\n", n),
+              n);
       return status;
     }
+
+  /* The start of an ID is enough when it names one message. */
+  {
+    g_autofree char *full = NULL;
+    guint matches = 0;
+
+    for (guint i = 0; i < spools->len; i++)
+      {
+        g_autoptr (GPtrArray) list = gate_spool_list (spools->pdata[i]);
+
+        for (guint j = 0; j < list->len; j++)
+          {
+            const char *candidate = gate_spool_entry_get_id (list->pdata[j]);
+
+            if (strcmp (candidate, id) == 0)
+              {
+                matches = 1;
+                g_free (full);
+                full = g_strdup (candidate);
+                goto found;
+              }
+            if (g_str_has_prefix (candidate, id))
+              {
+                matches++;
+                g_free (full);
+                full = g_strdup (candidate);
+              }
+          }
+      }
+  found:
+    if (matches > 1)
+      {
+        fprintf (stderr, _ ("More than one message starts with “%s”; give more of the ID.\n"), id);
+        return 1;
+      }
+    if (matches == 1)
+      id = g_intern_string (full);
+  }
 
   for (guint i = 0; i < spools->len; i++)
     {
@@ -323,9 +368,10 @@ gate_cli_queue (int argc, char **argv)
           if (!gate_spool_delete (spool, id, &error))
             break;
           if (gate_spool_entry_get_status (entry) == GATE_SPOOL_STATUS_IN_FLIGHT)
-            printf (_("Message %s was deleted. It was being sent at that moment, so it may still arrive.\n"), id);
+            printf (_ ("Message %s was deleted. It was being sent at that moment, so it may still arrive.\n"),
+                    id);
           else
-            printf (_("Message %s was deleted; it will not be sent.\n"), id);
+            printf (_ ("Message %s was deleted; it will not be sent.\n"), id);
           return 0;
         }
       if (g_strcmp0 (action, "hold") == 0)
@@ -334,20 +380,20 @@ gate_cli_queue (int argc, char **argv)
           if (updated == NULL)
             break;
           if (gate_spool_entry_get_status (entry) == GATE_SPOOL_STATUS_IN_FLIGHT)
-            printf (_("Message %s will be held once the current attempt ends.\n"), id);
+            printf (_ ("Message %s will be held once the current attempt ends.\n"), id);
           else
-            printf (_("Message %s is on hold; use “retry” to send it.\n"), id);
+            printf (_ ("Message %s is on hold; use “retry” to send it.\n"), id);
           return 0;
         }
       updated = gate_spool_retry (spool, id, &error);
       if (updated == NULL)
         break;
-      printf (_("Message %s will be sent again now.\n"), id);
+      printf (_ ("Message %s will be sent again now.\n"), id);
       return 0;
     }
   if (error == NULL)
     g_set_error (&error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                 _("There is no message “%s” in the queue"), id);
+                 _ ("There is no message “%s” in the queue"), id);
   fprintf (stderr, "%s\n", error->message);
   return 1;
 }

@@ -18,20 +18,20 @@
  * script.  It prints one plain line per event and stops cleanly on SIGINT or
  * SIGTERM, finishing or putting back what is being forwarded. */
 
-typedef struct {
+typedef struct
+{
   GMainLoop *loop;
   GateRelay *relay;
   gboolean stopping;
   int status;
 } RelayRun;
 
-static void
-print_line (const char *format, ...) G_GNUC_PRINTF (1, 2);
+static void print_line (const char *format, ...) G_GNUC_PRINTF (1, 2);
 
 static void
 print_line (const char *format, ...)
 {
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
   g_autofree char *text = NULL;
   va_list args;
@@ -51,9 +51,10 @@ accepted_cb (GateRelay *relay, GateSpoolEntry *entry, gpointer user_data)
   guint n = gate_spool_entry_get_n_recipients (entry);
 
   if (original != NULL)
-    print_line (g_dngettext (GETTEXT_PACKAGE, "accepted %s from %s (sender %s, rewritten to %s), %u recipient",
-                             "accepted %s from %s (sender %s, rewritten to %s), %u recipients", n),
-                gate_spool_entry_get_id (entry), gate_spool_entry_get_client_address (entry), original, sender, n);
+    print_line (
+        g_dngettext (GETTEXT_PACKAGE, "accepted %s from %s (sender %s, rewritten to %s), %u recipient",
+                     "accepted %s from %s (sender %s, rewritten to %s), %u recipients", n),
+        gate_spool_entry_get_id (entry), gate_spool_entry_get_client_address (entry), original, sender, n);
   else
     print_line (g_dngettext (GETTEXT_PACKAGE, "accepted %s from %s (sender %s), %u recipient",
                              "accepted %s from %s (sender %s), %u recipients", n),
@@ -64,7 +65,7 @@ accepted_cb (GateRelay *relay, GateSpoolEntry *entry, gpointer user_data)
 static void
 delivered_cb (GateRelay *relay, const char *id, const char *reply, gpointer user_data)
 {
-  print_line (_("forwarded %s: %s"), id, reply);
+  print_line (_ ("forwarded %s: %s"), id, reply);
 }
 
 static void
@@ -72,25 +73,26 @@ deferred_cb (GateRelay *relay, const char *id, const char *reason, gint64 next, 
 {
   gint64 wait = MAX (0, next - g_get_real_time () / G_USEC_PER_SEC);
 
-  print_line (_("deferred %s, next try in %" G_GINT64_FORMAT " s: %s"), id, wait, reason);
+  print_line (_ ("deferred %s, next try in %" G_GINT64_FORMAT " s: %s"), id, wait, reason);
 }
 
 static void
 failed_cb (GateRelay *relay, const char *id, const char *reason, gpointer user_data)
 {
-  print_line (_("failed %s: %s"), id, reason);
+  print_line (_ ("failed %s: %s"), id, reason);
 }
 
 static void
-recipient_failed_cb (GateRelay *relay, const char *id, const char *rcpt, const char *reason, gpointer user_data)
+recipient_failed_cb (GateRelay *relay, const char *id, const char *rcpt, const char *reason,
+                     gpointer user_data)
 {
-  print_line (_("recipient %s of %s failed: %s"), rcpt, id, reason);
+  print_line (_ ("recipient %s of %s failed: %s"), rcpt, id, reason);
 }
 
 static void
 client_refused_cb (GateRelay *relay, const char *address, const char *reason, gpointer user_data)
 {
-  print_line (_("refused a connection from %s: %s"), address, reason);
+  print_line (_ ("refused a connection from %s: %s"), address, reason);
 }
 
 static void
@@ -102,21 +104,21 @@ log_cb (GateRelay *relay, const char *line, gpointer user_data)
 static void
 upstream_cb (GateRelay *relay, GParamSpec *pspec, gpointer user_data)
 {
-  print_line (_("outgoing server: %s"), gate_relay_get_upstream_state (relay));
+  print_line (_ ("outgoing server: %s"), gate_relay_get_upstream_state (relay));
 }
 
 static void
 stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   RelayRun *run = user_data;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
   if (!gate_relay_stop_finish (GATE_RELAY (source), result, &error))
     {
-      fprintf (stderr, _("Could not stop cleanly: %s\n"), error->message);
+      fprintf (stderr, _ ("Could not stop cleanly: %s\n"), error->message);
       run->status = 1;
     }
-  print_line ("%s", _("stopped"));
+  print_line ("%s", _ ("stopped"));
   g_main_loop_quit (run->loop);
 }
 
@@ -129,12 +131,12 @@ signal_cb (gpointer user_data)
     {
       /* A second signal: stop now; whatever was being sent is queued again
        * at the next start. */
-      print_line ("%s", _("stopping at once"));
+      print_line ("%s", _ ("stopping at once"));
       g_main_loop_quit (run->loop);
       return G_SOURCE_CONTINUE;
     }
   run->stopping = TRUE;
-  print_line ("%s", _("stopping: finishing the deliveries under way"));
+  print_line ("%s", _ ("stopping: finishing the deliveries under way"));
   gate_relay_stop_async (run->relay, NULL, stopped_cb, run);
   return G_SOURCE_CONTINUE;
 }
@@ -148,14 +150,14 @@ options_client_factory (gpointer user_data)
 int
 gate_cli_relay (int argc, char **argv)
 {
-  g_autoptr(GOptionContext) context = NULL;
-  g_autoptr(GateCliConnectionOptions) options = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GateRelay) relay = NULL;
-  g_autoptr(GateProfile) profile = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
-  g_auto(GStrv) listen = NULL;
-  g_auto(GStrv) allow = NULL;
+  g_autoptr (GOptionContext) context = NULL;
+  g_autoptr (GateCliConnectionOptions) options = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateRelay) relay = NULL;
+  g_autoptr (GateProfile) profile = NULL;
+  g_autoptr (GMainLoop) loop = NULL;
+  g_auto (GStrv) listen = NULL;
+  g_auto (GStrv) allow = NULL;
   g_autofree char *spool = NULL;
   g_autofree char *rewrite = NULL;
   g_autofree char *spool_path = NULL;
@@ -170,46 +172,46 @@ gate_cli_relay (int argc, char **argv)
   GOptionGroup *advanced;
   const GOptionEntry entries[] = {
     { "listen", 0, 0, G_OPTION_ARG_STRING_ARRAY, &listen,
-      N_("Accept mail on this address and port (repeatable; default 127.0.0.1:2525)"), N_("ADDR:PORT") },
+      N_ ("Accept mail on this address and port (repeatable; default 127.0.0.1:2525)"), N_ ("ADDR:PORT") },
     { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &allow,
-      N_("Also accept devices from this address range, e.g. 192.168.1.0/24 (repeatable)"), N_("CIDR") },
-    { "spool", 0, 0, G_OPTION_ARG_FILENAME, &spool, N_("Keep the queue in this folder"), N_("DIR") },
+      N_ ("Also accept devices from this address range, e.g. 192.168.1.0/24 (repeatable)"), N_ ("CIDR") },
+    { "spool", 0, 0, G_OPTION_ARG_FILENAME, &spool, N_ ("Keep the queue in this folder"), N_ ("DIR") },
     { "rewrite-sender", 0, 0, G_OPTION_ARG_STRING, &rewrite,
-      N_("Send every message as this verified sender, keeping the device's address in Reply-To"), N_("ADDR") },
-    { "no-rewrite-sender", 0, 0, G_OPTION_ARG_NONE, &no_rewrite, N_("Keep the devices' senders as they are"),
+      N_ ("Send every message as this verified sender, keeping the device's address in Reply-To"),
+      N_ ("ADDR") },
+    { "no-rewrite-sender", 0, 0, G_OPTION_ARG_NONE, &no_rewrite, N_ ("Keep the devices' senders as they are"),
       NULL },
     { "connections", 0, 0, G_OPTION_ARG_INT, &connections,
-      N_("Connections to the outgoing server at most (1–40, default 4)"), N_("N") },
-    { "rate", 0, 0, G_OPTION_ARG_INT, &rate, N_("Messages per hour at most (default 200000; 0: no limit)"),
-      N_("N") },
+      N_ ("Connections to the outgoing server at most (1–40, default 4)"), N_ ("N") },
+    { "rate", 0, 0, G_OPTION_ARG_INT, &rate, N_ ("Messages per hour at most (default 200000; 0: no limit)"),
+      N_ ("N") },
     { NULL }
   };
-  const GOptionEntry advanced_entries[] = {
-    { "retry-base", 0, 0, G_OPTION_ARG_INT, &retry_base,
-      N_("First wait after a temporary failure, doubled at each retry (default 60)"), N_("SECONDS") },
-    { "retry-max", 0, 0, G_OPTION_ARG_INT, &retry_max, N_("Longest wait between two tries (default 3600)"),
-      N_("SECONDS") },
-    { "max-age", 0, 0, G_OPTION_ARG_INT, &max_age,
-      N_("Give a message up after trying for this long (default 5 days)"), N_("SECONDS") },
-    { NULL }
-  };
+  const GOptionEntry advanced_entries[]
+      = { { "retry-base", 0, 0, G_OPTION_ARG_INT, &retry_base,
+            N_ ("First wait after a temporary failure, doubled at each retry (default 60)"), N_ ("SECONDS") },
+          { "retry-max", 0, 0, G_OPTION_ARG_INT, &retry_max,
+            N_ ("Longest wait between two tries (default 3600)"), N_ ("SECONDS") },
+          { "max-age", 0, 0, G_OPTION_ARG_INT, &max_age,
+            N_ ("Give a message up after trying for this long (default 5 days)"), N_ ("SECONDS") },
+          { NULL } };
 
   setvbuf (stdout, NULL, _IOLBF, 0);
 
   context = g_option_context_new (NULL);
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
-  g_option_context_set_summary (context,
-                                _("Accept mail from devices and programs on this computer or network, keep it "
-                                  "safely in a queue and forward it to the outgoing server.\n\n"
-                                  "Forward through a profile (--profile NAME) or through a server given "
-                                  "with the connection options below."));
+  g_option_context_set_summary (
+      context, _ ("Accept mail from devices and programs on this computer or network, keep it "
+                  "safely in a queue and forward it to the outgoing server.\n\n"
+                  "Forward through a profile (--profile NAME) or through a server given "
+                  "with the connection options below."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   gate_cli_connection_options_set_profile_loader (gate_cli_profile_loader);
   options = gate_cli_connection_options_new (GATE_CLI_CONNECTION_SERVER | GATE_CLI_CONNECTION_CREDENTIALS
                                              | GATE_CLI_CONNECTION_TRUST);
   gate_cli_connection_options_add_to_context (options, context);
-  advanced = g_option_group_new ("advanced", _("Advanced options (for testing):"),
-                                 _("Show the advanced options"), NULL, NULL);
+  advanced = g_option_group_new ("advanced", _ ("Advanced options (for testing):"),
+                                 _ ("Show the advanced options"), NULL, NULL);
   g_option_group_add_entries (advanced, advanced_entries);
   g_option_group_set_translation_domain (advanced, GETTEXT_PACKAGE);
   g_option_context_add_group (context, advanced);
@@ -221,14 +223,15 @@ gate_cli_relay (int argc, char **argv)
     }
   if (argc > 1)
     {
-      fprintf (stderr, _("Unexpected argument “%s”.\n"), argv[1]);
+      fprintf (stderr, _ ("Unexpected argument “%s”.\n"), argv[1]);
       return 2;
     }
   if (connections < 1 || connections > GATE_FORWARDER_MAX_CONNECTIONS || rate < 0 || retry_base < 1
       || retry_max < 1 || max_age < 1)
     {
-      fprintf (stderr, "%s\n", _("--connections takes 1 to 40; --rate, --retry-base, --retry-max and --max-age "
-                                  "take positive numbers."));
+      fprintf (stderr, "%s\n",
+               _ ("--connections takes 1 to 40; --rate, --retry-base, --retry-max and --max-age "
+                  "take positive numbers."));
       return 2;
     }
 
@@ -250,17 +253,17 @@ gate_cli_relay (int argc, char **argv)
     {
       fprintf (stderr, "%s\n", error->message);
       if (options->profile_name == NULL && options->server == NULL)
-        fprintf (stderr, "%s\n", _("Give the outgoing server with --profile NAME or --server HOST."));
+        fprintf (stderr, "%s\n", _ ("Give the outgoing server with --profile NAME or --server HOST."));
       return 2;
     }
   if (options->profile_name != NULL)
     {
-      g_autoptr(GateProfileStore) store = gate_cli_open_profile_store (&error);
+      g_autoptr (GateProfileStore) store = gate_cli_open_profile_store (&error);
       GateProfile *found = store != NULL ? gate_profile_store_lookup (store, options->profile_name) : NULL;
 
       if (found == NULL)
         {
-          fprintf (stderr, _("There is no profile named “%s”.\n"), options->profile_name);
+          fprintf (stderr, _ ("There is no profile named “%s”.\n"), options->profile_name);
           return 1;
         }
       /* The profile gives the default queue folder and the sender rewrite. */
@@ -295,14 +298,14 @@ gate_cli_relay (int argc, char **argv)
 
   if (!gate_relay_start (relay, &error))
     {
-      fprintf (stderr, _("The relay could not start: %s\n"), error->message);
+      fprintf (stderr, _ ("The relay could not start: %s\n"), error->message);
       return 1;
     }
 
   spool_path = gate_relay_dup_spool_path (relay);
-  print_line (_("queue folder: %s"), spool_path);
+  print_line (_ ("queue folder: %s"), spool_path);
   if (listen == NULL)
-    print_line (_("listening on %s"), GATE_RELAY_DEFAULT_LISTEN);
+    print_line (_ ("listening on %s"), GATE_RELAY_DEFAULT_LISTEN);
   for (guint i = 0; listen != NULL && listen[i] != NULL; i++)
     {
       /* Port 0 asks the system for a free port: say which one it gave. */
@@ -310,16 +313,16 @@ gate_cli_relay (int argc, char **argv)
         {
           g_autofree char *host = g_strndup (listen[i], strlen (listen[i]) - 2);
 
-          print_line (_("listening on %s:%u"), host, gate_relay_get_port (relay));
+          print_line (_ ("listening on %s:%u"), host, gate_relay_get_port (relay));
         }
       else
-        print_line (_("listening on %s"), listen[i]);
+        print_line (_ ("listening on %s"), listen[i]);
     }
   {
     guint n = gate_relay_get_queue_length (relay);
 
-    print_line (g_dngettext (GETTEXT_PACKAGE, "%u message waiting in the queue", "%u messages waiting in the queue",
-                             n),
+    print_line (g_dngettext (GETTEXT_PACKAGE, "%u message waiting in the queue",
+                             "%u messages waiting in the queue", n),
                 n);
   }
 

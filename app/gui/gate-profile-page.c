@@ -323,9 +323,13 @@ on_password_apply (GateProfilePage *self)
   if (self->profile == NULL || text[0] == '\0')
     return;
 
-  /* The field is cleared at once: a saved password is never shown back. */
+  /* The field is cleared at once: a saved password is never shown back.
+   * Clearing is a change too; without the apply button for that moment the
+   * row does not offer to apply the empty text. */
   password = g_strdup (text);
+  adw_entry_row_set_show_apply_button (self->password_row, FALSE);
   gtk_editable_set_text (GTK_EDITABLE (self->password_row), "");
+  adw_entry_row_set_show_apply_button (self->password_row, TRUE);
   g_signal_emit (self, signals[SIGNAL_SAVE_PASSWORD], 0, password);
   memset (password, 0, strlen (password));
 }
@@ -496,7 +500,9 @@ gate_profile_page_set_profile (GateProfilePage *self, GateProfile *profile)
     g_signal_handlers_disconnect_by_data (self->profile, self);
   g_set_object (&self->profile, profile);
   g_clear_pointer (&self->password_problem, g_free);
+  adw_entry_row_set_show_apply_button (self->password_row, FALSE);
   gtk_editable_set_text (GTK_EDITABLE (self->password_row), "");
+  adw_entry_row_set_show_apply_button (self->password_row, TRUE);
   if (profile != NULL)
     {
       g_signal_connect_swapped (profile, "notify", G_CALLBACK (on_profile_notify), self);
@@ -542,6 +548,9 @@ gate_profile_page_dispose (GObject *object)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
   gtk_widget_dispose_template (GTK_WIDGET (self), GATE_TYPE_PROFILE_PAGE);
+  /* The template's top box has no name: unparent what is left. */
+  for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
+    gtk_widget_unparent (child);
 
   G_OBJECT_CLASS (gate_profile_page_parent_class)->dispose (object);
 }

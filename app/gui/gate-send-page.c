@@ -36,7 +36,7 @@ struct _GateSendPage
   GtkLabel *result_title;
   GtkLabel *result_description;
   GtkLabel *result_next_step;
-  GtkFlowBox *fix_box;
+  GtkWidget *fix_box;
   GtkButton *fix_port_button;
   GtkButton *fix_password_button;
   GtkButton *fix_certificate_button;
@@ -78,14 +78,45 @@ static guint signals[N_SIGNALS];
 static void
 set_busy (GateSendPage *self, gboolean busy)
 {
+  gboolean had_focus = gtk_widget_has_focus (GTK_WIDGET (self->cancel_button));
+
+  /* Move the focus first: a text field made insensitive while it has the
+   * focus never hears that it lost it. */
+  gtk_widget_set_sensitive (GTK_WIDGET (busy ? self->cancel_button : self->send_button), TRUE);
+  if (busy)
+    gtk_widget_grab_focus (GTK_WIDGET (self->cancel_button));
+  else if (had_focus)
+    gtk_widget_grab_focus (GTK_WIDGET (self->send_button));
+
   gtk_widget_set_sensitive (GTK_WIDGET (self->send_button), !busy);
   gtk_widget_set_sensitive (GTK_WIDGET (self->cancel_button), busy);
   gtk_widget_set_sensitive (GTK_WIDGET (self->recipient_row), !busy);
   gtk_widget_set_sensitive (GTK_WIDGET (self->subject_row), !busy);
   gtk_widget_set_sensitive (GTK_WIDGET (self->attachment_row), !busy);
   gtk_text_view_set_editable (self->body_view, !busy);
-  if (busy)
-    gtk_widget_grab_focus (GTK_WIDGET (self->cancel_button));
+}
+
+/* Brings the progress, the result and the transcript into view: on a
+ * window of usual height the form above would hide them. */
+static gboolean
+scroll_to_progress_cb (gpointer user_data)
+{
+  GateSendPage *self = user_data;
+  GtkWidget *content = gtk_scrolled_window_get_child (self->scrolled);
+  GtkAdjustment *vadjustment = gtk_scrolled_window_get_vadjustment (self->scrolled);
+  graphene_point_t point;
+
+  if (content != NULL
+      && gtk_widget_compute_point (GTK_WIDGET (self->stage_indicator), content, &GRAPHENE_POINT_INIT (0, 0), &point))
+    gtk_adjustment_set_value (vadjustment, point.y - 12);
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+scroll_to_progress (GateSendPage *self)
+{
+  g_idle_add_full (G_PRIORITY_LOW, scroll_to_progress_cb, g_object_ref (self), NULL);
 }
 
 /* Ends the current send: the client is closed at once (a QUIT already under
@@ -132,7 +163,14 @@ show_card (GateSendPage *self, const char *icon, const char *css, const char *ti
   gtk_label_set_label (self->result_next_step, next_step != NULL ? next_step : "");
   gtk_widget_set_visible (GTK_WIDGET (self->result_next_step), next_step != NULL && next_step[0] != '\0');
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->result_card), GTK_ACCESSIBLE_PROPERTY_DESCRIPTION, title, -1);
+  gtk_widget_set_visible (GTK_WIDGET (self->fix_box),
+                          gtk_widget_get_visible (GTK_WIDGET (self->fix_port_button))
+                            || gtk_widget_get_visible (GTK_WIDGET (self->fix_password_button))
+                            || gtk_widget_get_visible (GTK_WIDGET (self->fix_certificate_button))
+                            || gtk_widget_get_visible (GTK_WIDGET (self->fix_settings_button))
+                            || gtk_widget_get_visible (GTK_WIDGET (self->retry_button)));
   gtk_widget_set_visible (self->result_card, TRUE);
+  scroll_to_progress (self);
 }
 
 static void
@@ -267,6 +305,11 @@ show_failure (GateSendPage *self, const GError *error)
       break;
     }
 
+  /* "Use port" and "Trust" send again themselves: no second button then
+   * (two at most, so that the card fits a narrow window). */
+  if (gtk_widget_get_visible (GTK_WIDGET (self->fix_port_button))
+      || gtk_widget_get_visible (GTK_WIDGET (self->fix_certificate_button)))
+    gtk_widget_set_visible (GTK_WIDGET (self->retry_button), FALSE);
   show_card (self, "dialog-error-symbolic", "error", error->message, description, next_step);
 }
 
@@ -544,6 +587,7 @@ gate_send_page_send (GateSendPage *self)
   self->cancellable = g_cancellable_new ();
   set_busy (self, TRUE);
   gate_stage_indicator_set_step (self->stage_indicator, GATE_STEP_CONNECTING);
+  scroll_to_progress (self);
 
   if (gate_profile_get_username (self->profile)[0] != '\0')
     gate_secret_store_lookup_async (gate_profile_get_id (self->profile), GATE_SECRET_PASSWORD, self->cancellable,
@@ -785,6 +829,9 @@ gate_send_page_dispose (GObject *object)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
   gtk_widget_dispose_template (GTK_WIDGET (self), GATE_TYPE_SEND_PAGE);
+  /* The template's top box has no name: unparent what is left. */
+  for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
+    gtk_widget_unparent (child);
 
   G_OBJECT_CLASS (gate_send_page_parent_class)->dispose (object);
 }
@@ -868,10 +915,6 @@ gate_send_page_init (GateSendPage *self)
                             _("This is a test email sent by Postgate to check that your mail settings work.\n\n"
                               "If you can read this, mail from this profile gets through."),
                             -1);
-  /* Only the buttons take focus, not the cells that hold them. */
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->fix_box)); child != NULL;
-       child = gtk_widget_get_next_sibling (child))
-    gtk_widget_set_focusable (child, FALSE);
   gate_stage_indicator_reset (self->stage_indicator);
 }
 

@@ -223,6 +223,9 @@ gate_transcript_view_dispose (GObject *object)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
   gtk_widget_dispose_template (GTK_WIDGET (self), GATE_TYPE_TRANSCRIPT_VIEW);
+  /* The template's top box has no name: unparent what is left. */
+  for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (self))) != NULL;)
+    gtk_widget_unparent (child);
 
   G_OBJECT_CLASS (gate_transcript_view_parent_class)->dispose (object);
 }

@@ -187,14 +187,6 @@ on_back_clicked (GateWindow *self)
 }
 
 static void
-on_folded_changed (GateWindow *self)
-{
-  /* Folded, the list has no selection to show: it is a list to pick from. */
-  if (adw_leaflet_get_folded (self->leaflet))
-    gtk_list_box_set_selection_mode (self->profile_list, GTK_SELECTION_SINGLE);
-}
-
-static void
 update_row (GtkWidget *row, GParamSpec *pspec, GateProfile *profile)
 {
   GtkWidget *box = gtk_list_box_row_get_child (GTK_LIST_BOX_ROW (row));
@@ -289,11 +281,6 @@ on_password_copied (GObject *source, GAsyncResult *res, gpointer user_data)
   if (gate_secret_store_store_finish (res, NULL))
     gate_profile_set_has_password (profile, TRUE);
 }
-
-typedef struct
-{
-  GateProfile *copy;
-} CopyData;
 
 static void
 on_password_for_copy (GObject *source, GAsyncResult *res, gpointer user_data)
@@ -608,6 +595,21 @@ on_open_settings (GateWindow *self)
   adw_view_stack_set_visible_child_name (self->view_stack, "settings");
 }
 
+/* A page that goes away must not keep the keyboard focus: the text field
+ * would never hear that it lost it (its cursor would blink on, hidden). */
+static void
+on_visible_page_changed (GateWindow *self)
+{
+  GtkWidget *page = adw_view_stack_get_visible_child (self->view_stack);
+  GtkWidget *focus = gtk_root_get_focus (GTK_ROOT (self));
+
+  if (page == NULL || focus == NULL || gtk_widget_is_ancestor (focus, page)
+      || !gtk_widget_is_ancestor (focus, GTK_WIDGET (self->view_stack)))
+    return;
+  if (!gtk_widget_child_focus (page, GTK_DIR_TAB_FORWARD))
+    gtk_root_set_focus (GTK_ROOT (self), NULL);
+}
+
 static gboolean
 gate_window_close_request (GtkWindow *window)
 {
@@ -749,7 +751,6 @@ gate_window_class_init (GateWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, on_profile_row_selected);
   gtk_widget_class_bind_template_callback (widget_class, on_profile_row_activated);
   gtk_widget_class_bind_template_callback (widget_class, on_back_clicked);
-  gtk_widget_class_bind_template_callback (widget_class, on_folded_changed);
   gtk_widget_class_bind_template_callback (widget_class, on_save_password);
   gtk_widget_class_bind_template_callback (widget_class, on_edit_password);
   gtk_widget_class_bind_template_callback (widget_class, on_open_settings);
@@ -775,6 +776,8 @@ gate_window_init (GateWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
 
+  g_signal_connect_object (self->view_stack, "notify::visible-child", G_CALLBACK (on_visible_page_changed), self,
+                           G_CONNECT_SWAPPED);
   self->settings = g_settings_new (APP_ID);
   gtk_window_set_default_size (GTK_WINDOW (self), g_settings_get_int (self->settings, "window-width"),
                                g_settings_get_int (self->settings, "window-height"));

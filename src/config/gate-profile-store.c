@@ -22,10 +22,10 @@ struct _GateProfileStore
 
   char *path;
   char *problem;
-  GPtrArray *profiles;  /* GateProfile, in file order */
-  GHashTable *dirty;    /* ids edited here and not yet saved */
-  GHashTable *removed;  /* ids removed here and not yet saved */
-  gboolean applying;    /* copying the file's values: not an edit */
+  GPtrArray *profiles; /* GateProfile, in file order */
+  GHashTable *dirty;   /* ids edited here and not yet saved */
+  GHashTable *removed; /* ids removed here and not yet saved */
+  gboolean applying;   /* copying the file's values: not an edit */
 };
 
 static void list_model_iface_init (GListModelInterface *iface);
@@ -33,14 +33,16 @@ static void list_model_iface_init (GListModelInterface *iface);
 G_DEFINE_FINAL_TYPE_WITH_CODE (GateProfileStore, gate_profile_store, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (G_TYPE_LIST_MODEL, list_model_iface_init))
 
-enum {
+enum
+{
   PROP_0,
   PROP_PATH,
   PROP_PROBLEM,
   N_PROPS
 };
 
-enum {
+enum
+{
   SIGNAL_CHANGED,
   N_SIGNALS
 };
@@ -144,14 +146,14 @@ gate_profile_store_get_property (GObject *object, guint prop_id, GValue *value, 
 
   switch (prop_id)
     {
-    case PROP_PATH:
-      g_value_set_string (value, self->path);
-      break;
-    case PROP_PROBLEM:
-      g_value_set_string (value, self->problem);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_PATH:
+        g_value_set_string (value, self->path);
+        break;
+      case PROP_PROBLEM:
+        g_value_set_string (value, self->problem);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -162,11 +164,11 @@ gate_profile_store_set_property (GObject *object, guint prop_id, const GValue *v
 
   switch (prop_id)
     {
-    case PROP_PATH:
-      self->path = g_value_dup_string (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_PATH:
+        self->path = g_value_dup_string (value);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -192,16 +194,14 @@ gate_profile_store_class_init (GateProfileStoreClass *klass)
   object_class->set_property = gate_profile_store_set_property;
   object_class->constructed = gate_profile_store_constructed;
 
-  properties[PROP_PATH] =
-    g_param_spec_string ("path", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_PROBLEM] =
-    g_param_spec_string ("problem", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_PATH] = g_param_spec_string (
+      "path", NULL, NULL, NULL, G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PROBLEM] = g_param_spec_string (
+      "problem", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                          0, NULL, NULL, NULL, G_TYPE_NONE, 0);
+  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                          NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -222,7 +222,7 @@ GateProfileStore *
 gate_profile_store_new_default (void)
 {
   GateProfileStore *self = gate_profile_store_new (NULL);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
   if (!gate_profile_store_load (self, &error))
     {
@@ -281,7 +281,7 @@ add_problem (GateProfileStore *self, const char *sentence)
 static char *
 make_aside_path (const char *path)
 {
-  g_autoptr(GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
   g_autofree char *stamp = g_date_time_format (now, "%Y%m%d-%H%M%S");
   char *aside = g_strdup_printf ("%s.damaged-%s", path, stamp);
 
@@ -300,7 +300,7 @@ move_aside (GateProfileStore *self, GKeyFile *key_file, const char *reason, GErr
   g_autofree char *aside = make_aside_path (self->path);
   g_autofree char *display = g_filename_display_name (aside);
   g_autofree char *sentence = NULL;
-  g_auto(GStrv) groups = g_key_file_get_groups (key_file, NULL);
+  g_auto (GStrv) groups = g_key_file_get_groups (key_file, NULL);
 
   /* Whatever was read from it is not to be trusted. */
   for (guint i = 0; groups[i] != NULL; i++)
@@ -313,14 +313,14 @@ move_aside (GateProfileStore *self, GKeyFile *key_file, const char *reason, GErr
 
       g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
                    _("The profile file “%s” could not be read, and could not be moved aside "
-                     "either (%s). Postgate will not change it."),
+                      "either (%s). Postgate will not change it."),
                    file, g_strerror (saved_errno));
       return FALSE;
     }
 
   /* Translators: the first %s says what was wrong, the second is a file name. */
-  sentence = g_strdup_printf (_("%s It was kept as “%s”; the profiles in it are not shown."),
-                              reason, display);
+  sentence
+      = g_strdup_printf (_("%s It was kept as “%s”; the profiles in it are not shown."), reason, display);
   add_problem (self, sentence);
   return TRUE;
 }
@@ -332,7 +332,7 @@ read_file (GateProfileStore *self, GKeyFile *key_file, gboolean *moved_aside, GE
 {
   g_autofree char *folder = g_path_get_dirname (self->path);
   g_autofree char *contents = NULL;
-  g_autoptr(GError) local_error = NULL;
+  g_autoptr (GError) local_error = NULL;
   gboolean fixed = FALSE;
   gsize length = 0;
   gint version;
@@ -343,13 +343,13 @@ read_file (GateProfileStore *self, GKeyFile *key_file, gboolean *moved_aside, GE
     return FALSE;
   if (fixed)
     add_problem (self, _("The folder of your profiles could be opened by other users of this "
-                         "computer; Postgate made it private again."));
+                          "computer; Postgate made it private again."));
 
   if (!gate_private_file_fix_permissions (self->path, &fixed, error))
     return FALSE;
   if (fixed)
     add_problem (self, _("Your profile file could be read by other users of this computer; "
-                         "Postgate made it private again. It holds no passwords."));
+                          "Postgate made it private again. It holds no passwords."));
 
   if (!g_file_get_contents (self->path, &contents, &length, &local_error))
     {
@@ -360,7 +360,7 @@ read_file (GateProfileStore *self, GKeyFile *key_file, gboolean *moved_aside, GE
     }
 
   if (!g_key_file_load_from_data (key_file, contents, length, G_KEY_FILE_NONE, &local_error)
-      || !g_utf8_validate (contents, (gssize) length, NULL))
+      || !g_utf8_validate (contents, (gssize)length, NULL))
     {
       *moved_aside = TRUE;
       return move_aside (self, key_file, _("Your profile file was damaged."), error);
@@ -370,13 +370,16 @@ read_file (GateProfileStore *self, GKeyFile *key_file, gboolean *moved_aside, GE
   if (local_error != NULL || version < 1)
     {
       *moved_aside = TRUE;
-      return move_aside (self, key_file, _("Your profile file was damaged (it has no format version)."), error);
+      return move_aside (self, key_file, _("Your profile file was damaged (it has no format version)."),
+                         error);
     }
   if (version > GATE_PROFILE_STORE_FORMAT_VERSION)
     {
       *moved_aside = TRUE;
-      return move_aside (self, key_file, _("Your profile file was written by a newer version of Postgate "
-                                 "that this version cannot read safely."), error);
+      return move_aside (self, key_file,
+                         _("Your profile file was written by a newer version of Postgate "
+                            "that this version cannot read safely."),
+                         error);
     }
 
   return TRUE;
@@ -398,13 +401,13 @@ group_for_id (const char *id)
 static GPtrArray *
 parse_profiles (GateProfileStore *self, GKeyFile *key_file)
 {
-  g_autoptr(GPtrArray) parsed = g_ptr_array_new_with_free_func (g_object_unref);
-  g_auto(GStrv) groups = g_key_file_get_groups (key_file, NULL);
+  g_autoptr (GPtrArray) parsed = g_ptr_array_new_with_free_func (g_object_unref);
+  g_auto (GStrv) groups = g_key_file_get_groups (key_file, NULL);
   guint skipped = 0;
 
   for (guint i = 0; groups[i] != NULL; i++)
     {
-      g_autoptr(GError) error = NULL;
+      g_autoptr (GError) error = NULL;
       const char *id = groups[i] + strlen (PROFILE_GROUP_PREFIX);
       GateProfile *profile;
 
@@ -423,7 +426,7 @@ parse_profiles (GateProfileStore *self, GKeyFile *key_file)
 
   if (skipped > 0)
     add_problem (self, _("A profile in your profile file could not be read and is not shown; "
-                         "it was left in the file unchanged."));
+                          "it was left in the file unchanged."));
 
   return g_steal_pointer (&parsed);
 }
@@ -443,6 +446,25 @@ find_in (GPtrArray *profiles, const char *id, guint *position)
         }
     }
   return NULL;
+}
+
+/* Copies the file's values into @profile; TRUE when that changed anything
+ * (another process edited it).  The serialised forms are compared because
+ * that covers every field, including ones added later. */
+static gboolean
+copy_changed (GateProfile *profile, GateProfile *on_disk)
+{
+  g_autoptr (GKeyFile) before = g_key_file_new ();
+  g_autoptr (GKeyFile) after = g_key_file_new ();
+  g_autofree char *a = NULL;
+  g_autofree char *b = NULL;
+
+  gate_profile_save_to_key_file (profile, before, "p", TRUE);
+  gate_profile_copy_settings (profile, on_disk);
+  gate_profile_save_to_key_file (profile, after, "p", TRUE);
+  a = g_key_file_to_data (before, NULL, NULL);
+  b = g_key_file_to_data (after, NULL, NULL);
+  return g_strcmp0 (a, b) != 0;
 }
 
 /* Makes the list match the file, except for profiles with pending edits
@@ -468,24 +490,9 @@ apply_parsed (GateProfileStore *self, GPtrArray *parsed)
           drop_profile_at (self, i - 1);
           changed = TRUE;
         }
-      else
+      else if (copy_changed (profile, on_disk))
         {
-          /* Compare the serialised forms to tell whether another process
-           * edited it. */
-          {
-            g_autoptr(GKeyFile) before = g_key_file_new ();
-            g_autoptr(GKeyFile) after = g_key_file_new ();
-            g_autofree char *a = NULL;
-            g_autofree char *b = NULL;
-
-            gate_profile_save_to_key_file (profile, before, "p", TRUE);
-            gate_profile_copy_settings (profile, on_disk);
-            gate_profile_save_to_key_file (profile, after, "p", TRUE);
-            a = g_key_file_to_data (before, NULL, NULL);
-            b = g_key_file_to_data (after, NULL, NULL);
-            if (g_strcmp0 (a, b) != 0)
-              changed = TRUE;
-          }
+          changed = TRUE;
         }
     }
 
@@ -508,9 +515,9 @@ gboolean
 gate_profile_store_load (GateProfileStore *self, GError **error)
 {
   g_autofree char *lock_path = NULL;
-  g_autoptr(GatePrivateFileLock) lock = NULL;
-  g_autoptr(GKeyFile) key_file = g_key_file_new ();
-  g_autoptr(GPtrArray) parsed = NULL;
+  g_autoptr (GatePrivateFileLock) lock = NULL;
+  g_autoptr (GKeyFile) key_file = g_key_file_new ();
+  g_autoptr (GPtrArray) parsed = NULL;
   gboolean moved_aside;
   g_autofree char *folder = NULL;
 
@@ -545,8 +552,7 @@ write_key_file (GKeyFile *key_file, const char *path, GError **error)
   if (data == NULL)
     return FALSE;
 
-  return g_file_set_contents_full (path, data, (gssize) length,
-                                   G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
+  return g_file_set_contents_full (path, data, (gssize)length, G_FILE_SET_CONTENTS_CONSISTENT, 0600, error);
 }
 
 static void
@@ -560,9 +566,9 @@ gboolean
 gate_profile_store_save (GateProfileStore *self, GError **error)
 {
   g_autofree char *lock_path = NULL;
-  g_autoptr(GatePrivateFileLock) lock = NULL;
-  g_autoptr(GKeyFile) key_file = g_key_file_new ();
-  g_autoptr(GPtrArray) parsed = NULL;
+  g_autoptr (GatePrivateFileLock) lock = NULL;
+  g_autoptr (GKeyFile) key_file = g_key_file_new ();
+  g_autoptr (GPtrArray) parsed = NULL;
   GHashTableIter iter;
   gpointer key;
   gboolean moved_aside;
@@ -589,12 +595,13 @@ gate_profile_store_save (GateProfileStore *self, GError **error)
       g_clear_pointer (&key_file, g_key_file_unref);
       key_file = g_key_file_new ();
       for (guint i = 0; i < self->profiles->len; i++)
-        g_hash_table_add (self->dirty, g_strdup (gate_profile_get_id (g_ptr_array_index (self->profiles, i))));
+        g_hash_table_add (self->dirty,
+                          g_strdup (gate_profile_get_id (g_ptr_array_index (self->profiles, i))));
     }
 
   /* The header first, so a reader sees the version before anything else. */
   set_header (key_file, _(" Postgate profiles. Passwords and API keys are kept in the system "
-                          "keyring, never in this file."));
+                           "keyring, never in this file."));
 
   g_hash_table_iter_init (&iter, self->removed);
   while (g_hash_table_iter_next (&iter, &key, NULL))
@@ -746,7 +753,7 @@ gate_profile_store_remove (GateProfileStore *self, GateProfile *profile, GError 
 gboolean
 gate_profile_store_export (GateProfileStore *self, const char *path, GPtrArray *profiles, GError **error)
 {
-  g_autoptr(GKeyFile) key_file = g_key_file_new ();
+  g_autoptr (GKeyFile) key_file = g_key_file_new ();
   GPtrArray *list;
 
   g_return_val_if_fail (GATE_IS_PROFILE_STORE (self), FALSE);
@@ -771,10 +778,10 @@ gate_profile_store_export (GateProfileStore *self, const char *path, GPtrArray *
 GPtrArray *
 gate_profile_store_import (GateProfileStore *self, const char *path, GError **error)
 {
-  g_autoptr(GKeyFile) key_file = g_key_file_new ();
-  g_autoptr(GPtrArray) added = g_ptr_array_new_with_free_func (g_object_unref);
-  g_autoptr(GError) local_error = NULL;
-  g_auto(GStrv) groups = NULL;
+  g_autoptr (GKeyFile) key_file = g_key_file_new ();
+  g_autoptr (GPtrArray) added = g_ptr_array_new_with_free_func (g_object_unref);
+  g_autoptr (GError) local_error = NULL;
+  g_auto (GStrv) groups = NULL;
   g_autofree char *display = g_filename_display_name (path);
   gint version;
 
@@ -784,57 +791,61 @@ gate_profile_store_import (GateProfileStore *self, const char *path, GError **er
   if (!g_key_file_load_from_file (key_file, path, G_KEY_FILE_NONE, &local_error))
     {
       if (local_error->domain == G_FILE_ERROR)
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                     _("Could not read “%s”: %s"), display, local_error->message);
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Could not read “%s”: %s"), display,
+                     local_error->message);
       else
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                     _("“%s” is not a Postgate profile file"), display);
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("“%s” is not a Postgate profile file"),
+                     display);
       return NULL;
     }
 
   version = g_key_file_get_integer (key_file, META_GROUP, "format-version", &local_error);
   if (local_error != NULL || version < 1)
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   _("“%s” is not a Postgate profile file"), display);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _("“%s” is not a Postgate profile file"),
+                   display);
       return NULL;
     }
   if (version > GATE_PROFILE_STORE_FORMAT_VERSION)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                   _("“%s” was made by a newer version of Postgate; update Postgate to import it"),
-                   display);
+                   _("“%s” was made by a newer version of Postgate; update Postgate to import it"), display);
       return NULL;
     }
 
   groups = g_key_file_get_groups (key_file, NULL);
   for (guint i = 0; groups[i] != NULL; i++)
     {
-      g_autoptr(GateProfile) profile = NULL;
+      g_autoptr (GateProfile) profile = NULL;
       g_autofree char *new_id = NULL;
-      g_autofree char *name = NULL;
 
       if (!is_profile_group (groups[i]))
         continue;
 
       new_id = g_uuid_string_random ();
       profile = gate_profile_new_from_key_file (key_file, groups[i], new_id, &local_error);
-      if (profile == NULL)
+      if (profile == NULL || !gate_profile_validate (profile, &local_error))
         {
-          g_propagate_prefixed_error (error, g_steal_pointer (&local_error), _("Could not import “%s”: "), display);
+          /* All or nothing: a half-imported file is harder to fix. */
+          g_propagate_prefixed_error (error, g_steal_pointer (&local_error), _("Could not import “%s”: "),
+                                      display);
           return NULL;
         }
       /* Secrets never travel in an export. */
       gate_profile_set_has_password (profile, FALSE);
       gate_profile_set_has_api_key (profile, FALSE);
       gate_profile_set_last_success (profile, NULL);
-
-      name = gate_profile_store_make_unique_name (self, gate_profile_get_name (profile));
-      gate_profile_set_name (profile, name);
-
-      g_hash_table_add (self->dirty, g_strdup (new_id));
-      take_profile (self, g_object_ref (profile));
       g_ptr_array_add (added, g_steal_pointer (&profile));
+    }
+
+  for (guint i = 0; i < added->len; i++)
+    {
+      GateProfile *profile = g_ptr_array_index (added, i);
+      g_autofree char *name = gate_profile_store_make_unique_name (self, gate_profile_get_name (profile));
+
+      gate_profile_set_name (profile, name);
+      g_hash_table_add (self->dirty, g_strdup (gate_profile_get_id (profile)));
+      take_profile (self, g_object_ref (profile));
     }
 
   if (added->len > 0)

@@ -70,7 +70,8 @@ gboolean gate_profile_store_add (GateProfileStore *self, GateProfile *profile, G
 gboolean gate_profile_store_remove (GateProfileStore *self, GateProfile *profile, GError **error);
 
 /* Writes @profiles (NULL: all) to @path without any secret or secret flag. */
-gboolean gate_profile_store_export (GateProfileStore *self, const char *path, GPtrArray *profiles, GError **error);
+gboolean gate_profile_store_export (GateProfileStore *self, const char *path, GPtrArray *profiles,
+                                    GError **error);
 /* Adds the profiles of an export file with new ids, renaming on a name clash
  * ("Office (2)"), and saves.  Returns the added profiles. */
 GPtrArray *gate_profile_store_import (GateProfileStore *self, const char *path, GError **error);

@@ -38,7 +38,8 @@ struct _GateProfile
 
 G_DEFINE_FINAL_TYPE (GateProfile, gate_profile, G_TYPE_OBJECT)
 
-enum {
+enum
+{
   PROP_0,
   PROP_ID,
   PROP_NAME,
@@ -110,65 +111,65 @@ gate_profile_get_property (GObject *object, guint prop_id, GValue *value, GParam
 
   switch (prop_id)
     {
-    case PROP_ID:
-      g_value_set_string (value, gate_profile_get_id (self));
-      break;
-    case PROP_NAME:
-      g_value_set_string (value, gate_profile_get_name (self));
-      break;
-    case PROP_PRESET_ID:
-      g_value_set_string (value, gate_profile_get_preset_id (self));
-      break;
-    case PROP_REGION:
-      g_value_set_string (value, gate_profile_get_region (self));
-      break;
-    case PROP_HOST:
-      g_value_set_string (value, gate_profile_get_host (self));
-      break;
-    case PROP_PORT:
-      g_value_set_uint (value, self->port);
-      break;
-    case PROP_SECURITY:
-      g_value_set_uint (value, self->security);
-      break;
-    case PROP_AUTH_MECHANISM:
-      g_value_set_uint (value, self->auth_mechanism);
-      break;
-    case PROP_USERNAME:
-      g_value_set_string (value, gate_profile_get_username (self));
-      break;
-    case PROP_ALLOW_PLAIN_AUTH:
-      g_value_set_boolean (value, self->allow_plain_auth);
-      break;
-    case PROP_SENDER_NAME:
-      g_value_set_string (value, gate_profile_get_sender_name (self));
-      break;
-    case PROP_SENDER_ADDRESS:
-      g_value_set_string (value, gate_profile_get_sender_address (self));
-      break;
-    case PROP_PINNED_FINGERPRINT:
-      g_value_set_string (value, gate_profile_get_pinned_fingerprint (self));
-      break;
-    case PROP_CA_FILE:
-      g_value_set_string (value, gate_profile_get_ca_file (self));
-      break;
-    case PROP_REWRITE_SENDER:
-      g_value_set_boolean (value, self->rewrite_sender);
-      break;
-    case PROP_HAS_PASSWORD:
-      g_value_set_boolean (value, self->has_password);
-      break;
-    case PROP_HAS_API_KEY:
-      g_value_set_boolean (value, self->has_api_key);
-      break;
-    case PROP_CREATED:
-      g_value_set_boxed (value, self->created);
-      break;
-    case PROP_LAST_SUCCESS:
-      g_value_set_boxed (value, self->last_success);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_ID:
+        g_value_set_string (value, gate_profile_get_id (self));
+        break;
+      case PROP_NAME:
+        g_value_set_string (value, gate_profile_get_name (self));
+        break;
+      case PROP_PRESET_ID:
+        g_value_set_string (value, gate_profile_get_preset_id (self));
+        break;
+      case PROP_REGION:
+        g_value_set_string (value, gate_profile_get_region (self));
+        break;
+      case PROP_HOST:
+        g_value_set_string (value, gate_profile_get_host (self));
+        break;
+      case PROP_PORT:
+        g_value_set_uint (value, self->port);
+        break;
+      case PROP_SECURITY:
+        g_value_set_uint (value, self->security);
+        break;
+      case PROP_AUTH_MECHANISM:
+        g_value_set_uint (value, self->auth_mechanism);
+        break;
+      case PROP_USERNAME:
+        g_value_set_string (value, gate_profile_get_username (self));
+        break;
+      case PROP_ALLOW_PLAIN_AUTH:
+        g_value_set_boolean (value, self->allow_plain_auth);
+        break;
+      case PROP_SENDER_NAME:
+        g_value_set_string (value, gate_profile_get_sender_name (self));
+        break;
+      case PROP_SENDER_ADDRESS:
+        g_value_set_string (value, gate_profile_get_sender_address (self));
+        break;
+      case PROP_PINNED_FINGERPRINT:
+        g_value_set_string (value, gate_profile_get_pinned_fingerprint (self));
+        break;
+      case PROP_CA_FILE:
+        g_value_set_string (value, gate_profile_get_ca_file (self));
+        break;
+      case PROP_REWRITE_SENDER:
+        g_value_set_boolean (value, self->rewrite_sender);
+        break;
+      case PROP_HAS_PASSWORD:
+        g_value_set_boolean (value, self->has_password);
+        break;
+      case PROP_HAS_API_KEY:
+        g_value_set_boolean (value, self->has_api_key);
+        break;
+      case PROP_CREATED:
+        g_value_set_boxed (value, self->created);
+        break;
+      case PROP_LAST_SUCCESS:
+        g_value_set_boxed (value, self->last_success);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -179,66 +180,66 @@ gate_profile_set_property (GObject *object, guint prop_id, const GValue *value, 
 
   switch (prop_id)
     {
-    case PROP_ID:
-      self->id = g_value_dup_string (value);
-      break;
-    case PROP_NAME:
-      gate_profile_set_name (self, g_value_get_string (value));
-      break;
-    case PROP_PRESET_ID:
-      gate_profile_set_preset_id (self, g_value_get_string (value));
-      break;
-    case PROP_REGION:
-      gate_profile_set_region (self, g_value_get_string (value));
-      break;
-    case PROP_HOST:
-      gate_profile_set_host (self, g_value_get_string (value));
-      break;
-    case PROP_PORT:
-      gate_profile_set_port (self, (guint16) g_value_get_uint (value));
-      break;
-    case PROP_SECURITY:
-      gate_profile_set_security (self, (GateSmtpSecurity) g_value_get_uint (value));
-      break;
-    case PROP_AUTH_MECHANISM:
-      gate_profile_set_auth_mechanism (self, (GateSmtpAuthMechanism) g_value_get_uint (value));
-      break;
-    case PROP_USERNAME:
-      gate_profile_set_username (self, g_value_get_string (value));
-      break;
-    case PROP_ALLOW_PLAIN_AUTH:
-      gate_profile_set_allow_plain_auth (self, g_value_get_boolean (value));
-      break;
-    case PROP_SENDER_NAME:
-      gate_profile_set_sender_name (self, g_value_get_string (value));
-      break;
-    case PROP_SENDER_ADDRESS:
-      gate_profile_set_sender_address (self, g_value_get_string (value));
-      break;
-    case PROP_PINNED_FINGERPRINT:
-      gate_profile_set_pinned_fingerprint (self, g_value_get_string (value));
-      break;
-    case PROP_CA_FILE:
-      gate_profile_set_ca_file (self, g_value_get_string (value));
-      break;
-    case PROP_REWRITE_SENDER:
-      gate_profile_set_rewrite_sender (self, g_value_get_boolean (value));
-      break;
-    case PROP_HAS_PASSWORD:
-      gate_profile_set_has_password (self, g_value_get_boolean (value));
-      break;
-    case PROP_HAS_API_KEY:
-      gate_profile_set_has_api_key (self, g_value_get_boolean (value));
-      break;
-    case PROP_CREATED:
-      g_clear_pointer (&self->created, g_date_time_unref);
-      self->created = g_value_dup_boxed (value);
-      break;
-    case PROP_LAST_SUCCESS:
-      gate_profile_set_last_success (self, g_value_get_boxed (value));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_ID:
+        self->id = g_value_dup_string (value);
+        break;
+      case PROP_NAME:
+        gate_profile_set_name (self, g_value_get_string (value));
+        break;
+      case PROP_PRESET_ID:
+        gate_profile_set_preset_id (self, g_value_get_string (value));
+        break;
+      case PROP_REGION:
+        gate_profile_set_region (self, g_value_get_string (value));
+        break;
+      case PROP_HOST:
+        gate_profile_set_host (self, g_value_get_string (value));
+        break;
+      case PROP_PORT:
+        gate_profile_set_port (self, (guint16)g_value_get_uint (value));
+        break;
+      case PROP_SECURITY:
+        gate_profile_set_security (self, (GateSmtpSecurity)g_value_get_uint (value));
+        break;
+      case PROP_AUTH_MECHANISM:
+        gate_profile_set_auth_mechanism (self, (GateSmtpAuthMechanism)g_value_get_uint (value));
+        break;
+      case PROP_USERNAME:
+        gate_profile_set_username (self, g_value_get_string (value));
+        break;
+      case PROP_ALLOW_PLAIN_AUTH:
+        gate_profile_set_allow_plain_auth (self, g_value_get_boolean (value));
+        break;
+      case PROP_SENDER_NAME:
+        gate_profile_set_sender_name (self, g_value_get_string (value));
+        break;
+      case PROP_SENDER_ADDRESS:
+        gate_profile_set_sender_address (self, g_value_get_string (value));
+        break;
+      case PROP_PINNED_FINGERPRINT:
+        gate_profile_set_pinned_fingerprint (self, g_value_get_string (value));
+        break;
+      case PROP_CA_FILE:
+        gate_profile_set_ca_file (self, g_value_get_string (value));
+        break;
+      case PROP_REWRITE_SENDER:
+        gate_profile_set_rewrite_sender (self, g_value_get_boolean (value));
+        break;
+      case PROP_HAS_PASSWORD:
+        gate_profile_set_has_password (self, g_value_get_boolean (value));
+        break;
+      case PROP_HAS_API_KEY:
+        gate_profile_set_has_api_key (self, g_value_get_boolean (value));
+        break;
+      case PROP_CREATED:
+        g_clear_pointer (&self->created, g_date_time_unref);
+        self->created = g_value_dup_boxed (value);
+        break;
+      case PROP_LAST_SUCCESS:
+        gate_profile_set_last_success (self, g_value_get_boxed (value));
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -253,19 +254,17 @@ gate_profile_class_init (GateProfileClass *klass)
   object_class->get_property = gate_profile_get_property;
   object_class->set_property = gate_profile_set_property;
 
-  properties[PROP_ID] =
-    g_param_spec_string ("id", NULL, NULL, NULL,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_ID] = g_param_spec_string (
+      "id", NULL, NULL, NULL, G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   properties[PROP_NAME] = g_param_spec_string ("name", NULL, NULL, "", flags);
   properties[PROP_PRESET_ID] = g_param_spec_string ("preset-id", NULL, NULL, GATE_PRESET_OTHER, flags);
   properties[PROP_REGION] = g_param_spec_string ("region", NULL, NULL, "", flags);
   properties[PROP_HOST] = g_param_spec_string ("host", NULL, NULL, "", flags);
   properties[PROP_PORT] = g_param_spec_uint ("port", NULL, NULL, 1, G_MAXUINT16, DEFAULT_PORT, flags);
-  properties[PROP_SECURITY] =
-    g_param_spec_uint ("security", NULL, NULL,
-                       GATE_SMTP_SECURITY_NONE, GATE_SMTP_SECURITY_TLS, GATE_SMTP_SECURITY_STARTTLS, flags);
-  properties[PROP_AUTH_MECHANISM] =
-    g_param_spec_uint ("auth-mechanism", NULL, NULL, 0, G_MAXUINT, GATE_SMTP_AUTH_AUTOMATIC, flags);
+  properties[PROP_SECURITY] = g_param_spec_uint ("security", NULL, NULL, GATE_SMTP_SECURITY_NONE,
+                                                 GATE_SMTP_SECURITY_TLS, GATE_SMTP_SECURITY_STARTTLS, flags);
+  properties[PROP_AUTH_MECHANISM]
+      = g_param_spec_uint ("auth-mechanism", NULL, NULL, 0, G_MAXUINT, GATE_SMTP_AUTH_AUTOMATIC, flags);
   properties[PROP_USERNAME] = g_param_spec_string ("username", NULL, NULL, "", flags);
   properties[PROP_ALLOW_PLAIN_AUTH] = g_param_spec_boolean ("allow-plain-auth", NULL, NULL, FALSE, flags);
   properties[PROP_SENDER_NAME] = g_param_spec_string ("sender-name", NULL, NULL, "", flags);
@@ -275,9 +274,9 @@ gate_profile_class_init (GateProfileClass *klass)
   properties[PROP_REWRITE_SENDER] = g_param_spec_boolean ("rewrite-sender", NULL, NULL, FALSE, flags);
   properties[PROP_HAS_PASSWORD] = g_param_spec_boolean ("has-password", NULL, NULL, FALSE, flags);
   properties[PROP_HAS_API_KEY] = g_param_spec_boolean ("has-api-key", NULL, NULL, FALSE, flags);
-  properties[PROP_CREATED] =
-    g_param_spec_boxed ("created", NULL, NULL, G_TYPE_DATE_TIME,
-                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_CREATED]
+      = g_param_spec_boxed ("created", NULL, NULL, G_TYPE_DATE_TIME,
+                            G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
   properties[PROP_LAST_SUCCESS] = g_param_spec_boxed ("last-success", NULL, NULL, G_TYPE_DATE_TIME, flags);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -720,7 +719,7 @@ gate_profile_get_api_base_url (GateProfile *self)
 static gboolean
 ascii_host_is_valid (const char *host)
 {
-  g_auto(GStrv) labels = NULL;
+  g_auto (GStrv) labels = NULL;
   gsize length = strlen (host);
 
   if (length == 0 || length > 253)
@@ -939,24 +938,27 @@ static char *
 auth_to_string (GateSmtpAuthMechanism mechanism)
 {
   static const GateSmtpAuthMechanism singles[] = {
-    GATE_SMTP_AUTH_PLAIN, GATE_SMTP_AUTH_LOGIN, GATE_SMTP_AUTH_CRAM_MD5, GATE_SMTP_AUTH_XOAUTH2,
+    GATE_SMTP_AUTH_PLAIN,
+    GATE_SMTP_AUTH_LOGIN,
+    GATE_SMTP_AUTH_CRAM_MD5,
+    GATE_SMTP_AUTH_XOAUTH2,
   };
-  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
 
   if (mechanism == GATE_SMTP_AUTH_AUTOMATIC || mechanism == GATE_SMTP_AUTH_NONE)
     return g_strdup ("automatic");
 
   for (guint i = 0; i < G_N_ELEMENTS (singles); i++)
     if (mechanism & singles[i])
-      g_ptr_array_add (names, (gpointer) gate_smtp_auth_mechanism_to_string (singles[i]));
+      g_ptr_array_add (names, (gpointer)gate_smtp_auth_mechanism_to_string (singles[i]));
   g_ptr_array_add (names, NULL);
-  return g_strjoinv (",", (char **) names->pdata);
+  return g_strjoinv (",", (char **)names->pdata);
 }
 
 static GateSmtpAuthMechanism
 auth_from_string (const char *text)
 {
-  g_auto(GStrv) names = NULL;
+  g_auto (GStrv) names = NULL;
   GateSmtpAuthMechanism mechanism = GATE_SMTP_AUTH_NONE;
 
   if (text == NULL)
@@ -968,7 +970,8 @@ auth_from_string (const char *text)
 }
 
 void
-gate_profile_save_to_key_file (GateProfile *self, GKeyFile *key_file, const char *group, gboolean with_secret_flags)
+gate_profile_save_to_key_file (GateProfile *self, GKeyFile *key_file, const char *group,
+                               gboolean with_secret_flags)
 {
   g_autofree char *auth = NULL;
   g_autofree char *created = NULL;
@@ -1020,7 +1023,7 @@ get_string (GKeyFile *key_file, const char *group, const char *key)
 static gboolean
 get_boolean (GKeyFile *key_file, const char *group, const char *key, gboolean fallback)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   gboolean value = g_key_file_get_boolean (key_file, group, key, &error);
 
   return error ? fallback : value;
@@ -1035,17 +1038,18 @@ get_date_time (GKeyFile *key_file, const char *group, const char *key)
 }
 
 GateProfile *
-gate_profile_new_from_key_file (GKeyFile *key_file, const char *group, const char *id_override, GError **error)
+gate_profile_new_from_key_file (GKeyFile *key_file, const char *group, const char *id_override,
+                                GError **error)
 {
   g_autofree char *id = NULL;
   g_autofree char *name = NULL;
   g_autofree char *security_text = NULL;
   g_autofree char *auth_text = NULL;
   g_autofree char *text = NULL;
-  g_autoptr(GDateTime) created = NULL;
-  g_autoptr(GDateTime) last_success = NULL;
-  g_autoptr(GError) local_error = NULL;
-  g_autoptr(GateProfile) self = NULL;
+  g_autoptr (GDateTime) created = NULL;
+  g_autoptr (GDateTime) last_success = NULL;
+  g_autoptr (GError) local_error = NULL;
+  g_autoptr (GateProfile) self = NULL;
   GateSmtpSecurity security = GATE_SMTP_SECURITY_STARTTLS;
   gint port;
 
@@ -1069,11 +1073,7 @@ gate_profile_new_from_key_file (GKeyFile *key_file, const char *group, const cha
 
   id = id_override ? g_strdup (id_override) : get_string (key_file, group, "id");
   created = get_date_time (key_file, group, "created");
-  self = g_object_new (GATE_TYPE_PROFILE,
-                       "id", id,
-                       "created", created,
-                       "name", name,
-                       NULL);
+  self = g_object_new (GATE_TYPE_PROFILE, "id", id, "created", created, "name", name, NULL);
 
   text = get_string (key_file, group, "preset");
   gate_profile_set_preset_id (self, text);
@@ -1087,7 +1087,7 @@ gate_profile_new_from_key_file (GKeyFile *key_file, const char *group, const cha
 
   port = g_key_file_get_integer (key_file, group, "port", &local_error);
   if (local_error == NULL && port >= 1 && port <= G_MAXUINT16)
-    gate_profile_set_port (self, (guint16) port);
+    gate_profile_set_port (self, (guint16)port);
   g_clear_error (&local_error);
 
   security_text = get_string (key_file, group, "security");

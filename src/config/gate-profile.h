@@ -119,9 +119,11 @@ GateSmtpClient *gate_profile_create_client (GateProfile *self, const char *passw
  * Keys this version does not know are left alone on save, so a newer minor
  * version's additions survive.  @with_secret_flags: write has-password and
  * has-api-key (not in exports, which never carry secrets). */
-void gate_profile_save_to_key_file (GateProfile *self, GKeyFile *key_file, const char *group, gboolean with_secret_flags);
+void gate_profile_save_to_key_file (GateProfile *self, GKeyFile *key_file, const char *group,
+                                    gboolean with_secret_flags);
 /* NULL with @error when the group is not a usable profile.  @id_override
  * (nullable) replaces the id in the file (import makes new ids). */
-GateProfile *gate_profile_new_from_key_file (GKeyFile *key_file, const char *group, const char *id_override, GError **error);
+GateProfile *gate_profile_new_from_key_file (GKeyFile *key_file, const char *group, const char *id_override,
+                                             GError **error);
 
 G_END_DECLS

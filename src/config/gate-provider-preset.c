@@ -36,13 +36,15 @@ struct _GateProviderPreset
   gboolean rewrite_sender;
   gboolean has_api;
   GListStore *regions;
-  GArray *ports; /* GatePortCandidate */
+  GArray *ports;   /* GatePortCandidate, preferred order */
+  GArray *allowed; /* guint: bit (1 << security) per mode each port speaks */
   GateProviderLimits limits;
 };
 
 G_DEFINE_FINAL_TYPE (GateProviderPreset, gate_provider_preset, G_TYPE_OBJECT)
 
-enum {
+enum
+{
   PROP_0,
   PROP_ID,
   PROP_NAME,
@@ -70,6 +72,7 @@ gate_provider_preset_finalize (GObject *object)
   g_free (self->default_region);
   g_clear_object (&self->regions);
   g_clear_pointer (&self->ports, g_array_unref);
+  g_clear_pointer (&self->allowed, g_array_unref);
 
   G_OBJECT_CLASS (gate_provider_preset_parent_class)->finalize (object);
 }
@@ -81,35 +84,35 @@ gate_provider_preset_get_property (GObject *object, guint prop_id, GValue *value
 
   switch (prop_id)
     {
-    case PROP_ID:
-      g_value_set_string (value, self->id);
-      break;
-    case PROP_NAME:
-      g_value_set_string (value, self->name);
-      break;
-    case PROP_DESCRIPTION:
-      g_value_set_string (value, self->description);
-      break;
-    case PROP_WEBSITE:
-      g_value_set_string (value, self->website);
-      break;
-    case PROP_DEFAULT_REGION:
-      g_value_set_string (value, self->default_region);
-      break;
-    case PROP_DEFAULT_PORT:
-      g_value_set_uint (value, self->default_port);
-      break;
-    case PROP_REWRITE_SENDER:
-      g_value_set_boolean (value, self->rewrite_sender);
-      break;
-    case PROP_HAS_API:
-      g_value_set_boolean (value, self->has_api);
-      break;
-    case PROP_HAS_FIXED_HOST:
-      g_value_set_boolean (value, gate_provider_preset_get_has_fixed_host (self));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_ID:
+        g_value_set_string (value, self->id);
+        break;
+      case PROP_NAME:
+        g_value_set_string (value, self->name);
+        break;
+      case PROP_DESCRIPTION:
+        g_value_set_string (value, self->description);
+        break;
+      case PROP_WEBSITE:
+        g_value_set_string (value, self->website);
+        break;
+      case PROP_DEFAULT_REGION:
+        g_value_set_string (value, self->default_region);
+        break;
+      case PROP_DEFAULT_PORT:
+        g_value_set_uint (value, self->default_port);
+        break;
+      case PROP_REWRITE_SENDER:
+        g_value_set_boolean (value, self->rewrite_sender);
+        break;
+      case PROP_HAS_API:
+        g_value_set_boolean (value, self->has_api);
+        break;
+      case PROP_HAS_FIXED_HOST:
+        g_value_set_boolean (value, gate_provider_preset_get_has_fixed_host (self));
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -139,6 +142,7 @@ gate_provider_preset_init (GateProviderPreset *self)
 {
   self->regions = g_list_store_new (GATE_TYPE_PROVIDER_REGION);
   self->ports = g_array_new (FALSE, TRUE, sizeof (GatePortCandidate));
+  self->allowed = g_array_new (FALSE, TRUE, sizeof (guint));
   self->default_port = 587;
 }
 
@@ -209,7 +213,7 @@ parse_security (const char *name, GateSmtpSecurity *security)
 static GateProviderPreset *
 preset_from_json (JsonObject *object)
 {
-  g_autoptr(GateProviderPreset) self = NULL;
+  g_autoptr (GateProviderPreset) self = NULL;
   JsonArray *regions;
   JsonArray *ports;
   JsonNode *limits_node;
@@ -228,7 +232,7 @@ preset_from_json (JsonObject *object)
   self->description = g_strdup (translate (member_string (object, "description")));
   self->website = g_strdup (member_string (object, "website"));
   self->default_region = g_strdup (member_string (object, "default-region") ?: "");
-  self->default_port = (guint16) CLAMP (member_int (object, "default-port", 587), 1, G_MAXUINT16);
+  self->default_port = (guint16)CLAMP (member_int (object, "default-port", 587), 1, G_MAXUINT16);
   self->rewrite_sender = member_bool (object, "rewrite-sender", FALSE);
   self->has_api = member_bool (object, "has-api", FALSE);
 
@@ -236,14 +240,13 @@ preset_from_json (JsonObject *object)
   for (guint i = 0; regions != NULL && i < json_array_get_length (regions); i++)
     {
       JsonObject *region = json_array_get_object_element (regions, i);
-      g_autoptr(GateProviderRegion) item = NULL;
+      g_autoptr (GateProviderRegion) item = NULL;
 
       if (region == NULL || member_string (region, "id") == NULL || member_string (region, "host") == NULL)
         continue;
-      item = gate_provider_region_new (member_string (region, "id"),
-                                       translate (member_string (region, "name")),
-                                       member_string (region, "host"),
-                                       member_string (region, "api-base-url"));
+      item = gate_provider_region_new (
+          member_string (region, "id"), translate (member_string (region, "name")),
+          member_string (region, "host"), member_string (region, "api-base-url"));
       g_list_store_append (self->regions, item);
     }
 
@@ -254,6 +257,7 @@ preset_from_json (JsonObject *object)
       GatePortCandidate candidate = { 0 };
       JsonArray *modes;
       gint64 number;
+      guint allowed = 0;
 
       if (port == NULL)
         continue;
@@ -261,18 +265,22 @@ preset_from_json (JsonObject *object)
       modes = member_array (port, "security");
       if (number < 1 || number > G_MAXUINT16 || modes == NULL)
         continue;
-      candidate.port = (guint16) number;
-      for (guint j = 0; j < json_array_get_length (modes) && candidate.n_security < G_N_ELEMENTS (candidate.allowed); j++)
+      candidate.port = (guint16)number;
+      for (guint j = 0; j < json_array_get_length (modes); j++)
         {
           GateSmtpSecurity security;
 
-          if (parse_security (json_array_get_string_element (modes, j), &security))
-            candidate.allowed[candidate.n_security++] = security;
+          if (!parse_security (json_array_get_string_element (modes, j), &security))
+            continue;
+          /* The first mode listed is the preferred one. */
+          if (allowed == 0)
+            candidate.security = security;
+          allowed |= 1u << security;
         }
-      if (candidate.n_security == 0)
+      if (allowed == 0)
         continue;
-      candidate.security = candidate.allowed[0];
       g_array_append_val (self->ports, candidate);
+      g_array_append_val (self->allowed, allowed);
     }
 
   limits_node = json_object_get_member (object, "limits");
@@ -280,11 +288,13 @@ preset_from_json (JsonObject *object)
     {
       JsonObject *limits = json_node_get_object (limits_node);
 
-      self->limits.max_message_size = (guint64) MAX (member_int (limits, "max-message-size", 0), 0);
-      self->limits.max_recipients = (guint) CLAMP (member_int (limits, "max-recipients", 0), 0, G_MAXUINT);
-      self->limits.max_connections = (guint) CLAMP (member_int (limits, "max-connections", 0), 0, G_MAXUINT);
-      self->limits.messages_per_connection = (guint) CLAMP (member_int (limits, "messages-per-connection", 0), 0, G_MAXUINT);
-      self->limits.messages_per_hour = (guint) CLAMP (member_int (limits, "messages-per-hour", 0), 0, G_MAXUINT);
+      self->limits.max_message_size = (guint64)MAX (member_int (limits, "max-message-size", 0), 0);
+      self->limits.max_recipients = (guint)CLAMP (member_int (limits, "max-recipients", 0), 0, G_MAXUINT);
+      self->limits.max_connections = (guint)CLAMP (member_int (limits, "max-connections", 0), 0, G_MAXUINT);
+      self->limits.messages_per_connection
+          = (guint)CLAMP (member_int (limits, "messages-per-connection", 0), 0, G_MAXUINT);
+      self->limits.messages_per_hour
+          = (guint)CLAMP (member_int (limits, "messages-per-hour", 0), 0, G_MAXUINT);
     }
 
   return g_steal_pointer (&self);
@@ -294,9 +304,9 @@ static GListModel *
 load_presets (void)
 {
   GListStore *store = g_list_store_new (GATE_TYPE_PROVIDER_PRESET);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GBytes) bytes = NULL;
-  g_autoptr(JsonParser) parser = json_parser_new ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) bytes = NULL;
+  g_autoptr (JsonParser) parser = json_parser_new ();
   JsonNode *root;
   JsonArray *presets;
 
@@ -304,7 +314,8 @@ load_presets (void)
                                   "/io/github/postgate/Postgate/config/presets.json",
                                   G_RESOURCE_LOOKUP_FLAGS_NONE, &error);
   if (bytes == NULL
-      || !json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL), (gssize) g_bytes_get_size (bytes), &error))
+      || !json_parser_load_from_data (parser, g_bytes_get_data (bytes, NULL),
+                                      (gssize)g_bytes_get_size (bytes), &error))
     {
       /* The data is compiled in: this is a build mistake, not a user's. */
       g_critical ("Cannot read the provider presets: %s", error->message);
@@ -322,7 +333,7 @@ load_presets (void)
   for (guint i = 0; i < json_array_get_length (presets); i++)
     {
       JsonObject *object = json_array_get_object_element (presets, i);
-      g_autoptr(GateProviderPreset) preset = object ? preset_from_json (object) : NULL;
+      g_autoptr (GateProviderPreset) preset = object ? preset_from_json (object) : NULL;
 
       if (preset != NULL)
         g_list_store_append (store, preset);
@@ -352,7 +363,7 @@ gate_provider_preset_lookup (const char *id)
 
   for (guint i = 0; i < g_list_model_get_n_items (presets); i++)
     {
-      g_autoptr(GateProviderPreset) preset = g_list_model_get_item (presets, i);
+      g_autoptr (GateProviderPreset) preset = g_list_model_get_item (presets, i);
 
       /* The list holds its own reference for the life of the process. */
       if (g_strcmp0 (preset->id, id) == 0)
@@ -452,7 +463,7 @@ gate_provider_preset_get_region (GateProviderPreset *self, const char *region_id
   regions = G_LIST_MODEL (self->regions);
   for (guint i = 0; i < g_list_model_get_n_items (regions); i++)
     {
-      g_autoptr(GateProviderRegion) region = g_list_model_get_item (regions, i);
+      g_autoptr (GateProviderRegion) region = g_list_model_get_item (regions, i);
 
       if (g_strcmp0 (gate_provider_region_get_id (region), region_id) == 0)
         return region;
@@ -484,7 +495,7 @@ gate_provider_preset_get_candidate_ports (GateProviderPreset *self, guint *n_por
   g_return_val_if_fail (n_ports != NULL, NULL);
 
   *n_ports = self->ports->len;
-  return (const GatePortCandidate *) (gpointer) self->ports->data;
+  return (const GatePortCandidate *)(gpointer)self->ports->data;
 }
 
 const GatePortCandidate *
@@ -501,6 +512,18 @@ gate_provider_preset_get_port (GateProviderPreset *self, guint16 port)
     }
 
   return NULL;
+}
+
+gboolean
+gate_provider_preset_port_allows (GateProviderPreset *self, guint16 port, GateSmtpSecurity security)
+{
+  g_return_val_if_fail (GATE_IS_PROVIDER_PRESET (self), FALSE);
+
+  for (guint i = 0; i < self->ports->len; i++)
+    if (g_array_index (self->ports, GatePortCandidate, i).port == port)
+      return (g_array_index (self->allowed, guint, i) & (1u << security)) != 0;
+
+  return FALSE;
 }
 
 GateSmtpSecurity

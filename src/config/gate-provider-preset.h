@@ -3,22 +3,16 @@
 
 #include <gio/gio.h>
 
+#include "gate-port-probe.h"
 #include "gate-provider-region.h"
 #include "gate-smtp-client.h"
 
 G_BEGIN_DECLS
 
-/* A port of a preset and the security modes it speaks, the preferred first. */
-typedef struct {
-  guint16 port;
-  GateSmtpSecurity security;      /* the preferred mode */
-  guint n_security;
-  GateSmtpSecurity allowed[3];    /* every mode the port speaks, preferred first */
-} GatePortCandidate;
-
 /* The provider's limits; 0 means unknown / no limit. */
-typedef struct {
-  guint64 max_message_size;       /* bytes */
+typedef struct
+{
+  guint64 max_message_size; /* bytes */
   guint max_recipients;
   guint max_connections;
   guint messages_per_connection;
@@ -70,10 +64,15 @@ const char *gate_provider_preset_get_host (GateProviderPreset *self, const char 
 /* The API base URL of @region_id, NULL when there is none. */
 const char *gate_provider_preset_get_api_base_url (GateProviderPreset *self, const char *region_id);
 
-/* The ports to try, in the preferred order for a connection check. */
+/* The ports to try, in the preferred order for a connection check, each with
+ * its preferred security mode (the GatePortCandidate of gate-port-probe.h,
+ * ready for gate_port_probe_set_candidates()). */
 const GatePortCandidate *gate_provider_preset_get_candidate_ports (GateProviderPreset *self, guint *n_ports);
 /* The candidate for @port, NULL when the preset does not list it. */
 const GatePortCandidate *gate_provider_preset_get_port (GateProviderPreset *self, guint16 port);
+/* Whether the preset's @port speaks @security (SMTP2GO's STARTTLS ports also
+ * take unencrypted connections; its TLS ports only TLS). */
+gboolean gate_provider_preset_port_allows (GateProviderPreset *self, guint16 port, GateSmtpSecurity security);
 /* The preferred security for @port: the preset's when it lists the port,
  * else implicit TLS for 465/8465/443/993-style ports and STARTTLS otherwise. */
 GateSmtpSecurity gate_provider_preset_get_port_security (GateProviderPreset *self, guint16 port);

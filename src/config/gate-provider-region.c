@@ -17,7 +17,8 @@ struct _GateProviderRegion
 
 G_DEFINE_FINAL_TYPE (GateProviderRegion, gate_provider_region, G_TYPE_OBJECT)
 
-enum {
+enum
+{
   PROP_0,
   PROP_ID,
   PROP_NAME,
@@ -48,20 +49,20 @@ gate_provider_region_get_property (GObject *object, guint prop_id, GValue *value
 
   switch (prop_id)
     {
-    case PROP_ID:
-      g_value_set_string (value, self->id);
-      break;
-    case PROP_NAME:
-      g_value_set_string (value, self->name);
-      break;
-    case PROP_HOST:
-      g_value_set_string (value, self->host);
-      break;
-    case PROP_API_BASE_URL:
-      g_value_set_string (value, self->api_base_url);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_ID:
+        g_value_set_string (value, self->id);
+        break;
+      case PROP_NAME:
+        g_value_set_string (value, self->name);
+        break;
+      case PROP_HOST:
+        g_value_set_string (value, self->host);
+        break;
+      case PROP_API_BASE_URL:
+        g_value_set_string (value, self->api_base_url);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -72,20 +73,20 @@ gate_provider_region_set_property (GObject *object, guint prop_id, const GValue 
 
   switch (prop_id)
     {
-    case PROP_ID:
-      self->id = g_value_dup_string (value);
-      break;
-    case PROP_NAME:
-      self->name = g_value_dup_string (value);
-      break;
-    case PROP_HOST:
-      self->host = g_value_dup_string (value);
-      break;
-    case PROP_API_BASE_URL:
-      self->api_base_url = g_value_dup_string (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_ID:
+        self->id = g_value_dup_string (value);
+        break;
+      case PROP_NAME:
+        self->name = g_value_dup_string (value);
+        break;
+      case PROP_HOST:
+        self->host = g_value_dup_string (value);
+        break;
+      case PROP_API_BASE_URL:
+        self->api_base_url = g_value_dup_string (value);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -116,12 +117,8 @@ gate_provider_region_new (const char *id, const char *name, const char *host, co
 {
   g_return_val_if_fail (id != NULL, NULL);
 
-  return g_object_new (GATE_TYPE_PROVIDER_REGION,
-                       "id", id,
-                       "name", name,
-                       "host", host,
-                       "api-base-url", api_base_url,
-                       NULL);
+  return g_object_new (GATE_TYPE_PROVIDER_REGION, "id", id, "name", name, "host", host, "api-base-url",
+                       api_base_url, NULL);
 }
 
 const char *

@@ -13,9 +13,7 @@ G_DECLARE_FINAL_TYPE (GateProviderRegion, gate_provider_region, GATE, PROVIDER_R
  *
  * Properties (read-only): id, name (translated, for a user), host,
  * api-base-url (nullable; ends with "/"). */
-GateProviderRegion *gate_provider_region_new (const char *id,
-                                              const char *name,
-                                              const char *host,
+GateProviderRegion *gate_provider_region_new (const char *id, const char *name, const char *host,
                                               const char *api_base_url);
 
 const char *gate_provider_region_get_id (GateProviderRegion *self);

@@ -33,8 +33,8 @@ set_errno_error (GError **error, int saved_errno, const char *format, ...)
   message = g_strdup_vprintf (format, args);
   va_end (args);
 
-  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
-               "%s (%s)", message, g_strerror (saved_errno));
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno), "%s (%s)", message,
+               g_strerror (saved_errno));
 }
 
 GatePrivateFileLock *
@@ -179,15 +179,14 @@ gate_private_file_is_private (const char *path, GError **error)
   display = g_filename_display_name (path);
   if (!S_ISREG (st.st_mode))
     {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("“%s” is not a regular file"), display);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("“%s” is not a regular file"), display);
       return FALSE;
     }
   if ((st.st_mode & 077) != 0)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
                    _("“%s” can be read by other users of this computer. "
-                     "Make it readable only by you first, with: chmod 600 %s"),
+                      "Make it readable only by you first, with: chmod 600 %s"),
                    display, display);
       return FALSE;
     }

@@ -25,7 +25,7 @@ static void
 set_win32_error (GError **error, const char *format, ...)
 {
   DWORD code = GetLastError ();
-  g_autofree char *reason = g_win32_error_message ((gint) code);
+  g_autofree char *reason = g_win32_error_message ((gint)code);
   g_autofree char *message = NULL;
   va_list args;
 
@@ -50,9 +50,9 @@ gate_private_file_lock (const char *lock_path, GError **error)
   if (wide == NULL)
     return NULL;
 
-  handle = CreateFileW ((LPCWSTR) wide, GENERIC_READ | GENERIC_WRITE,
-                        FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                        NULL, OPEN_ALWAYS, FILE_ATTRIBUTE_NORMAL, NULL);
+  handle = CreateFileW ((LPCWSTR)wide, GENERIC_READ | GENERIC_WRITE,
+                        FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE, NULL, OPEN_ALWAYS,
+                        FILE_ATTRIBUTE_NORMAL, NULL);
   if (handle == INVALID_HANDLE_VALUE)
     {
       set_win32_error (error, _("Could not open the lock file “%s”"), lock_path);
@@ -92,8 +92,7 @@ gate_private_folder_ensure (const char *folder, gboolean *fixed, GError **error)
     {
       g_autofree char *display = g_filename_display_name (folder);
 
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
-                   _("Could not create the folder “%s”"), display);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, _("Could not create the folder “%s”"), display);
       return FALSE;
     }
   return TRUE;
@@ -114,8 +113,7 @@ gate_private_file_is_private (const char *path, GError **error)
     {
       g_autofree char *display = g_filename_display_name (path);
 
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("“%s” is not a regular file"), display);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, _("“%s” is not a regular file"), display);
       return FALSE;
     }
   return TRUE;

@@ -31,27 +31,27 @@ make_label (GateSecretKind kind, const char *label_name)
 
   switch (kind)
     {
-    case GATE_SECRET_API_KEY:
-      return g_strdup_printf (_("Postgate API key for “%s”"), label_name);
-    case GATE_SECRET_RELAY_PASSWORD:
-      return g_strdup_printf (_("Postgate relay password for “%s”"), label_name);
-    case GATE_SECRET_PASSWORD:
-    default:
-      return g_strdup_printf (_("Postgate password for “%s”"), label_name);
+      case GATE_SECRET_API_KEY:
+        return g_strdup_printf (_("Postgate API key for “%s”"), label_name);
+      case GATE_SECRET_RELAY_PASSWORD:
+        return g_strdup_printf (_("Postgate relay password for “%s”"), label_name);
+      case GATE_SECRET_PASSWORD:
+      default:
+        return g_strdup_printf (_("Postgate password for “%s”"), label_name);
     }
 }
 
 static void
 set_credential_error (GError **error, DWORD code)
 {
-  g_autofree char *reason = g_win32_error_message ((gint) code);
+  g_autofree char *reason = g_win32_error_message ((gint)code);
 
   if (code == ERROR_NO_SUCH_LOGON_SESSION)
     g_set_error (error, GATE_SECRET_STORE_ERROR, GATE_SECRET_STORE_ERROR_UNAVAILABLE,
                  _("Postgate could not reach the Windows Credential Manager (%s). Passwords "
-                   "are kept only there, never in a plain file. Sign in to Windows "
-                   "interactively, or put the password in a file readable only by you and "
-                   "pass --password-file."),
+                    "are kept only there, never in a plain file. Sign in to Windows "
+                    "interactively, or put the password in a file readable only by you and "
+                    "pass --password-file."),
                  reason);
   else
     g_set_error (error, GATE_SECRET_STORE_ERROR, GATE_SECRET_STORE_ERROR_FAILED,
@@ -68,12 +68,8 @@ gate_secret_free (char *secret)
 }
 
 gboolean
-gate_secret_store_store_sync (const char *profile_id,
-                              GateSecretKind kind,
-                              const char *label_name,
-                              const char *secret,
-                              GCancellable *cancellable,
-                              GError **error)
+gate_secret_store_store_sync (const char *profile_id, GateSecretKind kind, const char *label_name,
+                              const char *secret, GCancellable *cancellable, GError **error)
 {
   g_autofree gunichar2 *target = NULL;
   g_autofree gunichar2 *comment = NULL;
@@ -104,12 +100,12 @@ gate_secret_store_store_sync (const char *profile_id,
 
   memset (&credential, 0, sizeof credential);
   credential.Type = CRED_TYPE_GENERIC;
-  credential.TargetName = (LPWSTR) target;
-  credential.Comment = (LPWSTR) comment;
-  credential.CredentialBlobSize = (DWORD) length;
-  credential.CredentialBlob = (LPBYTE) secret;
+  credential.TargetName = (LPWSTR)target;
+  credential.Comment = (LPWSTR)comment;
+  credential.CredentialBlobSize = (DWORD)length;
+  credential.CredentialBlob = (LPBYTE)secret;
   credential.Persist = CRED_PERSIST_LOCAL_MACHINE;
-  credential.UserName = (LPWSTR) L"Postgate";
+  credential.UserName = (LPWSTR)L"Postgate";
 
   if (!CredWriteW (&credential, 0))
     {
@@ -121,9 +117,7 @@ gate_secret_store_store_sync (const char *profile_id,
 }
 
 char *
-gate_secret_store_lookup_sync (const char *profile_id,
-                               GateSecretKind kind,
-                               GCancellable *cancellable,
+gate_secret_store_lookup_sync (const char *profile_id, GateSecretKind kind, GCancellable *cancellable,
                                GError **error)
 {
   g_autofree gunichar2 *target = NULL;
@@ -140,7 +134,7 @@ gate_secret_store_lookup_sync (const char *profile_id,
   if (target == NULL)
     return NULL;
 
-  if (!CredReadW ((LPCWSTR) target, CRED_TYPE_GENERIC, 0, &credential))
+  if (!CredReadW ((LPCWSTR)target, CRED_TYPE_GENERIC, 0, &credential))
     {
       DWORD code = GetLastError ();
 
@@ -149,16 +143,14 @@ gate_secret_store_lookup_sync (const char *profile_id,
       return NULL;
     }
 
-  secret = g_strndup ((const char *) credential->CredentialBlob, credential->CredentialBlobSize);
+  secret = g_strndup ((const char *)credential->CredentialBlob, credential->CredentialBlobSize);
   SecureZeroMemory (credential->CredentialBlob, credential->CredentialBlobSize);
   CredFree (credential);
   return secret;
 }
 
 gboolean
-gate_secret_store_delete_sync (const char *profile_id,
-                               GateSecretKind kind,
-                               GCancellable *cancellable,
+gate_secret_store_delete_sync (const char *profile_id, GateSecretKind kind, GCancellable *cancellable,
                                GError **error)
 {
   g_autofree gunichar2 *target = NULL;
@@ -173,7 +165,7 @@ gate_secret_store_delete_sync (const char *profile_id,
   if (target == NULL)
     return FALSE;
 
-  if (!CredDeleteW ((LPCWSTR) target, CRED_TYPE_GENERIC, 0))
+  if (!CredDeleteW ((LPCWSTR)target, CRED_TYPE_GENERIC, 0))
     {
       DWORD code = GetLastError ();
 
@@ -188,7 +180,8 @@ gate_secret_store_delete_sync (const char *profile_id,
 
 /* Asynchronous variants: the same calls in a worker thread. */
 
-typedef struct {
+typedef struct
+{
   char *profile_id;
   GateSecretKind kind;
   char *label_name;
@@ -207,14 +200,8 @@ secret_request_free (gpointer data)
 }
 
 static GTask *
-make_task (const char *profile_id,
-           GateSecretKind kind,
-           const char *label_name,
-           const char *secret,
-           GCancellable *cancellable,
-           GAsyncReadyCallback callback,
-           gpointer user_data,
-           gpointer source_tag)
+make_task (const char *profile_id, GateSecretKind kind, const char *label_name, const char *secret,
+           GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data, gpointer source_tag)
 {
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
   SecretRequest *request = g_new0 (SecretRequest, 1);
@@ -234,20 +221,16 @@ store_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
   SecretRequest *request = task_data;
   GError *error = NULL;
 
-  if (gate_secret_store_store_sync (request->profile_id, request->kind, request->label_name,
-                                    request->secret, cancellable, &error))
+  if (gate_secret_store_store_sync (request->profile_id, request->kind, request->label_name, request->secret,
+                                    cancellable, &error))
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
 }
 
 void
-gate_secret_store_store_async (const char *profile_id,
-                               GateSecretKind kind,
-                               const char *label_name,
-                               const char *secret,
-                               GCancellable *cancellable,
-                               GAsyncReadyCallback callback,
+gate_secret_store_store_async (const char *profile_id, GateSecretKind kind, const char *label_name,
+                               const char *secret, GCancellable *cancellable, GAsyncReadyCallback callback,
                                gpointer user_data)
 {
   GTask *task;
@@ -256,7 +239,7 @@ gate_secret_store_store_async (const char *profile_id,
   g_return_if_fail (secret != NULL);
 
   task = make_task (profile_id, kind, label_name, secret, cancellable, callback, user_data,
-                    (gpointer) gate_secret_store_store_async);
+                    (gpointer)gate_secret_store_store_async);
   g_task_run_in_thread (task, store_thread);
   g_object_unref (task);
 }
@@ -280,22 +263,19 @@ lookup_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   if (error != NULL)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, secret, (GDestroyNotify) gate_secret_free);
+    g_task_return_pointer (task, secret, (GDestroyNotify)gate_secret_free);
 }
 
 void
-gate_secret_store_lookup_async (const char *profile_id,
-                                GateSecretKind kind,
-                                GCancellable *cancellable,
-                                GAsyncReadyCallback callback,
-                                gpointer user_data)
+gate_secret_store_lookup_async (const char *profile_id, GateSecretKind kind, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task;
 
   g_return_if_fail (profile_id != NULL);
 
   task = make_task (profile_id, kind, NULL, NULL, cancellable, callback, user_data,
-                    (gpointer) gate_secret_store_lookup_async);
+                    (gpointer)gate_secret_store_lookup_async);
   g_task_run_in_thread (task, lookup_thread);
   g_object_unref (task);
 }
@@ -321,18 +301,15 @@ delete_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
 }
 
 void
-gate_secret_store_delete_async (const char *profile_id,
-                                GateSecretKind kind,
-                                GCancellable *cancellable,
-                                GAsyncReadyCallback callback,
-                                gpointer user_data)
+gate_secret_store_delete_async (const char *profile_id, GateSecretKind kind, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task;
 
   g_return_if_fail (profile_id != NULL);
 
   task = make_task (profile_id, kind, NULL, NULL, cancellable, callback, user_data,
-                    (gpointer) gate_secret_store_delete_async);
+                    (gpointer)gate_secret_store_delete_async);
   g_task_run_in_thread (task, delete_thread);
   g_object_unref (task);
 }

@@ -9,7 +9,7 @@
 
 /* What every platform's secret store shares. */
 
-G_DEFINE_QUARK (gate-secret-store-error-quark, gate_secret_store_error)
+G_DEFINE_QUARK (gate - secret - store - error - quark, gate_secret_store_error)
 
 static const char *const kind_names[] = {
   [GATE_SECRET_PASSWORD] = "password",
@@ -20,7 +20,7 @@ static const char *const kind_names[] = {
 const char *
 gate_secret_kind_to_string (GateSecretKind kind)
 {
-  if ((guint) kind >= G_N_ELEMENTS (kind_names))
+  if ((guint)kind >= G_N_ELEMENTS (kind_names))
     return NULL;
   return kind_names[kind];
 }
@@ -34,7 +34,7 @@ gate_secret_kind_from_string (const char *name, GateSecretKind *kind)
     {
       if (g_strcmp0 (name, kind_names[i]) == 0)
         {
-          *kind = (GateSecretKind) i;
+          *kind = (GateSecretKind)i;
           return TRUE;
         }
     }
@@ -47,7 +47,7 @@ gate_secret_store_delete_all_sync (const char *profile_id, GCancellable *cancell
   g_return_val_if_fail (profile_id != NULL, FALSE);
 
   for (guint i = 0; i < G_N_ELEMENTS (kind_names); i++)
-    if (!gate_secret_store_delete_sync (profile_id, (GateSecretKind) i, cancellable, error))
+    if (!gate_secret_store_delete_sync (profile_id, (GateSecretKind)i, cancellable, error))
       return FALSE;
   return TRUE;
 }

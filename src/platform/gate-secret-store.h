@@ -11,7 +11,8 @@ G_BEGIN_DECLS
  * plain-file fallback: when no keyring can be reached, every call fails with
  * GATE_SECRET_STORE_ERROR_UNAVAILABLE and a message that says what to do. */
 
-typedef enum {
+typedef enum
+{
   GATE_SECRET_PASSWORD,       /* "password": the SMTP password */
   GATE_SECRET_API_KEY,        /* "api-key": the provider's API key */
   GATE_SECRET_RELAY_PASSWORD, /* "relay-password": local devices' password for the relay */
@@ -20,7 +21,8 @@ typedef enum {
 #define GATE_SECRET_STORE_ERROR (gate_secret_store_error_quark ())
 GQuark gate_secret_store_error_quark (void);
 
-typedef enum {
+typedef enum
+{
   GATE_SECRET_STORE_ERROR_UNAVAILABLE, /* no keyring, no session bus, locked and not unlocked */
   GATE_SECRET_STORE_ERROR_FAILED,      /* the keyring refused for another reason */
 } GateSecretStoreError;
@@ -34,51 +36,32 @@ void gate_secret_free (char *secret);
 
 /* @label_name: the profile's name, for the keyring's label ("Postgate
  * password for “Office”"); may be NULL.  Storing again replaces the secret. */
-gboolean gate_secret_store_store_sync (const char *profile_id,
-                                       GateSecretKind kind,
-                                       const char *label_name,
-                                       const char *secret,
-                                       GCancellable *cancellable,
-                                       GError **error);
+gboolean gate_secret_store_store_sync (const char *profile_id, GateSecretKind kind, const char *label_name,
+                                       const char *secret, GCancellable *cancellable, GError **error);
 /* The secret (free with gate_secret_free()), or NULL: with @error set when
  * the keyring failed, without when there is no such secret. */
-char *gate_secret_store_lookup_sync (const char *profile_id,
-                                     GateSecretKind kind,
-                                     GCancellable *cancellable,
+char *gate_secret_store_lookup_sync (const char *profile_id, GateSecretKind kind, GCancellable *cancellable,
                                      GError **error);
 /* TRUE also when there was nothing to delete. */
-gboolean gate_secret_store_delete_sync (const char *profile_id,
-                                        GateSecretKind kind,
-                                        GCancellable *cancellable,
-                                        GError **error);
+gboolean gate_secret_store_delete_sync (const char *profile_id, GateSecretKind kind,
+                                        GCancellable *cancellable, GError **error);
 
-void gate_secret_store_store_async (const char *profile_id,
-                                    GateSecretKind kind,
-                                    const char *label_name,
-                                    const char *secret,
-                                    GCancellable *cancellable,
-                                    GAsyncReadyCallback callback,
-                                    gpointer user_data);
+void gate_secret_store_store_async (const char *profile_id, GateSecretKind kind, const char *label_name,
+                                    const char *secret, GCancellable *cancellable,
+                                    GAsyncReadyCallback callback, gpointer user_data);
 gboolean gate_secret_store_store_finish (GAsyncResult *result, GError **error);
 
-void gate_secret_store_lookup_async (const char *profile_id,
-                                     GateSecretKind kind,
-                                     GCancellable *cancellable,
-                                     GAsyncReadyCallback callback,
-                                     gpointer user_data);
+void gate_secret_store_lookup_async (const char *profile_id, GateSecretKind kind, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
 /* As gate_secret_store_lookup_sync(). */
 char *gate_secret_store_lookup_finish (GAsyncResult *result, GError **error);
 
-void gate_secret_store_delete_async (const char *profile_id,
-                                     GateSecretKind kind,
-                                     GCancellable *cancellable,
-                                     GAsyncReadyCallback callback,
-                                     gpointer user_data);
+void gate_secret_store_delete_async (const char *profile_id, GateSecretKind kind, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
 gboolean gate_secret_store_delete_finish (GAsyncResult *result, GError **error);
 
 /* Removes every secret of a profile (after the profile was removed). */
-gboolean gate_secret_store_delete_all_sync (const char *profile_id,
-                                            GCancellable *cancellable,
+gboolean gate_secret_store_delete_all_sync (const char *profile_id, GCancellable *cancellable,
                                             GError **error);
 
 G_END_DECLS

@@ -257,6 +257,7 @@ typedef struct {
   GSource *cancelled_source;
   gint64 start_us;
   gsize n_unfinished;
+  gsize n_quitting; /* QUITs still under way: the run waits for them */
   gboolean returned;
 } ProbeRun;
 
@@ -555,9 +556,13 @@ static void
 quit_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 {
   CandidateOp *op = user_data;
+  ProbeRun *run = g_task_get_task_data (op->task);
 
   /* A failed QUIT does not change what the candidate showed. */
   gate_smtp_client_quit_finish (GATE_SMTP_CLIENT (source), res, NULL);
+  run->n_quitting--;
+  if (run->n_unfinished == 0 && run->n_quitting == 0)
+    probe_run_return (op->task);
   candidate_op_free (op);
 }
 
@@ -588,6 +593,7 @@ connect_cb (GObject *source, GAsyncResult *res, gpointer user_data)
 
       quit_op->task = g_object_ref (op->task);
       quit_op->index = op->index;
+      run->n_quitting++;
       gate_smtp_client_quit_async (client, run->cancellable, quit_cb, quit_op);
     }
   else
@@ -595,7 +601,8 @@ connect_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       gate_smtp_client_close (client);
     }
 
-  if (run->n_unfinished == 0)
+  /* Each server hears its QUIT before the run ends (within the limit). */
+  if (run->n_unfinished == 0 && run->n_quitting == 0)
     probe_run_return (op->task);
   candidate_op_free (op);
 }

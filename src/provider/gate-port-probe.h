@@ -90,9 +90,10 @@ void gate_port_probe_set_candidates (GatePortProbe *self,
 /* The candidates that will be tried, sets @n_candidates. */
 const GatePortCandidate *gate_port_probe_get_candidates (GatePortProbe *self, gsize *n_candidates);
 
-/* Runs the probe once.  Finishes when every candidate has an answer or the
- * time limit is reached (those still running count as timed out).  Fails
- * only when @cancellable is cancelled. */
+/* Runs the probe once.  Finishes when every candidate has an answer and each
+ * server reached has had its QUIT, or when the time limit is reached (those
+ * still running count as timed out).  Fails only when @cancellable is
+ * cancelled (G_IO_ERROR_CANCELLED). */
 void gate_port_probe_run_async (GatePortProbe *self,
                                 GCancellable *cancellable,
                                 GAsyncReadyCallback callback,

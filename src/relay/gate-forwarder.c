@@ -10,21 +10,23 @@
 /* One upstream connection.  It runs at most one operation at a time (connect,
  * send or quit); the struct lives in self->connections until that operation
  * has come back, so a callback never sees freed memory. */
-typedef enum {
+typedef enum
+{
   CONN_CONNECTING,
   CONN_IDLE,
   CONN_SENDING,
   CONN_CLOSING,
 } ConnState;
 
-typedef struct {
+typedef struct
+{
   GateForwarder *self; /* not a reference: each pending operation holds one */
   GateSmtpClient *client;
   GCancellable *cancellable;
   ConnState state;
-  guint n_sent;       /* messages taken on this connection */
+  guint n_sent; /* messages taken on this connection */
   guint idle_source;
-  char *id;           /* the message being sent */
+  char *id; /* the message being sent */
   GateSpoolEntry *entry;
 } Connection;
 
@@ -50,16 +52,16 @@ struct _GateForwarder
 
   /* Messages whose time has come, oldest first, without duplicates. */
   GQueue ready;
-  GHashTable *ready_links;    /* id → GList link in ready */
-  GHashTable *waiting;        /* id → gint64 * next attempt (Unix seconds) */
-  GHashTable *in_flight;      /* id → Connection * */
+  GHashTable *ready_links; /* id → GList link in ready */
+  GHashTable *waiting;     /* id → gint64 * next attempt (Unix seconds) */
+  GHashTable *in_flight;   /* id → Connection * */
   guint wake_source;
   gint64 wake_time;
   guint pump_source;
 
-  GPtrArray *connections;     /* Connection *, owned */
+  GPtrArray *connections; /* Connection *, owned */
   guint n_connect_failures;
-  gint64 connect_not_before;  /* monotonic µs: no extra connection before this */
+  gint64 connect_not_before; /* monotonic µs: no extra connection before this */
   guint connect_retry_source;
 
   /* Token bucket for the hourly rate cap. */
@@ -79,7 +81,8 @@ struct _GateForwarder
 
 G_DEFINE_FINAL_TYPE (GateForwarder, gate_forwarder, G_TYPE_OBJECT)
 
-enum {
+enum
+{
   PROP_0,
   PROP_SPOOL,
   PROP_MAX_CONNECTIONS,
@@ -100,7 +103,8 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-enum {
+enum
+{
   SIGNAL_DELIVERED,
   SIGNAL_DEFERRED,
   SIGNAL_FAILED,
@@ -123,7 +127,7 @@ gate_forwarder_compute_retry_delay (guint base_seconds, guint max_seconds, guint
 
   for (guint i = 1; i < attempts && delay < max_seconds; i++)
     delay *= 2;
-  return (guint) MIN (delay, (guint64) MAX (max_seconds, 1));
+  return (guint)MIN (delay, (guint64)MAX (max_seconds, 1));
 }
 
 static gint64
@@ -206,14 +210,14 @@ wake_cb (gpointer user_data)
   GHashTableIter iter;
   gpointer key, value;
   gint64 now = now_unix ();
-  g_autoptr(GPtrArray) due = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) due = g_ptr_array_new_with_free_func (g_free);
 
   self->wake_source = 0;
   self->wake_time = 0;
 
   g_hash_table_iter_init (&iter, self->waiting);
   while (g_hash_table_iter_next (&iter, &key, &value))
-    if (*(gint64 *) value <= now)
+    if (*(gint64 *)value <= now)
       g_ptr_array_add (due, g_strdup (key));
 
   for (guint i = 0; i < due->len; i++)
@@ -234,13 +238,13 @@ wake_cb (gpointer user_data)
 
     g_hash_table_iter_init (&iter, self->waiting);
     while (g_hash_table_iter_next (&iter, &key, &value))
-      next = MIN (next, *(gint64 *) value);
+      next = MIN (next, *(gint64 *)value);
     if (next != G_MAXINT64)
       {
-        gint64 delay_ms = CLAMP ((next - now_unix ()) * 1000, 0, (gint64) G_MAXUINT / 2);
+        gint64 delay_ms = CLAMP ((next - now_unix ()) * 1000, 0, (gint64)G_MAXUINT / 2);
 
         self->wake_time = next;
-        self->wake_source = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint) delay_ms + 5, wake_cb, self, NULL);
+        self->wake_source = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint)delay_ms + 5, wake_cb, self, NULL);
       }
   }
 
@@ -256,10 +260,10 @@ arm_wake (GateForwarder *self, gint64 next)
   if (self->wake_source != 0 && self->wake_time <= next)
     return;
   g_clear_handle_id (&self->wake_source, g_source_remove);
-  delay_ms = CLAMP ((next - now_unix ()) * 1000, 0, (gint64) G_MAXUINT / 2);
+  delay_ms = CLAMP ((next - now_unix ()) * 1000, 0, (gint64)G_MAXUINT / 2);
   self->wake_time = next;
   /* A few milliseconds late so that the second boundary has passed. */
-  self->wake_source = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint) delay_ms + 5, wake_cb, self, NULL);
+  self->wake_source = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint)delay_ms + 5, wake_cb, self, NULL);
 }
 
 /* Files a message according to its latest snapshot: due now, due later, or
@@ -299,6 +303,14 @@ spool_changed_cb (GateSpool *spool, const char *id, GateSpoolEntry *entry, gpoin
    * snapshot that attempt returns. */
   if (g_hash_table_contains (self->in_flight, id))
     return;
+  /* "Retry now" from the user also skips the wait before connecting again
+   * after the server could not be reached: the user may just have fixed it. */
+  if (entry != NULL && gate_spool_entry_get_status (entry) == GATE_SPOOL_STATUS_QUEUED
+      && gate_spool_entry_get_release_time (entry) >= now_unix () - 10)
+    {
+      self->connect_not_before = 0;
+      g_clear_handle_id (&self->connect_retry_source, g_source_remove);
+    }
   consider_entry (self, id, entry);
   if (g_queue_get_length (&self->ready) > 0)
     pump_soon (self);
@@ -338,7 +350,7 @@ take_token (GateForwarder *self)
     }
   if (self->rate_source == 0)
     {
-      guint wait_ms = (guint) ((1.0 - self->tokens) / per_second * 1000.0) + 1;
+      guint wait_ms = (guint)((1.0 - self->tokens) / per_second * 1000.0) + 1;
 
       self->rate_source = g_timeout_add (wait_ms, rate_cb, self);
     }
@@ -366,7 +378,7 @@ connection_remove (Connection *conn)
   g_ptr_array_remove (self->connections, conn); /* frees it */
   notify_connections (self);
   if (count_connections (self, TRUE) == 0 && self->upstream_connected)
-    set_upstream_state (self, FALSE, _("Idle: the last connection to the outgoing server worked"));
+    set_upstream_state (self, FALSE, _ ("Idle: the last connection to the outgoing server worked"));
 }
 
 static char *
@@ -383,7 +395,7 @@ describe_error (const GError *error)
       /* The reply as the server gave it, on one line: the user may need it
        * when asking the provider. */
       g_strdelimit (wire, "\n", ' ');
-      return g_strdup_printf (_("%s (the server said: %s)"), error->message, wire);
+      return g_strdup_printf (_ ("%s (the server said: %s)"), error->message, wire);
     }
   return g_strdup (error->message);
 }
@@ -457,9 +469,9 @@ defer_ready_messages (GateForwarder *self, const char *reason)
   while (!g_queue_is_empty (&self->ready))
     {
       g_autofree char *id = g_queue_pop_head (&self->ready);
-      g_autoptr(GateSpoolEntry) claimed = NULL;
-      g_autoptr(GateSpoolEntry) after = NULL;
-      g_autoptr(GError) error = NULL;
+      g_autoptr (GateSpoolEntry) claimed = NULL;
+      g_autoptr (GateSpoolEntry) after = NULL;
+      g_autoptr (GError) error = NULL;
       gint64 age_start;
 
       g_hash_table_remove (self->ready_links, id);
@@ -467,18 +479,21 @@ defer_ready_messages (GateForwarder *self, const char *reason)
       if (claimed == NULL)
         continue;
 
-      age_start = MAX (gate_spool_entry_get_received_time (claimed), gate_spool_entry_get_release_time (claimed));
-      if (now - age_start >= (gint64) self->max_age)
+      age_start
+          = MAX (gate_spool_entry_get_received_time (claimed), gate_spool_entry_get_release_time (claimed));
+      if (now - age_start >= (gint64)self->max_age)
         {
-          g_autofree char *why = g_strdup_printf (_("Gave up after trying for too long. Last problem: %s"), reason);
+          g_autofree char *why
+              = g_strdup_printf (_ ("Gave up after trying for too long. Last problem: %s"), reason);
 
           after = gate_spool_fail (self->spool, id, why, NULL);
           g_signal_emit (self, signals[SIGNAL_FAILED], 0, id, why);
         }
       else
         {
-          gint64 next = now + gate_forwarder_compute_retry_delay (self->retry_base, self->retry_max,
-                                                                  gate_spool_entry_get_attempts (claimed));
+          gint64 next = now
+                        + gate_forwarder_compute_retry_delay (self->retry_base, self->retry_max,
+                                                              gate_spool_entry_get_attempts (claimed));
 
           after = gate_spool_finish_attempt (self->spool, id, next, reason, NULL, NULL);
           if (after != NULL)
@@ -505,12 +520,12 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Connection *conn = user_data;
   GateForwarder *self = conn->self;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
   if (!gate_smtp_client_connect_finish (GATE_SMTP_CLIENT (source), result, &error))
     {
       g_autofree char *reason = describe_error (error);
-      g_autofree char *state = g_strdup_printf (_("Cannot reach the outgoing server: %s"), reason);
+      g_autofree char *state = g_strdup_printf (_ ("Cannot reach the outgoing server: %s"), reason);
       gboolean cancelled = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
                            || g_error_matches (error, GATE_SMTP_ERROR, GATE_SMTP_ERROR_CANCELLED);
 
@@ -525,7 +540,7 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
           self->n_connect_failures++;
           delay = gate_forwarder_compute_retry_delay (MIN (self->retry_base, 5), self->retry_max,
                                                       self->n_connect_failures);
-          self->connect_not_before = g_get_monotonic_time () + (gint64) delay * G_USEC_PER_SEC;
+          self->connect_not_before = g_get_monotonic_time () + (gint64)delay * G_USEC_PER_SEC;
           if (self->connect_retry_source == 0)
             self->connect_retry_source = g_timeout_add_seconds (delay, connect_retry_cb, self);
 
@@ -543,7 +558,8 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   self->n_connect_failures = 0;
   self->connect_not_before = 0;
   {
-    g_autofree char *state = g_strdup_printf (_("Connected to %s"), gate_smtp_client_get_host (conn->client));
+    g_autofree char *state
+        = g_strdup_printf (_ ("Connected to %s"), gate_smtp_client_get_host (conn->client));
 
     set_upstream_state (self, TRUE, state);
   }
@@ -582,7 +598,7 @@ message_too_old (GateForwarder *self, GateSpoolEntry *entry)
 {
   gint64 start = MAX (gate_spool_entry_get_received_time (entry), gate_spool_entry_get_release_time (entry));
 
-  return now_unix () - start >= (gint64) self->max_age;
+  return now_unix () - start >= (gint64)self->max_age;
 }
 
 /* Ends an attempt that left recipients pending, or gives up when the message
@@ -592,7 +608,8 @@ defer_or_fail (GateForwarder *self, const char *id, GateSpoolEntry *entry, const
 {
   if (message_too_old (self, entry))
     {
-      g_autofree char *why = g_strdup_printf (_("Gave up after trying for too long. Last problem: %s"), reason);
+      g_autofree char *why
+          = g_strdup_printf (_ ("Gave up after trying for too long. Last problem: %s"), reason);
       GateSpoolEntry *after = gate_spool_fail (self->spool, id, why, NULL);
 
       if (after != NULL)
@@ -601,8 +618,9 @@ defer_or_fail (GateForwarder *self, const char *id, GateSpoolEntry *entry, const
     }
   else
     {
-      gint64 next = now_unix () + gate_forwarder_compute_retry_delay (self->retry_base, self->retry_max,
-                                                                      gate_spool_entry_get_attempts (entry));
+      gint64 next = now_unix ()
+                    + gate_forwarder_compute_retry_delay (self->retry_base, self->retry_max,
+                                                          gate_spool_entry_get_attempts (entry));
       GateSpoolEntry *after = gate_spool_finish_attempt (self->spool, id, next, reason, NULL, NULL);
 
       if (after != NULL && gate_spool_entry_get_status (after) == GATE_SPOOL_STATUS_QUEUED)
@@ -623,14 +641,26 @@ reply_to_line (GateSmtpReply *reply)
 static GateSpoolEntry *
 settle_result (GateForwarder *self, const char *id, GateSpoolEntry *entry, GateSmtpSendResult *result)
 {
-  g_autoptr(GPtrArray) delivered = g_ptr_array_new ();
-  g_autoptr(GString) temporary = g_string_new (NULL);
+  g_autoptr (GPtrArray) delivered = g_ptr_array_new ();
+  g_autoptr (GString) temporary = g_string_new (NULL);
   GateSmtpReply *final = gate_smtp_send_result_get_final_reply (result);
   g_autofree char *final_line = final != NULL ? reply_to_line (final) : g_strdup ("250");
   gboolean removed = FALSE;
   guint n = gate_smtp_send_result_get_n_recipients (result);
   GateSpoolEntry *after;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
+
+  /* The usual case: every recipient taken.  The message goes at once, with
+   * one change to the spool instead of two. */
+  if (n > 0 && gate_smtp_send_result_get_n_accepted (result) == n)
+    {
+      if (gate_spool_delete (self->spool, id, &error))
+        {
+          g_signal_emit (self, signals[SIGNAL_DELIVERED], 0, id, final_line);
+          return NULL;
+        }
+      g_clear_error (&error);
+    }
 
   for (guint i = 0; i < n; i++)
     {
@@ -638,19 +668,19 @@ settle_result (GateForwarder *self, const char *id, GateSpoolEntry *entry, GateS
       GateSmtpReply *reply = gate_smtp_send_result_get_recipient_reply (result, i);
 
       if (gate_smtp_send_result_recipient_accepted (result, i))
-        g_ptr_array_add (delivered, (gpointer) rcpt);
+        g_ptr_array_add (delivered, (gpointer)rcpt);
       else if (reply != NULL && gate_smtp_reply_is_permanent (reply))
         {
           g_autofree char *line = reply_to_line (reply);
           const char *one[] = { rcpt, NULL };
-          g_autofree char *why = g_strdup_printf (_("The outgoing server refused this recipient: %s"), line);
+          g_autofree char *why = g_strdup_printf (_ ("The outgoing server refused this recipient: %s"), line);
 
           gate_spool_set_recipients (self->spool, id, one, GATE_SPOOL_RECIPIENT_FAILED, line, NULL);
           g_signal_emit (self, signals[SIGNAL_RECIPIENT_FAILED], 0, id, rcpt, why);
         }
       else
         {
-          g_autofree char *line = reply != NULL ? reply_to_line (reply) : g_strdup (_("no answer"));
+          g_autofree char *line = reply != NULL ? reply_to_line (reply) : g_strdup (_ ("no answer"));
 
           if (temporary->len > 0)
             g_string_append (temporary, "; ");
@@ -660,14 +690,14 @@ settle_result (GateForwarder *self, const char *id, GateSpoolEntry *entry, GateS
   if (delivered->len > 0)
     {
       g_ptr_array_add (delivered, NULL);
-      gate_spool_set_recipients (self->spool, id, (const char *const *) delivered->pdata,
+      gate_spool_set_recipients (self->spool, id, (const char *const *)delivered->pdata,
                                  GATE_SPOOL_RECIPIENT_DELIVERED, final_line, NULL);
     }
 
   if (temporary->len > 0)
     {
-      g_autofree char *reason = g_strdup_printf (_("The outgoing server asked to try again later for %s"),
-                                                 temporary->str);
+      g_autofree char *reason
+          = g_strdup_printf (_ ("The outgoing server asked to try again later for %s"), temporary->str);
 
       return defer_or_fail (self, id, entry, reason);
     }
@@ -678,8 +708,8 @@ settle_result (GateForwarder *self, const char *id, GateSpoolEntry *entry, GateS
   else if (after != NULL && gate_spool_entry_get_status (after) == GATE_SPOOL_STATUS_FAILED)
     {
       const char *last = gate_spool_entry_get_last_error (after);
-      g_autofree char *why = g_strdup_printf (_("The outgoing server refused some recipients: %s"),
-                                              last != NULL ? last : "");
+      g_autofree char *why
+          = g_strdup_printf (_ ("The outgoing server refused some recipients: %s"), last != NULL ? last : "");
 
       g_signal_emit (self, signals[SIGNAL_FAILED], 0, id, why);
     }
@@ -688,7 +718,8 @@ settle_result (GateForwarder *self, const char *id, GateSpoolEntry *entry, GateS
 
 /* The send failed as a whole: decide between trying again and giving up. */
 static GateSpoolEntry *
-settle_error (GateForwarder *self, Connection *conn, const char *id, GateSpoolEntry *entry, const GError *error)
+settle_error (GateForwarder *self, Connection *conn, const char *id, GateSpoolEntry *entry,
+              const GError *error)
 {
   g_autofree char *reason = describe_error (error);
   GateSmtpReply *reply = error->domain == GATE_SMTP_ERROR ? gate_smtp_error_get_reply (error) : NULL;
@@ -706,13 +737,13 @@ settle_error (GateForwarder *self, Connection *conn, const char *id, GateSpoolEn
 
   if (reply != NULL && gate_smtp_reply_is_permanent (reply))
     {
-      g_autoptr(GateSpoolEntry) failed = NULL;
+      g_autoptr (GateSpoolEntry) failed = NULL;
       g_autofree char *why = NULL;
 
       if (g_error_matches (error, GATE_SMTP_ERROR, GATE_SMTP_ERROR_RECIPIENT_REFUSED))
-        why = g_strdup_printf (_("The outgoing server refused every recipient: %s"), reason);
+        why = g_strdup_printf (_ ("The outgoing server refused every recipient: %s"), reason);
       else
-        why = g_strdup_printf (_("The outgoing server refused the message: %s"), reason);
+        why = g_strdup_printf (_ ("The outgoing server refused the message: %s"), reason);
       failed = gate_spool_fail (self->spool, id, why, NULL);
       if (failed != NULL)
         g_signal_emit (self, signals[SIGNAL_FAILED], 0, id, why);
@@ -721,7 +752,8 @@ settle_error (GateForwarder *self, Connection *conn, const char *id, GateSpoolEn
 
   if (g_error_matches (error, GATE_SMTP_ERROR, GATE_SMTP_ERROR_MESSAGE_TOO_LARGE))
     {
-      g_autofree char *why = g_strdup_printf (_("The message is too large for the outgoing server: %s"), reason);
+      g_autofree char *why
+          = g_strdup_printf (_ ("The message is too large for the outgoing server: %s"), reason);
       GateSpoolEntry *failed = gate_spool_fail (self->spool, id, why, NULL);
 
       if (failed != NULL)
@@ -737,11 +769,11 @@ send_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   Connection *conn = user_data;
   GateForwarder *self = conn->self;
-  g_autoptr(GateSmtpSendResult) send_result = NULL;
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GateSpoolEntry) after = NULL;
+  g_autoptr (GateSmtpSendResult) send_result = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpoolEntry) after = NULL;
   g_autofree char *id = g_steal_pointer (&conn->id);
-  g_autoptr(GateSpoolEntry) entry = g_steal_pointer (&conn->entry);
+  g_autoptr (GateSpoolEntry) entry = g_steal_pointer (&conn->entry);
 
   send_result = gate_smtp_client_send_finish (GATE_SMTP_CLIENT (source), result, &error);
   g_hash_table_remove (self->in_flight, id);
@@ -772,10 +804,10 @@ static void
 connection_start_send (Connection *conn, const char *id)
 {
   GateForwarder *self = conn->self;
-  g_autoptr(GateSpoolEntry) entry = NULL;
-  g_autoptr(GateSmtpEnvelope) envelope = NULL;
-  g_autoptr(GInputStream) content = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GateSpoolEntry) entry = NULL;
+  g_autoptr (GateSmtpEnvelope) envelope = NULL;
+  g_autoptr (GInputStream) content = NULL;
+  g_autoptr (GError) error = NULL;
 
   entry = gate_spool_claim (self->spool, id, &error);
   if (entry == NULL)
@@ -787,7 +819,7 @@ connection_start_send (Connection *conn, const char *id)
 
   if (gate_spool_entry_get_n_pending (entry) == 0)
     {
-      g_autoptr(GateSpoolEntry) after = gate_spool_finish_attempt (self->spool, id, 0, NULL, NULL, NULL);
+      g_autoptr (GateSpoolEntry) after = gate_spool_finish_attempt (self->spool, id, 0, NULL, NULL, NULL);
 
       consider_entry (self, id, after);
       return;
@@ -796,8 +828,8 @@ connection_start_send (Connection *conn, const char *id)
   content = gate_spool_open_content (self->spool, id, &error);
   if (content == NULL)
     {
-      g_autofree char *why = g_strdup_printf (_("The stored message cannot be read: %s"), error->message);
-      g_autoptr(GateSpoolEntry) after = gate_spool_fail (self->spool, id, why, NULL);
+      g_autofree char *why = g_strdup_printf (_ ("The stored message cannot be read: %s"), error->message);
+      g_autoptr (GateSpoolEntry) after = gate_spool_fail (self->spool, id, why, NULL);
 
       g_signal_emit (self, signals[SIGNAL_FAILED], 0, id, why);
       consider_entry (self, id, after);
@@ -837,7 +869,7 @@ count_connecting (GateForwarder *self)
   guint n = 0;
 
   for (guint i = 0; i < self->connections->len; i++)
-    if (((Connection *) g_ptr_array_index (self->connections, i))->state == CONN_CONNECTING)
+    if (((Connection *)g_ptr_array_index (self->connections, i))->state == CONN_CONNECTING)
       n++;
   return n;
 }
@@ -900,7 +932,7 @@ pump_soon (GateForwarder *self)
 void
 gate_forwarder_start (GateForwarder *self)
 {
-  g_autoptr(GPtrArray) entries = NULL;
+  g_autoptr (GPtrArray) entries = NULL;
 
   g_return_if_fail (GATE_IS_FORWARDER (self));
   g_return_if_fail (self->factory != NULL);
@@ -927,7 +959,7 @@ gate_forwarder_start (GateForwarder *self)
 static void
 maybe_finish_stop (GateForwarder *self)
 {
-  g_autoptr(GTask) task = NULL;
+  g_autoptr (GTask) task = NULL;
 
   if (!self->stopping || self->stop_task == NULL || self->connections->len > 0)
     return;
@@ -957,18 +989,16 @@ grace_cb (gpointer user_data)
   self->grace_source = 0;
   /* Deliveries still running are cut off; their messages stay queued. */
   for (guint i = 0; i < self->connections->len; i++)
-    g_cancellable_cancel (((Connection *) g_ptr_array_index (self->connections, i))->cancellable);
+    g_cancellable_cancel (((Connection *)g_ptr_array_index (self->connections, i))->cancellable);
   return G_SOURCE_REMOVE;
 }
 
 void
-gate_forwarder_stop_async (GateForwarder *self,
-                           GCancellable *cancellable,
-                           GAsyncReadyCallback callback,
+gate_forwarder_stop_async (GateForwarder *self, GCancellable *cancellable, GAsyncReadyCallback callback,
                            gpointer user_data)
 {
-  g_autoptr(GTask) task = NULL;
-  g_autoptr(GPtrArray) idle = NULL;
+  g_autoptr (GTask) task = NULL;
+  g_autoptr (GPtrArray) idle = NULL;
 
   g_return_if_fail (GATE_IS_FORWARDER (self));
 
@@ -1022,10 +1052,8 @@ gate_forwarder_new (GateSpool *spool)
 }
 
 void
-gate_forwarder_set_client_factory (GateForwarder *self,
-                                   GateForwarderClientFactory factory,
-                                   gpointer user_data,
-                                   GDestroyNotify destroy)
+gate_forwarder_set_client_factory (GateForwarder *self, GateForwarderClientFactory factory,
+                                   gpointer user_data, GDestroyNotify destroy)
 {
   g_return_if_fail (GATE_IS_FORWARDER (self));
 
@@ -1043,19 +1071,20 @@ gate_forwarder_get_spool (GateForwarder *self)
   return self->spool;
 }
 
-#define SETTER(name, field, prop, expr)                                                              \
-  void gate_forwarder_set_##name (GateForwarder *self, guint value)                                  \
-  {                                                                                                  \
-    g_return_if_fail (GATE_IS_FORWARDER (self));                                                     \
-    value = (expr);                                                                                  \
-    if (self->field == value)                                                                        \
-      return;                                                                                        \
-    self->field = value;                                                                             \
-    g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);                                    \
-    pump_soon (self);                                                                                \
+#define SETTER(name, field, prop, expr)                                                                      \
+  void gate_forwarder_set_##name (GateForwarder *self, guint value)                                          \
+  {                                                                                                          \
+    g_return_if_fail (GATE_IS_FORWARDER (self));                                                             \
+    value = (expr);                                                                                          \
+    if (self->field == value)                                                                                \
+      return;                                                                                                \
+    self->field = value;                                                                                     \
+    g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);                                            \
+    pump_soon (self);                                                                                        \
   }
 
-SETTER (max_connections, max_connections, PROP_MAX_CONNECTIONS, CLAMP (value, 1, GATE_FORWARDER_MAX_CONNECTIONS))
+SETTER (max_connections, max_connections, PROP_MAX_CONNECTIONS,
+        CLAMP (value, 1, GATE_FORWARDER_MAX_CONNECTIONS))
 SETTER (messages_per_connection, messages_per_connection, PROP_MESSAGES_PER_CONNECTION, MAX (value, 1))
 SETTER (idle_timeout, idle_timeout, PROP_IDLE_TIMEOUT, MAX (value, 1))
 SETTER (rate_per_hour, rate_per_hour, PROP_RATE_PER_HOUR, value)
@@ -1122,50 +1151,50 @@ gate_forwarder_get_property (GObject *object, guint prop_id, GValue *value, GPar
 
   switch (prop_id)
     {
-    case PROP_SPOOL:
-      g_value_set_object (value, self->spool);
-      break;
-    case PROP_MAX_CONNECTIONS:
-      g_value_set_uint (value, self->max_connections);
-      break;
-    case PROP_MESSAGES_PER_CONNECTION:
-      g_value_set_uint (value, self->messages_per_connection);
-      break;
-    case PROP_IDLE_TIMEOUT:
-      g_value_set_uint (value, self->idle_timeout);
-      break;
-    case PROP_RATE_PER_HOUR:
-      g_value_set_uint (value, self->rate_per_hour);
-      break;
-    case PROP_RETRY_BASE:
-      g_value_set_uint (value, self->retry_base);
-      break;
-    case PROP_RETRY_MAX:
-      g_value_set_uint (value, self->retry_max);
-      break;
-    case PROP_MAX_AGE:
-      g_value_set_uint (value, self->max_age);
-      break;
-    case PROP_GRACE_PERIOD:
-      g_value_set_uint (value, self->grace_period);
-      break;
-    case PROP_RUNNING:
-      g_value_set_boolean (value, self->running);
-      break;
-    case PROP_QUEUE_LENGTH:
-      g_value_set_uint (value, self->queue_length);
-      break;
-    case PROP_CONNECTIONS:
-      g_value_set_uint (value, self->connections->len);
-      break;
-    case PROP_UPSTREAM_CONNECTED:
-      g_value_set_boolean (value, self->upstream_connected);
-      break;
-    case PROP_UPSTREAM_STATE:
-      g_value_set_string (value, self->upstream_state);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_SPOOL:
+        g_value_set_object (value, self->spool);
+        break;
+      case PROP_MAX_CONNECTIONS:
+        g_value_set_uint (value, self->max_connections);
+        break;
+      case PROP_MESSAGES_PER_CONNECTION:
+        g_value_set_uint (value, self->messages_per_connection);
+        break;
+      case PROP_IDLE_TIMEOUT:
+        g_value_set_uint (value, self->idle_timeout);
+        break;
+      case PROP_RATE_PER_HOUR:
+        g_value_set_uint (value, self->rate_per_hour);
+        break;
+      case PROP_RETRY_BASE:
+        g_value_set_uint (value, self->retry_base);
+        break;
+      case PROP_RETRY_MAX:
+        g_value_set_uint (value, self->retry_max);
+        break;
+      case PROP_MAX_AGE:
+        g_value_set_uint (value, self->max_age);
+        break;
+      case PROP_GRACE_PERIOD:
+        g_value_set_uint (value, self->grace_period);
+        break;
+      case PROP_RUNNING:
+        g_value_set_boolean (value, self->running);
+        break;
+      case PROP_QUEUE_LENGTH:
+        g_value_set_uint (value, self->queue_length);
+        break;
+      case PROP_CONNECTIONS:
+        g_value_set_uint (value, self->connections->len);
+        break;
+      case PROP_UPSTREAM_CONNECTED:
+        g_value_set_boolean (value, self->upstream_connected);
+        break;
+      case PROP_UPSTREAM_STATE:
+        g_value_set_string (value, self->upstream_state);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -1176,35 +1205,35 @@ gate_forwarder_set_property (GObject *object, guint prop_id, const GValue *value
 
   switch (prop_id)
     {
-    case PROP_SPOOL:
-      self->spool = g_value_dup_object (value);
-      break;
-    case PROP_MAX_CONNECTIONS:
-      gate_forwarder_set_max_connections (self, g_value_get_uint (value));
-      break;
-    case PROP_MESSAGES_PER_CONNECTION:
-      gate_forwarder_set_messages_per_connection (self, g_value_get_uint (value));
-      break;
-    case PROP_IDLE_TIMEOUT:
-      gate_forwarder_set_idle_timeout (self, g_value_get_uint (value));
-      break;
-    case PROP_RATE_PER_HOUR:
-      gate_forwarder_set_rate_per_hour (self, g_value_get_uint (value));
-      break;
-    case PROP_RETRY_BASE:
-      gate_forwarder_set_retry_base (self, g_value_get_uint (value));
-      break;
-    case PROP_RETRY_MAX:
-      gate_forwarder_set_retry_max (self, g_value_get_uint (value));
-      break;
-    case PROP_MAX_AGE:
-      gate_forwarder_set_max_age (self, g_value_get_uint (value));
-      break;
-    case PROP_GRACE_PERIOD:
-      gate_forwarder_set_grace_period (self, g_value_get_uint (value));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_SPOOL:
+        self->spool = g_value_dup_object (value);
+        break;
+      case PROP_MAX_CONNECTIONS:
+        gate_forwarder_set_max_connections (self, g_value_get_uint (value));
+        break;
+      case PROP_MESSAGES_PER_CONNECTION:
+        gate_forwarder_set_messages_per_connection (self, g_value_get_uint (value));
+        break;
+      case PROP_IDLE_TIMEOUT:
+        gate_forwarder_set_idle_timeout (self, g_value_get_uint (value));
+        break;
+      case PROP_RATE_PER_HOUR:
+        gate_forwarder_set_rate_per_hour (self, g_value_get_uint (value));
+        break;
+      case PROP_RETRY_BASE:
+        gate_forwarder_set_retry_base (self, g_value_get_uint (value));
+        break;
+      case PROP_RETRY_MAX:
+        gate_forwarder_set_retry_max (self, g_value_get_uint (value));
+        break;
+      case PROP_MAX_AGE:
+        gate_forwarder_set_max_age (self, g_value_get_uint (value));
+        break;
+      case PROP_GRACE_PERIOD:
+        gate_forwarder_set_grace_period (self, g_value_get_uint (value));
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -1260,24 +1289,25 @@ gate_forwarder_class_init (GateForwarderClass *klass)
   object_class->dispose = gate_forwarder_dispose;
   object_class->finalize = gate_forwarder_finalize;
 
-  properties[PROP_SPOOL] = g_param_spec_object ("spool", NULL, NULL, GATE_TYPE_SPOOL,
-                                                G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
-  properties[PROP_MAX_CONNECTIONS] = g_param_spec_uint ("max-connections", NULL, NULL, 1,
-                                                        GATE_FORWARDER_MAX_CONNECTIONS,
-                                                        GATE_FORWARDER_DEFAULT_CONNECTIONS, rw);
-  properties[PROP_MESSAGES_PER_CONNECTION] = g_param_spec_uint ("messages-per-connection", NULL, NULL, 1,
-                                                                G_MAXUINT,
-                                                                GATE_FORWARDER_DEFAULT_MESSAGES_PER_CONNECTION, rw);
-  properties[PROP_IDLE_TIMEOUT] = g_param_spec_uint ("idle-timeout", NULL, NULL, 1, G_MAXUINT,
-                                                     GATE_FORWARDER_DEFAULT_IDLE_SECONDS, rw);
+  properties[PROP_SPOOL]
+      = g_param_spec_object ("spool", NULL, NULL, GATE_TYPE_SPOOL,
+                             G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_MAX_CONNECTIONS]
+      = g_param_spec_uint ("max-connections", NULL, NULL, 1, GATE_FORWARDER_MAX_CONNECTIONS,
+                           GATE_FORWARDER_DEFAULT_CONNECTIONS, rw);
+  properties[PROP_MESSAGES_PER_CONNECTION]
+      = g_param_spec_uint ("messages-per-connection", NULL, NULL, 1, G_MAXUINT,
+                           GATE_FORWARDER_DEFAULT_MESSAGES_PER_CONNECTION, rw);
+  properties[PROP_IDLE_TIMEOUT]
+      = g_param_spec_uint ("idle-timeout", NULL, NULL, 1, G_MAXUINT, GATE_FORWARDER_DEFAULT_IDLE_SECONDS, rw);
   properties[PROP_RATE_PER_HOUR] = g_param_spec_uint ("rate-per-hour", NULL, NULL, 0, G_MAXUINT,
                                                       GATE_FORWARDER_DEFAULT_RATE_PER_HOUR, rw);
-  properties[PROP_RETRY_BASE] = g_param_spec_uint ("retry-base", NULL, NULL, 1, G_MAXUINT,
-                                                   GATE_FORWARDER_DEFAULT_RETRY_BASE, rw);
-  properties[PROP_RETRY_MAX] = g_param_spec_uint ("retry-max", NULL, NULL, 1, G_MAXUINT,
-                                                  GATE_FORWARDER_DEFAULT_RETRY_MAX, rw);
-  properties[PROP_MAX_AGE] = g_param_spec_uint ("max-age", NULL, NULL, 0, G_MAXUINT,
-                                                GATE_FORWARDER_DEFAULT_MAX_AGE, rw);
+  properties[PROP_RETRY_BASE]
+      = g_param_spec_uint ("retry-base", NULL, NULL, 1, G_MAXUINT, GATE_FORWARDER_DEFAULT_RETRY_BASE, rw);
+  properties[PROP_RETRY_MAX]
+      = g_param_spec_uint ("retry-max", NULL, NULL, 1, G_MAXUINT, GATE_FORWARDER_DEFAULT_RETRY_MAX, rw);
+  properties[PROP_MAX_AGE]
+      = g_param_spec_uint ("max-age", NULL, NULL, 0, G_MAXUINT, GATE_FORWARDER_DEFAULT_MAX_AGE, rw);
   properties[PROP_GRACE_PERIOD] = g_param_spec_uint ("grace-period", NULL, NULL, 0, G_MAXUINT, 10, rw);
   properties[PROP_RUNNING] = g_param_spec_boolean ("running", NULL, NULL, FALSE, ro);
   properties[PROP_QUEUE_LENGTH] = g_param_spec_uint ("queue-length", NULL, NULL, 0, G_MAXUINT, 0, ro);
@@ -1286,15 +1316,16 @@ gate_forwarder_class_init (GateForwarderClass *klass)
   properties[PROP_UPSTREAM_STATE] = g_param_spec_string ("upstream-state", NULL, NULL, NULL, ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  signals[SIGNAL_DELIVERED] = g_signal_new ("delivered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                                            NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
-  signals[SIGNAL_DEFERRED] = g_signal_new ("deferred", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                                           NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_INT64);
-  signals[SIGNAL_FAILED] = g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                                         NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
-  signals[SIGNAL_RECIPIENT_FAILED] = g_signal_new ("recipient-failed", G_TYPE_FROM_CLASS (klass),
-                                                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3,
-                                                   G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_DELIVERED] = g_signal_new ("delivered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                            NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_DEFERRED]
+      = g_signal_new ("deferred", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_INT64);
+  signals[SIGNAL_FAILED] = g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                         NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_RECIPIENT_FAILED]
+      = g_signal_new ("recipient-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
 }
 
 static void
@@ -1312,6 +1343,6 @@ gate_forwarder_init (GateForwarder *self)
   self->ready_links = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->waiting = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  self->connections = g_ptr_array_new_with_free_func ((GDestroyNotify) connection_free);
-  self->upstream_state = g_strdup (_("Not connected yet"));
+  self->connections = g_ptr_array_new_with_free_func ((GDestroyNotify)connection_free);
+  self->upstream_state = g_strdup (_ ("Not connected yet"));
 }

@@ -14,9 +14,9 @@ G_BEGIN_DECLS
 #define GATE_FORWARDER_DEFAULT_MESSAGES_PER_CONNECTION 2500
 #define GATE_FORWARDER_DEFAULT_RATE_PER_HOUR 200000
 #define GATE_FORWARDER_DEFAULT_IDLE_SECONDS 15
-#define GATE_FORWARDER_DEFAULT_RETRY_BASE 60        /* first retry after a minute… */
-#define GATE_FORWARDER_DEFAULT_RETRY_MAX 3600       /* …doubling up to an hour */
-#define GATE_FORWARDER_DEFAULT_MAX_AGE (5 * 86400)  /* then give up after five days */
+#define GATE_FORWARDER_DEFAULT_RETRY_BASE 60       /* first retry after a minute… */
+#define GATE_FORWARDER_DEFAULT_RETRY_MAX 3600      /* …doubling up to an hour */
+#define GATE_FORWARDER_DEFAULT_MAX_AGE (5 * 86400) /* then give up after five days */
 
 /* Makes one unconnected client for the outgoing server, with its credentials
  * set.  Called for every upstream connection the forwarder opens. */
@@ -56,10 +56,8 @@ G_DECLARE_FINAL_TYPE (GateForwarder, gate_forwarder, GATE, FORWARDER, GObject)
  */
 GateForwarder *gate_forwarder_new (GateSpool *spool);
 
-void gate_forwarder_set_client_factory (GateForwarder *self,
-                                        GateForwarderClientFactory factory,
-                                        gpointer user_data,
-                                        GDestroyNotify destroy);
+void gate_forwarder_set_client_factory (GateForwarder *self, GateForwarderClientFactory factory,
+                                        gpointer user_data, GDestroyNotify destroy);
 
 GateSpool *gate_forwarder_get_spool (GateForwarder *self);
 void gate_forwarder_set_max_connections (GateForwarder *self, guint max_connections);
@@ -85,9 +83,7 @@ void gate_forwarder_start (GateForwarder *self);
 /* Takes no new message; waits up to the grace period for the deliveries under
  * way, then cancels the rest (they stay in the spool, tried again at the next
  * start) and closes the connections. */
-void gate_forwarder_stop_async (GateForwarder *self,
-                                GCancellable *cancellable,
-                                GAsyncReadyCallback callback,
+void gate_forwarder_stop_async (GateForwarder *self, GCancellable *cancellable, GAsyncReadyCallback callback,
                                 gpointer user_data);
 gboolean gate_forwarder_stop_finish (GateForwarder *self, GAsyncResult *result, GError **error);
 

@@ -6,6 +6,8 @@
 #include "gate-relay-server.h"
 
 #include <glib/gi18n-lib.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <string.h>
 
 #include "gate-relay-session.h"
@@ -33,7 +35,8 @@ struct _GateRelayServer
   char *verified_sender;
 };
 
-enum {
+enum
+{
   PROP_0,
   PROP_SPOOL,
   PROP_PORT,
@@ -42,7 +45,8 @@ enum {
 };
 static GParamSpec *properties[N_PROPS];
 
-enum {
+enum
+{
   SIGNAL_MESSAGE_ACCEPTED,
   SIGNAL_CLIENT_REFUSED,
   SIGNAL_LOG,
@@ -95,8 +99,8 @@ gate_relay_server_is_allowed (GateRelayServer *self, GInetAddress *address)
   for (guint i = 0; i < self->allowed->len; i++)
     {
       GInetAddressMask *mask = self->allowed->pdata[i];
-      if (g_inet_address_mask_get_family (mask) == g_inet_address_get_family (plain) &&
-          g_inet_address_mask_matches (mask, plain))
+      if (g_inet_address_mask_get_family (mask) == g_inet_address_get_family (plain)
+          && g_inet_address_mask_matches (mask, plain))
         return TRUE;
     }
   return FALSE;
@@ -128,8 +132,8 @@ refuse (GSocketConnection *connection, const char *line)
 
   refusal->connection = g_object_ref (connection);
   refusal->line = g_bytes_new (line, strlen (line));
-  g_output_stream_write_all_async (output, line, strlen (line), G_PRIORITY_DEFAULT, NULL,
-                                   refusal_written_cb, refusal);
+  g_output_stream_write_all_async (output, line, strlen (line), G_PRIORITY_DEFAULT, NULL, refusal_written_cb,
+                                   refusal);
 }
 
 static void
@@ -146,15 +150,19 @@ static void
 session_accepted_cb (GateRelaySession *session, GateSpoolEntry *entry, gpointer user_data)
 {
   GateRelayServer *self = user_data;
+  g_autofree char *size = g_format_size ((guint64)MAX (0, gate_spool_entry_get_size (entry)));
+  guint n = gate_spool_entry_get_n_recipients (entry);
 
-  gate_relay_server_log (self, _("Accepted a message from %s to %u recipient(s), %" G_GINT64_FORMAT " bytes"),
-                         gate_spool_entry_get_client_address (entry), gate_spool_entry_get_n_recipients (entry),
-                         gate_spool_entry_get_size (entry));
+  gate_relay_server_log (self,
+                         g_dngettext (GETTEXT_PACKAGE, "Accepted a message from %s for %u recipient (%s)",
+                                      "Accepted a message from %s for %u recipients (%s)", n),
+                         gate_spool_entry_get_client_address (entry), n, size);
   g_signal_emit (self, signals[SIGNAL_MESSAGE_ACCEPTED], 0, entry);
 }
 
 static gboolean
-incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *source_object, gpointer user_data)
+incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *source_object,
+             gpointer user_data)
 {
   GateRelayServer *self = user_data;
   g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
@@ -167,25 +175,29 @@ incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *so
       return TRUE;
     }
   peer = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
-  if (!gate_relay_server_is_allowed (self, g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote))))
+  if (!gate_relay_server_is_allowed (self,
+                                     g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote))))
     {
-      const char *reason = _("this address is not in the allowed list");
+      const char *reason = _ ("this address is not in the allowed list");
 
-      gate_relay_server_log (self, _("Refused a connection from %s: %s"), peer, reason);
+      gate_relay_server_log (self, _ ("Refused a connection from %s: %s"), peer, reason);
       g_signal_emit (self, signals[SIGNAL_CLIENT_REFUSED], 0, peer, reason);
       refuse (connection, "554 5.7.1 Your address is not allowed to use this relay\r\n");
       return TRUE;
     }
   if (self->sessions->len >= self->max_connections)
     {
-      const char *reason = _("too many connections at once");
+      const char *reason = _ ("too many connections at once");
 
-      gate_relay_server_log (self, _("Refused a connection from %s: %s"), peer, reason);
+      gate_relay_server_log (self, _ ("Refused a connection from %s: %s"), peer, reason);
       g_signal_emit (self, signals[SIGNAL_CLIENT_REFUSED], 0, peer, reason);
       refuse (connection, "421 4.3.2 Too many connections; try again later\r\n");
       return TRUE;
     }
 
+  /* Replies are small and each one is awaited: never hold one back for
+   * Nagle's algorithm (a 40 ms stall per reply with delayed ACKs). */
+  g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
   g_debug ("Connection from %s", peer);
   session = gate_relay_session_new (self, connection);
   g_ptr_array_add (self->sessions, session);
@@ -232,17 +244,17 @@ gate_relay_server_get_property (GObject *object, guint prop_id, GValue *value, G
 
   switch (prop_id)
     {
-    case PROP_SPOOL:
-      g_value_set_object (value, self->spool);
-      break;
-    case PROP_PORT:
-      g_value_set_uint (value, self->port);
-      break;
-    case PROP_N_CONNECTIONS:
-      g_value_set_uint (value, self->sessions->len);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_SPOOL:
+        g_value_set_object (value, self->spool);
+        break;
+      case PROP_PORT:
+        g_value_set_uint (value, self->port);
+        break;
+      case PROP_N_CONNECTIONS:
+        g_value_set_uint (value, self->sessions->len);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -253,11 +265,11 @@ gate_relay_server_set_property (GObject *object, guint prop_id, const GValue *va
 
   switch (prop_id)
     {
-    case PROP_SPOOL:
-      self->spool = g_value_dup_object (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_SPOOL:
+        self->spool = g_value_dup_object (value);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -271,26 +283,25 @@ gate_relay_server_class_init (GateRelayServerClass *klass)
   object_class->get_property = gate_relay_server_get_property;
   object_class->set_property = gate_relay_server_set_property;
 
-  properties[PROP_SPOOL] =
-    g_param_spec_object ("spool", NULL, NULL, GATE_TYPE_SPOOL,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_PORT] =
-    g_param_spec_uint ("port", NULL, NULL, 0, G_MAXUINT16, 0,
-                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
-  properties[PROP_N_CONNECTIONS] =
-    g_param_spec_uint ("n-connections", NULL, NULL, 0, G_MAXUINT, 0,
-                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_SPOOL] = g_param_spec_object ("spool", NULL, NULL, GATE_TYPE_SPOOL,
+                                                G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY
+                                                    | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_PORT]
+      = g_param_spec_uint ("port", NULL, NULL, 0, G_MAXUINT16, 0,
+                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_N_CONNECTIONS]
+      = g_param_spec_uint ("n-connections", NULL, NULL, 0, G_MAXUINT, 0,
+                           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  signals[SIGNAL_MESSAGE_ACCEPTED] =
-    g_signal_new ("message-accepted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, GATE_TYPE_SPOOL_ENTRY);
-  signals[SIGNAL_CLIENT_REFUSED] =
-    g_signal_new ("client-refused", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
-  signals[SIGNAL_LOG] =
-    g_signal_new ("log", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_MESSAGE_ACCEPTED]
+      = g_signal_new ("message-accepted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 1, GATE_TYPE_SPOOL_ENTRY);
+  signals[SIGNAL_CLIENT_REFUSED]
+      = g_signal_new ("client-refused", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_LOG] = g_signal_new ("log", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                      NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void
@@ -334,12 +345,15 @@ gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 po
   if (inet == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("“%s” is not an IP address to listen on"), address);
+                   _ ("“%s” is not an IP address to listen on"), address);
       return FALSE;
     }
   if (self->service == NULL)
     {
       self->service = g_socket_service_new ();
+      /* GLib's default of 10 drops the SYNs of a burst of devices (or a load
+       * generator): they then wait seconds for the kernel to retry. */
+      g_socket_listener_set_backlog (G_SOCKET_LISTENER (self->service), 1024);
       g_signal_connect (self->service, "incoming", G_CALLBACK (incoming_cb), self);
     }
   socket_address = g_inet_socket_address_new (inet, port);
@@ -352,7 +366,7 @@ gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 po
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
     }
   g_socket_service_start (self->service);
-  gate_relay_server_log (self, _("Listening for mail on %s port %u"), address,
+  gate_relay_server_log (self, _ ("Listening for mail on %s port %u"), address,
                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
   return TRUE;
 }
@@ -372,7 +386,7 @@ gate_relay_server_listen_string (GateRelayServer *self, const char *listen, GErr
       const char *end = strchr (listen, ']');
       if (end == NULL)
         goto bad;
-      host = g_strndup (listen + 1, (gsize) (end - listen - 1));
+      host = g_strndup (listen + 1, (gsize)(end - listen - 1));
       colon = end[1] == ':' ? end + 1 : NULL;
       if (end[1] != '\0' && colon == NULL)
         goto bad;
@@ -382,15 +396,15 @@ gate_relay_server_listen_string (GateRelayServer *self, const char *listen, GErr
       colon = strrchr (listen, ':');
       if (colon && strchr (listen, ':') != colon)
         colon = NULL; /* a bare IPv6 address */
-      host = colon ? g_strndup (listen, (gsize) (colon - listen)) : g_strdup (listen);
+      host = colon ? g_strndup (listen, (gsize)(colon - listen)) : g_strdup (listen);
     }
   if (colon && !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL))
     goto bad;
-  return gate_relay_server_listen (self, host, (guint16) port, error);
+  return gate_relay_server_listen (self, host, (guint16)port, error);
 
 bad:
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-               _("“%s” is not an address and port to listen on (for example 127.0.0.1:2525)"), listen);
+               _ ("“%s” is not an address and port to listen on (for example 127.0.0.1:2525)"), listen);
   return FALSE;
 }
 
@@ -414,7 +428,7 @@ gate_relay_server_stop (GateRelayServer *self)
       g_socket_listener_close (G_SOCKET_LISTENER (self->service));
     }
   /* session_finished_cb removes each from the list. */
-  sessions = g_ptr_array_copy (self->sessions, (GCopyFunc) (void (*) (void)) g_object_ref, NULL);
+  sessions = g_ptr_array_copy (self->sessions, (GCopyFunc)(void (*) (void))g_object_ref, NULL);
   g_ptr_array_set_free_func (sessions, g_object_unref);
   for (guint i = 0; i < sessions->len; i++)
     gate_relay_session_close (sessions->pdata[i]);
@@ -432,7 +446,18 @@ gate_relay_server_add_allowed (GateRelayServer *self, const char *cidr, GError *
   if (mask == NULL)
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _("“%s” is not an address range (for example 192.168.1.0/24)"), cidr);
+                   _ ("“%s” is not an address range (for example 192.168.1.0/24)"), cidr);
+      return FALSE;
+    }
+  /* Never an open relay: a range that matches every address is refused. */
+  if (g_inet_address_mask_get_length (mask) == 0)
+    {
+      g_set_error (
+          error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          _ ("“%s” would let anyone send mail through this relay; allow your own network instead (for "
+             "example 192.168.1.0/24)"),
+          cidr);
+      g_object_unref (mask);
       return FALSE;
     }
   g_ptr_array_add (self->allowed, mask);
@@ -534,11 +559,8 @@ gate_relay_server_get_tls_certificate (GateRelayServer *self)
 }
 
 void
-gate_relay_server_set_credentials (GateRelayServer *self,
-                                   const char *username,
-                                   const char *password,
-                                   gboolean allow_without_tls,
-                                   gboolean required)
+gate_relay_server_set_credentials (GateRelayServer *self, const char *username, const char *password,
+                                   gboolean allow_without_tls, gboolean required)
 {
   g_return_if_fail (GATE_IS_RELAY_SERVER (self));
 
@@ -560,7 +582,7 @@ equal_constant_time (const char *a, const char *b)
   guint8 diff = la != lb;
 
   for (gsize i = 0; i < la; i++)
-    diff |= (guint8) a[i] ^ (guint8) b[i % MAX (lb, 1)];
+    diff |= (guint8)a[i] ^ (guint8)b[i % MAX (lb, 1)];
   return diff == 0;
 }
 

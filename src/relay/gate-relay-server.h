@@ -15,8 +15,8 @@ G_BEGIN_DECLS
 #define GATE_RELAY_SERVER_DEFAULT_MAX_SIZE G_GUINT64_CONSTANT (52428800)
 #define GATE_RELAY_SERVER_DEFAULT_MAX_RECIPIENTS 400
 #define GATE_RELAY_SERVER_DEFAULT_MAX_CONNECTIONS 100
-#define GATE_RELAY_SERVER_DEFAULT_IDLE_TIMEOUT 300      /* seconds */
-#define GATE_RELAY_SERVER_DEFAULT_SESSION_TIMEOUT 3600  /* seconds */
+#define GATE_RELAY_SERVER_DEFAULT_IDLE_TIMEOUT 300     /* seconds */
+#define GATE_RELAY_SERVER_DEFAULT_SESSION_TIMEOUT 3600 /* seconds */
 
 #define GATE_TYPE_RELAY_SERVER (gate_relay_server_get_type ())
 G_DECLARE_FINAL_TYPE (GateRelayServer, gate_relay_server, GATE, RELAY_SERVER, GObject)
@@ -61,13 +61,11 @@ GTlsCertificate *gate_relay_server_get_tls_certificate (GateRelayServer *self);
 /* Local credentials devices may sign in with (AUTH PLAIN/LOGIN).  Offered only
  * inside TLS unless @allow_without_tls.  With @required, MAIL is refused until
  * the client signed in.  NULL @username turns AUTH off. */
-void gate_relay_server_set_credentials (GateRelayServer *self,
-                                        const char *username,
-                                        const char *password,
-                                        gboolean allow_without_tls,
-                                        gboolean required);
+void gate_relay_server_set_credentials (GateRelayServer *self, const char *username, const char *password,
+                                        gboolean allow_without_tls, gboolean required);
 /* TRUE when @username/@password match (constant time). */
-gboolean gate_relay_server_check_credentials (GateRelayServer *self, const char *username, const char *password);
+gboolean gate_relay_server_check_credentials (GateRelayServer *self, const char *username,
+                                              const char *password);
 gboolean gate_relay_server_get_auth_enabled (GateRelayServer *self);
 gboolean gate_relay_server_get_auth_without_tls (GateRelayServer *self);
 gboolean gate_relay_server_get_auth_required (GateRelayServer *self);

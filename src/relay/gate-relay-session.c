@@ -22,7 +22,8 @@
  * added): they are not headers any sane device writes. */
 #define MAX_HEADER_BLOCK (256 * 1024)
 
-typedef enum {
+typedef enum
+{
   STATE_COMMAND,
   STATE_AUTH_PLAIN,
   STATE_AUTH_LOGIN_USER,
@@ -38,7 +39,8 @@ typedef enum {
 /* Where the DATA scanner is within the client's bytes.  Only CRLF ends a
  * line; a bare CR or LF is content, so "<LF>.<LF>", "<CR>.<CR>",
  * "<LF>.<CR><LF>" and "<CR><LF>.<LF>" can never end the data. */
-typedef enum {
+typedef enum
+{
   DATA_LINE_START, /* just after CRLF (or the 354) */
   DATA_DOT,        /* "." at the start of a line */
   DATA_DOT_CR,     /* ".\r" at the start of a line */
@@ -93,7 +95,8 @@ struct _GateRelaySession
   gboolean headers_done;
 };
 
-enum {
+enum
+{
   SIGNAL_MESSAGE_ACCEPTED,
   SIGNAL_FINISHED,
   N_SIGNALS
@@ -107,8 +110,7 @@ static void session_process_input (GateRelaySession *self);
 
 /* ------------------------------------------------------------------------ */
 
-static void
-reply (GateRelaySession *self, const char *format, ...) G_GNUC_PRINTF (2, 3);
+static void reply (GateRelaySession *self, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 static void
 reply (GateRelaySession *self, const char *format, ...)
@@ -180,11 +182,11 @@ address_chars_ok (const char *address)
 {
   gsize len = strlen (address);
 
-  if (len > 254 || !g_utf8_validate (address, (gssize) len, NULL))
+  if (len > 254 || !g_utf8_validate (address, (gssize)len, NULL))
     return FALSE;
   for (const char *p = address; *p; p++)
     {
-      guchar c = (guchar) *p;
+      guchar c = (guchar)*p;
       if (c <= ' ' || c == 0x7f || c == '<' || c == '>')
         return FALSE;
     }
@@ -195,7 +197,7 @@ static gboolean
 is_ascii (const char *s)
 {
   for (; *s; s++)
-    if ((guchar) *s >= 0x80)
+    if ((guchar)*s >= 0x80)
       return FALSE;
   return TRUE;
 }
@@ -218,7 +220,7 @@ parse_path (const char *args, const char *keyword, char **address, char **params
       const char *end = strchr (p, '>');
       if (end == NULL)
         return FALSE;
-      *address = g_strndup (p + 1, (gsize) (end - p - 1));
+      *address = g_strndup (p + 1, (gsize)(end - p - 1));
       p = end + 1;
     }
   else
@@ -228,7 +230,7 @@ parse_path (const char *args, const char *keyword, char **address, char **params
         end = p + strlen (p);
       if (end == p)
         return FALSE;
-      *address = g_strndup (p, (gsize) (end - p));
+      *address = g_strndup (p, (gsize)(end - p));
       p = end;
     }
   if (*p != '\0' && *p != ' ')
@@ -246,8 +248,8 @@ parse_path (const char *args, const char *keyword, char **address, char **params
 /* Header block: Received:, Message-ID:, sender rewrite */
 
 static const char *const day_names[] = { "Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun" };
-static const char *const month_names[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
-                                           "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
+static const char *const month_names[]
+    = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
 /* RFC 5322 date, never localised. */
 static char *
@@ -258,14 +260,10 @@ rfc5322_date (void)
 
   return g_strdup_printf ("%s, %d %s %d %02d:%02d:%02d %c%02d%02d",
                           day_names[g_date_time_get_day_of_week (now) - 1],
-                          g_date_time_get_day_of_month (now),
-                          month_names[g_date_time_get_month (now) - 1],
-                          g_date_time_get_year (now),
-                          g_date_time_get_hour (now),
-                          g_date_time_get_minute (now),
-                          g_date_time_get_second (now),
-                          offset < 0 ? '-' : '+',
-                          (int) (ABS (offset) / 60), (int) (ABS (offset) % 60));
+                          g_date_time_get_day_of_month (now), month_names[g_date_time_get_month (now) - 1],
+                          g_date_time_get_year (now), g_date_time_get_hour (now),
+                          g_date_time_get_minute (now), g_date_time_get_second (now), offset < 0 ? '-' : '+',
+                          (int)(ABS (offset) / 60), (int)(ABS (offset) % 60));
 }
 
 typedef struct
@@ -306,14 +304,14 @@ address_of (const char *value)
   if (lt)
     {
       const char *gt = strchr (lt, '>');
-      return g_strndup (lt + 1, gt ? (gsize) (gt - lt - 1) : strlen (lt + 1));
+      return g_strndup (lt + 1, gt ? (gsize)(gt - lt - 1) : strlen (lt + 1));
     }
   else
     {
       const char *end = value;
       while (*end && *end != ' ' && *end != '(')
         end++;
-      return g_strndup (value, (gsize) (end - value));
+      return g_strndup (value, (gsize)(end - value));
     }
 }
 
@@ -325,7 +323,7 @@ display_name_of (const char *value)
 
   if (lt == NULL)
     return NULL;
-  name = g_strstrip (g_strndup (value, (gsize) (lt - value)));
+  name = g_strstrip (g_strndup (value, (gsize)(lt - value)));
   if (*name == '\0')
     return NULL;
   return g_steal_pointer (&name);
@@ -348,9 +346,11 @@ rewrite_headers (GateRelaySession *self, const char *block, gsize len)
   gboolean rewrite_from = FALSE;
   GString *out = g_string_sized_new (len + 512);
   gsize pos = 0;
+  gsize body_start = len;
 
   /* Split into fields; a line that starts with space or tab continues one.
-   * Lines with no colon (not a header) stay where they are. */
+   * A line that is not a field (no colon, a space in the name) starts the
+   * body: scripts that send no headers, or forget the empty line. */
   while (pos < len)
     {
       HeaderField field = { block + pos, 0, 0 };
@@ -360,14 +360,18 @@ rewrite_headers (GateRelaySession *self, const char *block, gsize len)
       do
         {
           const char *lf = memchr (block + end, '\n', len - end);
-          end = lf ? (gsize) (lf - block) + 1 : len;
+          end = lf ? (gsize)(lf - block) + 1 : len;
         }
       while (end < len && (block[end] == ' ' || block[end] == '\t'));
       field.len = end - pos;
       colon = memchr (field.start, ':', field.len);
-      field.name_len = colon ? (gsize) (colon - field.start) : field.len;
-      if (colon == NULL || memchr (field.start, ' ', field.name_len) != NULL)
-        field.name_len = 0; /* not a field name */
+      field.name_len = colon ? (gsize)(colon - field.start) : field.len;
+      if (colon == NULL || field.name_len == 0 || memchr (field.start, ' ', field.name_len) != NULL
+          || memchr (field.start, '\t', field.name_len) != NULL)
+        {
+          body_start = pos;
+          break;
+        }
       g_array_append_val (fields, field);
       pos = end;
     }
@@ -396,7 +400,7 @@ rewrite_headers (GateRelaySession *self, const char *block, gsize len)
                                           : (self->tls_active ? "ESMTPS" : (self->esmtp ? "ESMTP" : "SMTP")),
                           id);
   if (self->recipients->len == 1)
-    g_string_append_printf (out, "\r\n\tfor <%s>", (char *) self->recipients->pdata[0]);
+    g_string_append_printf (out, "\r\n\tfor <%s>", (char *)self->recipients->pdata[0]);
   g_string_append_printf (out, "; %s\r\n", date);
 
   for (guint i = 0; i < fields->len; i++)
@@ -414,7 +418,7 @@ rewrite_headers (GateRelaySession *self, const char *block, gsize len)
             g_string_append_printf (out, "From: <%s>\r\n", verified);
           continue;
         }
-      g_string_append_len (out, field->start, (gssize) field->len);
+      g_string_append_len (out, field->start, (gssize)field->len);
       /* A last line without CRLF (headers only, no body) still needs one. */
       if (field->len > 0 && field->start[field->len - 1] != '\n')
         g_string_append (out, "\r\n");
@@ -428,6 +432,11 @@ rewrite_headers (GateRelaySession *self, const char *block, gsize len)
       g_clear_pointer (&message_id, g_free);
       message_id = g_strdup_printf ("<%s.postgate@%s>", id, hostname);
       g_string_append_printf (out, "Message-ID: %s\r\n", message_id);
+    }
+  if (body_start < len)
+    {
+      g_string_append (out, "\r\n");
+      g_string_append_len (out, block + body_start, (gssize)(len - body_start));
     }
   gate_spool_writer_set_message_id (self->writer, message_id);
   if (rewrite_from && from_value != NULL)
@@ -476,7 +485,8 @@ flush_headers (GateRelaySession *self, gsize block_len)
 static void
 data_emit (GateRelaySession *self, const char *data, gsize len)
 {
-  guint64 max_size = self->server ? gate_relay_server_get_max_size (self->server) : GATE_RELAY_SERVER_DEFAULT_MAX_SIZE;
+  guint64 max_size
+      = self->server ? gate_relay_server_get_max_size (self->server) : GATE_RELAY_SERVER_DEFAULT_MAX_SIZE;
 
   if (len == 0)
     return;
@@ -498,7 +508,7 @@ data_emit (GateRelaySession *self, const char *data, gsize len)
       gsize old_len = self->headers->len;
       const char *end;
 
-      g_string_append_len (self->headers, data, (gssize) len);
+      g_string_append_len (self->headers, data, (gssize)len);
       /* An empty line ends the header block (also at the very start). */
       if (self->headers->len >= 2 && memcmp (self->headers->str, "\r\n", 2) == 0)
         {
@@ -506,9 +516,9 @@ data_emit (GateRelaySession *self, const char *data, gsize len)
           return;
         }
       end = g_strstr_len (self->headers->str + (old_len > 3 ? old_len - 3 : 0),
-                          (gssize) (self->headers->len - (old_len > 3 ? old_len - 3 : 0)), "\r\n\r\n");
+                          (gssize)(self->headers->len - (old_len > 3 ? old_len - 3 : 0)), "\r\n\r\n");
       if (end)
-        flush_headers (self, (gsize) (end - self->headers->str) + 2);
+        flush_headers (self, (gsize)(end - self->headers->str) + 2);
       else if (self->headers->len > MAX_HEADER_BLOCK)
         {
           g_autoptr (GString) received = NULL;
@@ -548,7 +558,7 @@ out_byte (DataOut *out, char c)
     self->line_length = 0;
   else if (c != '\r' && ++self->line_length > MAX_TEXT_LINE)
     self->line_too_long = TRUE;
-  if ((guchar) c >= 0x80)
+  if ((guchar)c >= 0x80)
     self->body_flags |= GATE_SMTP_BODY_8BITMIME;
   out->buffer[out->len++] = c;
   if (out->len == sizeof out->buffer)
@@ -575,91 +585,90 @@ data_feed (GateRelaySession *self, const guint8 *data, gsize len, gboolean *ende
   *ended = FALSE;
   for (i = 0; i < len && !*ended; i++)
     {
-      char c = (char) data[i];
+      char c = (char)data[i];
 
       switch (self->data_state)
         {
-        case DATA_LINE_START:
-          if (c == '.')
-            self->data_state = DATA_DOT;
-          else if (c == '\r')
-            self->data_state = DATA_CR;
-          else if (c == '\n')
-            {
-              out_crlf (&out);
-              self->data_state = DATA_MID;
-            }
-          else
-            {
-              out_byte (&out, c);
-              self->data_state = DATA_MID;
-            }
-          break;
-
-        case DATA_DOT:
-          if (c == '\r')
-            self->data_state = DATA_DOT_CR;
-          else if (c == '\n')
-            {
-              /* ".<LF>" is not a line of its own: keep the dot. */
-              out_byte (&out, '.');
-              out_crlf (&out);
-              self->data_state = DATA_MID;
-            }
-          else
-            {
-              /* A stuffed dot: dropped (RFC 5321 4.5.2). */
-              out_byte (&out, c);
-              self->data_state = DATA_MID;
-            }
-          break;
-
-        case DATA_DOT_CR:
-          if (c == '\n')
-            {
-              *ended = TRUE;
-              break;
-            }
-          /* ".<CR>" then something else: content. */
-          out_byte (&out, '.');
-          out_crlf (&out);
-          if (c == '\r')
-            self->data_state = DATA_CR;
-          else
-            {
-              if (c != '\n')
+          case DATA_LINE_START:
+            if (c == '.')
+              self->data_state = DATA_DOT;
+            else if (c == '\r')
+              self->data_state = DATA_CR;
+            else if (c == '\n')
+              {
+                out_crlf (&out);
+                self->data_state = DATA_MID;
+              }
+            else
+              {
                 out_byte (&out, c);
-              self->data_state = DATA_MID;
-            }
-          break;
+                self->data_state = DATA_MID;
+              }
+            break;
 
-        case DATA_MID:
-          if (c == '\r')
-            self->data_state = DATA_CR;
-          else if (c == '\n')
-            out_crlf (&out); /* bare LF: stays mid-line for the dot rules */
-          else
-            out_byte (&out, c);
-          break;
+          case DATA_DOT:
+            if (c == '\r')
+              self->data_state = DATA_DOT_CR;
+            else if (c == '\n')
+              {
+                /* ".<LF>" is not a line of its own: keep the dot. */
+                out_byte (&out, '.');
+                out_crlf (&out);
+                self->data_state = DATA_MID;
+              }
+            else
+              {
+                /* A stuffed dot: dropped (RFC 5321 4.5.2). */
+                out_byte (&out, c);
+                self->data_state = DATA_MID;
+              }
+            break;
 
-        case DATA_CR:
-          if (c == '\n')
-            {
-              out_crlf (&out);
-              self->data_state = DATA_LINE_START;
-            }
-          else if (c == '\r')
-            out_crlf (&out); /* bare CR; the new CR is pending */
-          else
-            {
-              out_crlf (&out); /* bare CR */
+          case DATA_DOT_CR:
+            if (c == '\n')
+              {
+                *ended = TRUE;
+                break;
+              }
+            /* ".<CR>" then something else: content. */
+            out_byte (&out, '.');
+            out_crlf (&out);
+            if (c == '\r')
+              self->data_state = DATA_CR;
+            else
+              {
+                out_byte (&out, c);
+                self->data_state = DATA_MID;
+              }
+            break;
+
+          case DATA_MID:
+            if (c == '\r')
+              self->data_state = DATA_CR;
+            else if (c == '\n')
+              out_crlf (&out); /* bare LF: stays mid-line for the dot rules */
+            else
               out_byte (&out, c);
-              self->data_state = DATA_MID;
-            }
-          break;
+            break;
 
-        default:
-          g_assert_not_reached ();
+          case DATA_CR:
+            if (c == '\n')
+              {
+                out_crlf (&out);
+                self->data_state = DATA_LINE_START;
+              }
+            else if (c == '\r')
+              out_crlf (&out); /* bare CR; the new CR is pending */
+            else
+              {
+                out_crlf (&out); /* bare CR */
+                out_byte (&out, c);
+                self->data_state = DATA_MID;
+              }
+            break;
+
+          default:
+            g_assert_not_reached ();
         }
     }
   out_flush (&out);
@@ -682,14 +691,15 @@ commit_cb (GObject *source, GAsyncResult *result, gpointer user_data)
         {
           reply (self, "452 4.3.1 Insufficient system storage; try again later");
           if (self->server)
-            gate_relay_server_log (self->server, _("A message from %s was refused: the disk is full"), self->peer);
+            gate_relay_server_log (self->server, _ ("A message from %s was refused: the disk is full"),
+                                   self->peer);
         }
       else
         {
           reply (self, "451 4.3.0 Could not store the message; try again later");
           if (self->server)
-            gate_relay_server_log (self->server, _("A message from %s could not be stored: %s"),
-                                   self->peer, error->message);
+            gate_relay_server_log (self->server, _ ("A message from %s could not be stored: %s"), self->peer,
+                                   error->message);
         }
     }
   else
@@ -711,16 +721,20 @@ data_ended (GateRelaySession *self)
   self->state = STATE_COMMAND;
   if (self->too_big)
     {
+      g_autofree char *limit = g_format_size (max_size);
+
       reply (self, "552 5.3.4 Message too big; the limit is %" G_GUINT64_FORMAT " bytes", max_size);
-      gate_relay_server_log (self->server, _("A message from %s was refused: it is larger than %" G_GUINT64_FORMAT " bytes"),
-                             self->peer, max_size);
+      gate_relay_server_log (self->server, _ ("A message from %s was refused: it is larger than %s"),
+                             self->peer, limit);
       reset_transaction (self);
       return;
     }
   if (self->line_too_long)
     {
-      reply (self, "554 5.6.0 A line of the message is longer than %d characters; not accepted", MAX_TEXT_LINE);
-      gate_relay_server_log (self->server, _("A message from %s was refused: a line is too long"), self->peer);
+      reply (self, "554 5.6.0 A line of the message is longer than %d characters; not accepted",
+             MAX_TEXT_LINE);
+      gate_relay_server_log (self->server, _ ("A message from %s was refused: a line is too long"),
+                             self->peer);
       reset_transaction (self);
       return;
     }
@@ -741,12 +755,13 @@ data_ended (GateRelaySession *self)
       if (g_error_matches (self->write_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NO_SPACE))
         {
           reply (self, "452 4.3.1 Insufficient system storage; try again later");
-          gate_relay_server_log (self->server, _("A message from %s was refused: the disk is full"), self->peer);
+          gate_relay_server_log (self->server, _ ("A message from %s was refused: the disk is full"),
+                                 self->peer);
         }
       else
         {
           reply (self, "451 4.3.0 Could not store the message; try again later");
-          gate_relay_server_log (self->server, _("A message from %s could not be stored: %s"), self->peer,
+          gate_relay_server_log (self->server, _ ("A message from %s could not be stored: %s"), self->peer,
                                  self->write_error ? self->write_error->message : "?");
         }
       reset_transaction (self);
@@ -768,15 +783,16 @@ cmd_ehlo (GateRelaySession *self, const char *args, gboolean esmtp)
   g_autofree char *name = g_strstrip (g_strdup (args));
   GString *helo;
 
+  /* Some old devices say a bare HELO: tolerated, the address stands in. */
   if (*name == '\0')
     {
-      reply (self, "501 5.5.4 Please say %s with your name", esmtp ? "EHLO" : "HELO");
-      return;
+      g_free (name);
+      name = g_strdup_printf ("[%s]", self->peer);
     }
   /* Stored in Received:, so only plain printable characters. */
   helo = g_string_new (NULL);
   for (const char *p = name; *p && helo->len < 255; p++)
-    g_string_append_c (helo, ((guchar) *p > ' ' && (guchar) *p < 0x7f && *p != '(' && *p != ')') ? *p : '_');
+    g_string_append_c (helo, ((guchar)*p > ' ' && (guchar)*p < 0x7f && *p != '(' && *p != ')') ? *p : '_');
   g_free (self->helo);
   self->helo = g_string_free (helo, FALSE);
   self->esmtp = esmtp;
@@ -794,8 +810,8 @@ cmd_ehlo (GateRelaySession *self, const char *args, gboolean esmtp)
   reply (self, "250-SMTPUTF8");
   if (!self->tls_active && gate_relay_server_get_tls_certificate (self->server))
     reply (self, "250-STARTTLS");
-  if (gate_relay_server_get_auth_enabled (self->server) &&
-      (self->tls_active || gate_relay_server_get_auth_without_tls (self->server)))
+  if (gate_relay_server_get_auth_enabled (self->server)
+      && (self->tls_active || gate_relay_server_get_auth_without_tls (self->server)))
     reply (self, "250-AUTH PLAIN LOGIN");
   reply (self, "250 ENHANCEDSTATUSCODES");
 }
@@ -951,7 +967,8 @@ cmd_data (GateRelaySession *self, const char *args)
         reply (self, "452 4.3.1 Insufficient system storage; try again later");
       else
         reply (self, "451 4.3.0 Could not store the message; try again later");
-      gate_relay_server_log (self->server, _("A message from %s could not be stored: %s"), self->peer, error->message);
+      gate_relay_server_log (self->server, _ ("A message from %s could not be stored: %s"), self->peer,
+                             error->message);
       return;
     }
   if (verified && g_ascii_strcasecmp (self->sender, verified) != 0)
@@ -983,10 +1000,10 @@ auth_check (GateRelaySession *self, const char *user, const char *password)
     {
       self->auth_user = g_strdup (user);
       reply (self, "235 2.7.0 Authentication successful");
-      gate_relay_server_log (self->server, _("%s signed in as “%s”"), self->peer, user);
+      gate_relay_server_log (self->server, _ ("%s signed in as “%s”"), self->peer, user);
       return;
     }
-  gate_relay_server_log (self->server, _("%s gave a wrong user name or password"), self->peer);
+  gate_relay_server_log (self->server, _ ("%s gave a wrong user name or password"), self->peer);
   if (++self->auth_failures >= MAX_AUTH_FAILURES)
     close_with (self, "421 4.7.0 Too many failed sign-in attempts; closing connection");
   else
@@ -1011,14 +1028,14 @@ auth_plain_response (GateRelaySession *self, const char *b64)
   raw = g_realloc (raw, len + 1);
   raw[len] = '\0';
   user = memchr (raw, '\0', len);
-  if (user == NULL || (gsize) (user - (char *) raw) + 1 >= len)
+  if (user == NULL || (gsize)(user - (char *)raw) + 1 >= len)
     {
       reply (self, "501 5.5.2 Malformed authentication data");
       return;
     }
   user++;
-  end = (const char *) raw + len;
-  password = memchr (user, '\0', (gsize) (end - user));
+  end = (const char *)raw + len;
+  password = memchr (user, '\0', (gsize)(end - user));
   if (password == NULL)
     {
       reply (self, "501 5.5.2 Malformed authentication data");
@@ -1071,7 +1088,7 @@ cmd_auth (GateRelaySession *self, const char *args)
         {
           gsize len = 0;
           g_autofree guchar *raw = g_base64_decode (words[1], &len);
-          self->login_user = g_strndup ((char *) raw, len);
+          self->login_user = g_strndup ((char *)raw, len);
           reply (self, "334 UGFzc3dvcmQ6");
           self->state = STATE_AUTH_LOGIN_PASSWORD;
         }
@@ -1103,7 +1120,7 @@ handle_auth_line (GateRelaySession *self, const char *line)
     {
       gsize len = 0;
       g_autofree guchar *raw = g_base64_decode (line, &len);
-      self->login_user = g_strndup ((char *) raw, len);
+      self->login_user = g_strndup ((char *)raw, len);
       reply (self, "334 UGFzc3dvcmQ6");
       self->state = STATE_AUTH_LOGIN_PASSWORD;
     }
@@ -1111,7 +1128,7 @@ handle_auth_line (GateRelaySession *self, const char *line)
     {
       gsize len = 0;
       g_autofree guchar *raw = g_base64_decode (line, &len);
-      g_autofree char *password = g_strndup ((char *) raw, len);
+      g_autofree char *password = g_strndup ((char *)raw, len);
 
       auth_check (self, self->login_user ? self->login_user : "", password);
       memset (password, 0, len);
@@ -1201,14 +1218,14 @@ session_process_input (GateRelaySession *self)
           gboolean ended = FALSE;
 
           consumed = data_feed (self, self->in->data, self->in->len, &ended);
-          g_byte_array_remove_range (self->in, 0, (guint) consumed);
+          g_byte_array_remove_range (self->in, 0, (guint)consumed);
           if (!ended)
             return;
           data_ended (self);
           continue;
         }
-      if (self->state != STATE_COMMAND && self->state != STATE_AUTH_PLAIN &&
-          self->state != STATE_AUTH_LOGIN_USER && self->state != STATE_AUTH_LOGIN_PASSWORD)
+      if (self->state != STATE_COMMAND && self->state != STATE_AUTH_PLAIN
+          && self->state != STATE_AUTH_LOGIN_USER && self->state != STATE_AUTH_LOGIN_PASSWORD)
         return;
 
       lf = memchr (self->in->data, '\n', self->in->len);
@@ -1221,13 +1238,13 @@ session_process_input (GateRelaySession *self)
             }
           return;
         }
-      consumed = (gsize) (lf - self->in->data) + 1;
+      consumed = (gsize)(lf - self->in->data) + 1;
       /* Old devices end commands with a bare LF: tolerated here (not in DATA). */
       line_len = consumed - 1;
       if (line_len > 0 && self->in->data[line_len - 1] == '\r')
         line_len--;
-      line = g_strndup ((char *) self->in->data, line_len);
-      g_byte_array_remove_range (self->in, 0, (guint) consumed);
+      line = g_strndup ((char *)self->in->data, line_len);
+      g_byte_array_remove_range (self->in, 0, (guint)consumed);
 
       if (self->discarding_long_line || line_len + 2 > MAX_COMMAND_LINE)
         {
@@ -1266,8 +1283,8 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       if (self->state != STATE_CLOSED)
         {
-          gate_relay_server_log (self->server, _("Securing the connection from %s failed: %s"),
-                                 self->peer, error->message);
+          gate_relay_server_log (self->server, _ ("Securing the connection from %s failed: %s"), self->peer,
+                                 error->message);
           session_finish (self);
         }
       return;
@@ -1293,7 +1310,8 @@ start_tls (GateRelaySession *self)
                                      gate_relay_server_get_tls_certificate (self->server), &error);
   if (tls == NULL)
     {
-      gate_relay_server_log (self->server, _("Could not secure the connection from %s: %s"), self->peer, error->message);
+      gate_relay_server_log (self->server, _ ("Could not secure the connection from %s: %s"), self->peer,
+                             error->message);
       session_finish (self);
       return;
     }
@@ -1337,16 +1355,20 @@ read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     return;
   if (n <= 0)
     {
+      gboolean in_data;
+
       if (n < 0)
         g_debug ("Reading from %s: %s", self->peer, error->message);
-      if (self->state == STATE_DATA)
-        gate_relay_server_log (self->server, _("%s disconnected in the middle of a message; nothing was kept"),
-                               self->peer);
-      session_finish (self);
+      in_data = self->state == STATE_DATA;
+
+      session_finish (self); /* drops the half-received message first */
+      if (in_data && self->server)
+        gate_relay_server_log (
+            self->server, _ ("%s disconnected in the middle of a message; nothing was kept"), self->peer);
       return;
     }
   self->last_activity = g_get_monotonic_time ();
-  g_byte_array_append (self->in, self->read_buffer, (guint) n);
+  g_byte_array_append (self->in, self->read_buffer, (guint)n);
   session_process_input (self);
   session_pump (self);
 }
@@ -1369,7 +1391,7 @@ session_pump (GateRelaySession *self)
       self->out = g_string_new (NULL);
       self->writing = TRUE;
       /* The bytes stay alive with the task's data. */
-      g_object_set_data_full (G_OBJECT (self), "pending-write", bytes, (GDestroyNotify) g_bytes_unref);
+      g_object_set_data_full (G_OBJECT (self), "pending-write", bytes, (GDestroyNotify)g_bytes_unref);
       g_output_stream_write_all_async (output, data, len, G_PRIORITY_DEFAULT, self->cancellable, write_cb,
                                        g_object_ref (self));
       return;
@@ -1403,8 +1425,8 @@ close_now (GateRelaySession *self, const char *line)
       GOutputStream *output = g_io_stream_get_output_stream (self->stream);
       g_autofree char *text = g_strdup_printf ("%s\r\n", line);
 
-      if (G_IS_POLLABLE_OUTPUT_STREAM (output) &&
-          g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (output)))
+      if (G_IS_POLLABLE_OUTPUT_STREAM (output)
+          && g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (output)))
         g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (output), text, strlen (text),
                                                     NULL, NULL);
     }
@@ -1416,21 +1438,24 @@ tick_cb (gpointer user_data)
 {
   GateRelaySession *self = user_data;
   gint64 now = g_get_monotonic_time ();
-  guint idle = self->server ? gate_relay_server_get_idle_timeout (self->server) : GATE_RELAY_SERVER_DEFAULT_IDLE_TIMEOUT;
-  guint total = self->server ? gate_relay_server_get_session_timeout (self->server) : GATE_RELAY_SERVER_DEFAULT_SESSION_TIMEOUT;
+  guint idle = self->server ? gate_relay_server_get_idle_timeout (self->server)
+                            : GATE_RELAY_SERVER_DEFAULT_IDLE_TIMEOUT;
+  guint total = self->server ? gate_relay_server_get_session_timeout (self->server)
+                             : GATE_RELAY_SERVER_DEFAULT_SESSION_TIMEOUT;
   const char *why = NULL;
 
   if (self->state == STATE_COMMITTING || self->state == STATE_CLOSED || self->state == STATE_CLOSING)
     return G_SOURCE_CONTINUE;
-  if (idle > 0 && now - self->last_activity >= (gint64) idle * G_USEC_PER_SEC)
+  if (idle > 0 && now - self->last_activity >= (gint64)idle * G_USEC_PER_SEC)
     why = "421 4.4.2 Idle for too long; closing connection";
-  else if (total > 0 && now - self->started >= (gint64) total * G_USEC_PER_SEC)
+  else if (total > 0 && now - self->started >= (gint64)total * G_USEC_PER_SEC)
     why = "421 4.4.2 Connection open for too long; closing connection";
   if (why == NULL)
     return G_SOURCE_CONTINUE;
 
   if (self->server)
-    gate_relay_server_log (self->server, _("Closed the connection from %s: no activity for too long"), self->peer);
+    gate_relay_server_log (self->server, _ ("Closed the connection from %s: no activity for too long"),
+                           self->peer);
   close_now (self, why);
   return G_SOURCE_CONTINUE;
 }
@@ -1449,7 +1474,7 @@ gate_relay_session_dispose (GObject *object)
   g_clear_object (&self->connection);
   g_clear_object (&self->cancellable);
   if (self->server)
-    g_object_remove_weak_pointer (G_OBJECT (self->server), (gpointer *) &self->server);
+    g_object_remove_weak_pointer (G_OBJECT (self->server), (gpointer *)&self->server);
   self->server = NULL;
   G_OBJECT_CLASS (gate_relay_session_parent_class)->dispose (object);
 }
@@ -1481,12 +1506,11 @@ gate_relay_session_class_init (GateRelaySessionClass *klass)
   object_class->dispose = gate_relay_session_dispose;
   object_class->finalize = gate_relay_session_finalize;
 
-  signals[SIGNAL_MESSAGE_ACCEPTED] =
-    g_signal_new ("message-accepted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 1, GATE_TYPE_SPOOL_ENTRY);
-  signals[SIGNAL_FINISHED] =
-    g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 0);
+  signals[SIGNAL_MESSAGE_ACCEPTED]
+      = g_signal_new ("message-accepted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 1, GATE_TYPE_SPOOL_ENTRY);
+  signals[SIGNAL_FINISHED] = g_signal_new ("finished", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                           NULL, NULL, G_TYPE_NONE, 0);
 }
 
 static void
@@ -1511,12 +1535,13 @@ gate_relay_session_new (GateRelayServer *server, GSocketConnection *connection)
 
   self = g_object_new (GATE_TYPE_RELAY_SESSION, NULL);
   self->server = server;
-  g_object_add_weak_pointer (G_OBJECT (server), (gpointer *) &self->server);
+  g_object_add_weak_pointer (G_OBJECT (server), (gpointer *)&self->server);
   self->connection = g_object_ref (connection);
   self->stream = g_object_ref (G_IO_STREAM (connection));
   remote = g_socket_connection_get_remote_address (connection, NULL);
   if (G_IS_INET_SOCKET_ADDRESS (remote))
-    self->peer = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+    self->peer
+        = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
   else
     self->peer = g_strdup ("unknown");
   return self;

@@ -41,7 +41,8 @@ struct _GateRelay
 
 G_DEFINE_FINAL_TYPE (GateRelay, gate_relay, G_TYPE_OBJECT)
 
-enum {
+enum
+{
   PROP_0,
   PROP_RUNNING,
   PROP_QUEUE_LENGTH,
@@ -52,7 +53,8 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-enum {
+enum
+{
   SIGNAL_ACCEPTED,
   SIGNAL_DELIVERED,
   SIGNAL_DEFERRED,
@@ -97,9 +99,7 @@ gate_relay_set_profile (GateRelay *self, GateProfile *profile, const char *passw
 }
 
 void
-gate_relay_set_client_factory (GateRelay *self,
-                               GateForwarderClientFactory factory,
-                               gpointer user_data,
+gate_relay_set_client_factory (GateRelay *self, GateForwarderClientFactory factory, gpointer user_data,
                                GDestroyNotify destroy)
 {
   g_return_if_fail (GATE_IS_RELAY (self));
@@ -248,7 +248,8 @@ failed_cb (GateForwarder *forwarder, const char *id, const char *reason, GateRel
 }
 
 static void
-recipient_failed_cb (GateForwarder *forwarder, const char *id, const char *rcpt, const char *reason, GateRelay *self)
+recipient_failed_cb (GateForwarder *forwarder, const char *id, const char *rcpt, const char *reason,
+                     GateRelay *self)
 {
   g_signal_emit (self, signals[SIGNAL_RECIPIENT_FAILED], 0, id, rcpt, reason);
 }
@@ -293,7 +294,7 @@ gate_relay_start (GateRelay *self, GError **error)
   if (self->profile == NULL && self->factory == NULL)
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           _("Choose the outgoing server the relay forwards mail to."));
+                           _ ("Choose the outgoing server the relay forwards mail to."));
       return FALSE;
     }
 
@@ -358,7 +359,7 @@ static void
 forwarder_stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   GateRelay *self = user_data;
-  g_autoptr(GTask) task = g_steal_pointer (&self->stop_task);
+  g_autoptr (GTask) task = g_steal_pointer (&self->stop_task);
 
   gate_forwarder_stop_finish (GATE_FORWARDER (source), result, NULL);
   if (self->spool != NULL)
@@ -372,9 +373,10 @@ forwarder_stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 void
-gate_relay_stop_async (GateRelay *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+gate_relay_stop_async (GateRelay *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                       gpointer user_data)
 {
-  g_autoptr(GTask) task = NULL;
+  g_autoptr (GTask) task = NULL;
 
   g_return_if_fail (GATE_IS_RELAY (self));
 
@@ -459,7 +461,7 @@ const char *
 gate_relay_get_upstream_state (GateRelay *self)
 {
   g_return_val_if_fail (GATE_IS_RELAY (self), NULL);
-  return self->forwarder != NULL ? gate_forwarder_get_upstream_state (self->forwarder) : _("Not running");
+  return self->forwarder != NULL ? gate_forwarder_get_upstream_state (self->forwarder) : _ ("Not running");
 }
 
 /* ---- GObject */
@@ -471,20 +473,20 @@ gate_relay_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
 
   switch (prop_id)
     {
-    case PROP_RUNNING:
-      g_value_set_boolean (value, self->running);
-      break;
-    case PROP_QUEUE_LENGTH:
-      g_value_set_uint (value, gate_relay_get_queue_length (self));
-      break;
-    case PROP_UPSTREAM_CONNECTED:
-      g_value_set_boolean (value, gate_relay_get_upstream_connected (self));
-      break;
-    case PROP_UPSTREAM_STATE:
-      g_value_set_string (value, gate_relay_get_upstream_state (self));
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_RUNNING:
+        g_value_set_boolean (value, self->running);
+        break;
+      case PROP_QUEUE_LENGTH:
+        g_value_set_uint (value, gate_relay_get_queue_length (self));
+        break;
+      case PROP_UPSTREAM_CONNECTED:
+        g_value_set_boolean (value, gate_relay_get_upstream_connected (self));
+        break;
+      case PROP_UPSTREAM_STATE:
+        g_value_set_string (value, gate_relay_get_upstream_state (self));
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -533,21 +535,23 @@ gate_relay_class_init (GateRelayClass *klass)
   properties[PROP_UPSTREAM_STATE] = g_param_spec_string ("upstream-state", NULL, NULL, NULL, ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  signals[SIGNAL_ACCEPTED] = g_signal_new ("accepted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                                           NULL, G_TYPE_NONE, 1, GATE_TYPE_SPOOL_ENTRY);
-  signals[SIGNAL_DELIVERED] = g_signal_new ("delivered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                                            NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
-  signals[SIGNAL_DEFERRED] = g_signal_new ("deferred", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
-                                           NULL, NULL, G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_INT64);
-  signals[SIGNAL_FAILED] = g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
-                                         NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
-  signals[SIGNAL_RECIPIENT_FAILED] = g_signal_new ("recipient-failed", G_TYPE_FROM_CLASS (klass),
-                                                   G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE, 3,
-                                                   G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
-  signals[SIGNAL_CLIENT_REFUSED] = g_signal_new ("client-refused", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                                 0, NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
-  signals[SIGNAL_LOG] = g_signal_new ("log", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                      G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_ACCEPTED] = g_signal_new ("accepted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                           NULL, NULL, G_TYPE_NONE, 1, GATE_TYPE_SPOOL_ENTRY);
+  signals[SIGNAL_DELIVERED] = g_signal_new ("delivered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                            NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_DEFERRED]
+      = g_signal_new ("deferred", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_INT64);
+  signals[SIGNAL_FAILED] = g_signal_new ("failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                         NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_RECIPIENT_FAILED]
+      = g_signal_new ("recipient-failed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_CLIENT_REFUSED]
+      = g_signal_new ("client-refused", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_STRING);
+  signals[SIGNAL_LOG] = g_signal_new ("log", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                                      NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 }
 
 static void

@@ -42,9 +42,7 @@ GateRelay *gate_relay_new (void);
  * is on, the verified sender that devices' senders are rewritten to.  The
  * password is kept in memory only, wiped when the relay is freed. */
 void gate_relay_set_profile (GateRelay *self, GateProfile *profile, const char *password);
-void gate_relay_set_client_factory (GateRelay *self,
-                                    GateForwarderClientFactory factory,
-                                    gpointer user_data,
+void gate_relay_set_client_factory (GateRelay *self, GateForwarderClientFactory factory, gpointer user_data,
                                     GDestroyNotify destroy);
 GateProfile *gate_relay_get_profile (GateRelay *self);
 
@@ -71,9 +69,7 @@ void gate_relay_set_grace_period (GateRelay *self, guint seconds);
 gboolean gate_relay_start (GateRelay *self, GError **error);
 /* Stops accepting at once, then stops the forwarder (see
  * gate_forwarder_stop_async) and releases the spool. */
-void gate_relay_stop_async (GateRelay *self,
-                            GCancellable *cancellable,
-                            GAsyncReadyCallback callback,
+void gate_relay_stop_async (GateRelay *self, GCancellable *cancellable, GAsyncReadyCallback callback,
                             gpointer user_data);
 gboolean gate_relay_stop_finish (GateRelay *self, GAsyncResult *result, GError **error);
 

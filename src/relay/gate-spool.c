@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #define G_LOG_DOMAIN "gate-spool"
+/* syncfs() */
+#define _GNU_SOURCE 1
 
 #include "config.h"
 
@@ -18,7 +20,7 @@
 #define OWNER_LOCK ".owner.lock"
 #define WRITE_BUFFER_SIZE (64 * 1024)
 
-G_DEFINE_QUARK (gate-spool-error-quark, gate_spool_error)
+G_DEFINE_QUARK (gate - spool - error - quark, gate_spool_error)
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers */
@@ -28,16 +30,16 @@ errno_to_spool_error (int saved_errno)
 {
   switch (saved_errno)
     {
-    case ENOSPC:
+      case ENOSPC:
 #ifdef EDQUOT
-    case EDQUOT:
+      case EDQUOT:
 #endif
-    case EFBIG: /* RLIMIT_FSIZE: as final as a full disk for this message */
-      return GATE_SPOOL_ERROR_NO_SPACE;
-    case ENOENT:
-      return GATE_SPOOL_ERROR_NOT_FOUND;
-    default:
-      return GATE_SPOOL_ERROR_FAILED;
+      case EFBIG: /* RLIMIT_FSIZE: as final as a full disk for this message */
+        return GATE_SPOOL_ERROR_NO_SPACE;
+      case ENOENT:
+        return GATE_SPOOL_ERROR_NOT_FOUND;
+      default:
+        return GATE_SPOOL_ERROR_FAILED;
     }
 }
 
@@ -47,11 +49,11 @@ set_errno_error (GError **error, int saved_errno, const char *what, const char *
   int code = errno_to_spool_error (saved_errno);
 
   if (code == GATE_SPOOL_ERROR_NO_SPACE)
-    g_set_error (error, GATE_SPOOL_ERROR, code,
-                 _("The disk holding the mail queue is full (%s)"), g_strerror (saved_errno));
+    g_set_error (error, GATE_SPOOL_ERROR, code, _ ("The disk holding the mail queue is full (%s)"),
+                 g_strerror (saved_errno));
   else
-    g_set_error (error, GATE_SPOOL_ERROR, code,
-                 _("Could not %s “%s” in the mail queue: %s"), what, path, g_strerror (saved_errno));
+    g_set_error (error, GATE_SPOOL_ERROR, code, _ ("Could not %s “%s” in the mail queue: %s"), what, path,
+                 g_strerror (saved_errno));
 }
 
 static gboolean
@@ -71,7 +73,7 @@ write_all (int fd, const void *data, gsize len, int *saved_errno)
           return FALSE;
         }
       p += n;
-      len -= (gsize) n;
+      len -= (gsize)n;
     }
   return TRUE;
 }
@@ -127,16 +129,16 @@ gate_spool_status_get_label (GateSpoolStatus status)
 {
   switch (status)
     {
-    case GATE_SPOOL_STATUS_QUEUED:
-      return _("Waiting");
-    case GATE_SPOOL_STATUS_IN_FLIGHT:
-      return _("Sending");
-    case GATE_SPOOL_STATUS_HELD:
-      return _("On hold");
-    case GATE_SPOOL_STATUS_FAILED:
-      return _("Failed");
-    default:
-      g_return_val_if_reached (NULL);
+      case GATE_SPOOL_STATUS_QUEUED:
+        return _ ("Waiting");
+      case GATE_SPOOL_STATUS_IN_FLIGHT:
+        return _ ("Sending");
+      case GATE_SPOOL_STATUS_HELD:
+        return _ ("On hold");
+      case GATE_SPOOL_STATUS_FAILED:
+        return _ ("Failed");
+      default:
+        g_return_val_if_reached (NULL);
     }
 }
 
@@ -225,9 +227,9 @@ gate_spool_entry_unref (GateSpoolEntry *entry)
 static gboolean
 entry_equal (const GateSpoolEntry *a, const GateSpoolEntry *b)
 {
-  if (a->status != b->status || a->attempts != b->attempts || a->next_attempt != b->next_attempt ||
-      a->release_time != b->release_time || g_strcmp0 (a->last_error, b->last_error) != 0 ||
-      a->n_recipients != b->n_recipients)
+  if (a->status != b->status || a->attempts != b->attempts || a->next_attempt != b->next_attempt
+      || a->release_time != b->release_time || g_strcmp0 (a->last_error, b->last_error) != 0
+      || a->n_recipients != b->n_recipients)
     return FALSE;
   for (guint i = 0; i < a->n_recipients; i++)
     if (a->states[i] != b->states[i] || g_strcmp0 (a->replies[i], b->replies[i]) != 0)
@@ -235,11 +237,11 @@ entry_equal (const GateSpoolEntry *a, const GateSpoolEntry *b)
   return TRUE;
 }
 
-#define ENTRY_GETTER(type, name, field) \
-  type gate_spool_entry_get_##name (const GateSpoolEntry *entry) \
-  { \
-    g_return_val_if_fail (entry != NULL, (type) 0); \
-    return entry->field; \
+#define ENTRY_GETTER(type, name, field)                                                                      \
+  type gate_spool_entry_get_##name (const GateSpoolEntry *entry)                                             \
+  {                                                                                                          \
+    g_return_val_if_fail (entry != NULL, (type)0);                                                           \
+    return entry->field;                                                                                     \
   }
 
 ENTRY_GETTER (const char *, id, id)
@@ -333,7 +335,7 @@ entry_envelope_to_data (const GateSpoolEntry *entry, gsize *len)
                          (entry->body_flags & GATE_SMTP_BODY_8BITMIME) ? "8bitmime" : "7bit");
   g_key_file_set_boolean (kf, ENV_GROUP, "SmtpUtf8", (entry->body_flags & GATE_SMTP_BODY_SMTPUTF8) != 0);
   g_key_file_set_int64 (kf, ENV_GROUP, "Size", entry->size);
-  g_key_file_set_integer (kf, ENV_GROUP, "Recipients", (int) entry->n_recipients);
+  g_key_file_set_integer (kf, ENV_GROUP, "Recipients", (int)entry->n_recipients);
   for (guint i = 0; i < entry->n_recipients; i++)
     {
       char key[32];
@@ -350,7 +352,7 @@ entry_state_to_data (const GateSpoolEntry *entry, gsize *len)
   g_autoptr (GKeyFile) kf = g_key_file_new ();
 
   g_key_file_set_string (kf, STATE_GROUP, "Status", status_names[entry->status]);
-  g_key_file_set_integer (kf, STATE_GROUP, "Attempts", (int) entry->attempts);
+  g_key_file_set_integer (kf, STATE_GROUP, "Attempts", (int)entry->attempts);
   g_key_file_set_int64 (kf, STATE_GROUP, "NextAttempt", entry->next_attempt);
   g_key_file_set_int64 (kf, STATE_GROUP, "Released", entry->release_time);
   if (entry->last_error)
@@ -390,10 +392,10 @@ entry_load_envelope (const char *path, const char *id, GError **error)
     {
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
         g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                     _("There is no message “%s” in the mail queue"), id);
+                     _ ("There is no message “%s” in the mail queue"), id);
       else
         g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID,
-                     _("The envelope of message “%s” is unreadable: %s"), id, local_error->message);
+                     _ ("The envelope of message “%s” is unreadable: %s"), id, local_error->message);
       return NULL;
     }
 
@@ -402,11 +404,11 @@ entry_load_envelope (const char *path, const char *id, GError **error)
   if (g_strcmp0 (file_id, id) != 0 || n <= 0 || n > 100000)
     {
       g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID,
-                   _("The envelope of message “%s” is unreadable"), id);
+                   _ ("The envelope of message “%s” is unreadable"), id);
       return NULL;
     }
 
-  entry = entry_new ((guint) n);
+  entry = entry_new ((guint)n);
   entry->id = g_steal_pointer (&file_id);
   entry->received = g_key_file_get_int64 (kf, ENV_GROUP, "Received", NULL);
   entry->client_address = kf_string (kf, ENV_GROUP, "ClientAddress");
@@ -437,7 +439,7 @@ entry_load_envelope (const char *path, const char *id, GError **error)
         {
           gate_spool_entry_unref (entry);
           g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID,
-                       _("The envelope of message “%s” is unreadable"), id);
+                       _ ("The envelope of message “%s” is unreadable"), id);
           return NULL;
         }
     }
@@ -461,7 +463,7 @@ entry_load_state (GateSpoolEntry *entry, const char *path)
     }
   status = kf_string (kf, STATE_GROUP, "Status");
   entry->status = name_to_enum (status, status_names, G_N_ELEMENTS (status_names), GATE_SPOOL_STATUS_QUEUED);
-  entry->attempts = (guint) MAX (0, g_key_file_get_integer (kf, STATE_GROUP, "Attempts", NULL));
+  entry->attempts = (guint)MAX (0, g_key_file_get_integer (kf, STATE_GROUP, "Attempts", NULL));
   entry->next_attempt = g_key_file_get_int64 (kf, STATE_GROUP, "NextAttempt", NULL);
   entry->release_time = g_key_file_get_int64 (kf, STATE_GROUP, "Released", NULL);
   entry->last_error = kf_string (kf, STATE_GROUP, "LastError");
@@ -472,7 +474,8 @@ entry_load_state (GateSpoolEntry *entry, const char *path)
 
       g_snprintf (key, sizeof key, "Recipient%u", i);
       state = kf_string (kf, STATE_GROUP, key);
-      entry->states[i] = name_to_enum (state, rcpt_names, G_N_ELEMENTS (rcpt_names), GATE_SPOOL_RECIPIENT_PENDING);
+      entry->states[i]
+          = name_to_enum (state, rcpt_names, G_N_ELEMENTS (rcpt_names), GATE_SPOOL_RECIPIENT_PENDING);
       g_snprintf (key, sizeof key, "Reply%u", i);
       entry->replies[i] = kf_string (kf, STATE_GROUP, key);
     }
@@ -507,7 +510,7 @@ struct _GateSpoolWriter
   guint8 *buffer;
   gsize buffer_len;
   gint64 size;
-  GError *error; /* sticky: the first write error */
+  GError *error;         /* sticky: the first write error */
   GateSpoolEntry *entry; /* envelope under construction (status QUEUED) */
   GPtrArray *recipients;
   GTask *task;
@@ -522,7 +525,9 @@ struct _GateSpool
   int dir_fd;
   int owner_fd;
   GMainContext *context;
-  GHashTable *records; /* id → Record */
+  GHashTable *records;    /* id → Record */
+  GHashTable *committing; /* ids handed to the sync thread, not yet done */
+  gboolean use_syncfs;
   GFileMonitor *monitor;
   guint counter;
 
@@ -534,13 +539,15 @@ struct _GateSpool
   GThread *sync_thread;
 };
 
-enum {
+enum
+{
   SIGNAL_CHANGED,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
 
-enum {
+enum
+{
   PROP_0,
   PROP_PATH,
   N_PROPS
@@ -577,7 +584,7 @@ stat_state (GateSpool *self, const char *id, guint64 *ino, gint64 *mtime_ns, gin
   if (stat (path, &st) == 0)
     {
       *ino = st.st_ino;
-      *mtime_ns = (gint64) st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st.st_mtim.tv_nsec;
+      *mtime_ns = (gint64)st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st.st_mtim.tv_nsec;
       *size = st.st_size;
     }
 }
@@ -657,14 +664,14 @@ write_state_file (GateSpool *self, const GateSpoolEntry *entry, gboolean durable
   fd = g_open (tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     {
-      set_errno_error (error, errno, _("create"), tmp_path);
+      set_errno_error (error, errno, _ ("create"), tmp_path);
       return FALSE;
     }
   /* Only user decisions are synced: losing a forwarder's progress in a crash
    * means a message is sent again, never that it is lost (see entry_load_state). */
   if (!write_all (fd, data, len, &saved_errno) || (durable && (saved_errno = sync_fd (fd)) != 0))
     {
-      set_errno_error (error, saved_errno, _("write"), tmp_path);
+      set_errno_error (error, saved_errno, _ ("write"), tmp_path);
       close (fd);
       g_unlink (tmp_path);
       return FALSE;
@@ -672,7 +679,7 @@ write_state_file (GateSpool *self, const GateSpoolEntry *entry, gboolean durable
   close (fd);
   if (g_rename (tmp_path, path) < 0)
     {
-      set_errno_error (error, errno, _("rename"), tmp_path);
+      set_errno_error (error, errno, _ ("rename"), tmp_path);
       g_unlink (tmp_path);
       return FALSE;
     }
@@ -710,9 +717,8 @@ scan_folder (GateSpool *self, gboolean recover)
       const char *n = names->pdata[i];
       g_autofree char *msg_id = id_from_name (n, ".msg");
       g_autofree char *state_id = id_from_name (n, ".state");
-      gboolean debris = g_str_has_prefix (n, TMP_PREFIX) ||
-                        (msg_id && !g_hash_table_contains (envs, msg_id)) ||
-                        (state_id && !g_hash_table_contains (envs, state_id));
+      gboolean debris = g_str_has_prefix (n, TMP_PREFIX) || (msg_id && !g_hash_table_contains (envs, msg_id))
+                        || (state_id && !g_hash_table_contains (envs, state_id));
 
       /* Half-written files, content whose envelope never got its final name
        * (never answered 250), states of deleted messages. */
@@ -730,7 +736,7 @@ scan_folder (GateSpool *self, gboolean recover)
     char *id;
 
     g_hash_table_iter_init (&iter, envs);
-    while (g_hash_table_iter_next (&iter, (gpointer *) &id, NULL))
+    while (g_hash_table_iter_next (&iter, (gpointer *)&id, NULL))
       {
         g_autofree char *msg_path = spool_file (self, id, ".msg");
         g_autoptr (GError) local_error = NULL;
@@ -777,6 +783,10 @@ reload_id (GateSpool *self, const char *id)
   Record *record = g_hash_table_lookup (self->records, id);
   GateSpoolEntry *entry;
 
+  /* Our own commit in progress: it appears (or not) when the batch is done,
+   * never before the folder is synced. */
+  if (g_hash_table_contains (self->committing, id))
+    return;
   if (!g_file_test (env_path, G_FILE_TEST_EXISTS))
     {
       spool_set_entry (self, id, NULL);
@@ -809,10 +819,7 @@ reload_id (GateSpool *self, const char *id)
 }
 
 static void
-monitor_changed_cb (GFileMonitor *monitor,
-                    GFile *file,
-                    GFile *other_file,
-                    GFileMonitorEvent event,
+monitor_changed_cb (GFileMonitor *monitor, GFile *file, GFile *other_file, GFileMonitorEvent event,
                     gpointer user_data)
 {
   GateSpool *self = user_data;
@@ -877,6 +884,7 @@ batch_done_cb (gpointer user_data)
       GateSpoolWriter *writer = done->batch->pdata[i];
       GTask *task = g_steal_pointer (&writer->task);
 
+      g_hash_table_remove (done->spool->committing, writer->id);
       if (writer->error)
         {
           g_task_return_error (task, g_steal_pointer (&writer->error));
@@ -886,7 +894,7 @@ batch_done_cb (gpointer user_data)
           GateSpoolEntry *entry = g_steal_pointer (&writer->entry);
 
           spool_set_entry (done->spool, entry->id, gate_spool_entry_ref (entry));
-          g_task_return_pointer (task, entry, (GDestroyNotify) gate_spool_entry_unref);
+          g_task_return_pointer (task, entry, (GDestroyNotify)gate_spool_entry_unref);
         }
       g_object_unref (task);
       writer_free (writer);
@@ -904,16 +912,29 @@ sync_batch (GateSpool *self, GPtrArray *batch)
   int err;
 
   /* The data of every file first, then the renames, then one folder sync
-   * that makes all the new names durable together. */
-  for (guint i = 0; i < batch->len; i++)
+   * that makes all the new names durable together.  For a batch, one
+   * syncfs() replaces a journal commit per file. */
+#ifdef __linux__
+  if (batch->len >= 2 && self->use_syncfs)
     {
-      GateSpoolWriter *writer = batch->pdata[i];
-
-      if (writer->error)
-        continue;
-      if ((err = sync_fd (writer->fd)) != 0 || (err = sync_fd (writer->env_fd)) != 0)
-        writer_fail (writer, err, _("sync"));
+      if (syncfs (self->dir_fd) < 0)
+        {
+          err = errno;
+          for (guint i = 0; i < batch->len; i++)
+            writer_fail (batch->pdata[i], err, _ ("sync"));
+        }
     }
+  else
+#endif
+    for (guint i = 0; i < batch->len; i++)
+      {
+        GateSpoolWriter *writer = batch->pdata[i];
+
+        if (writer->error)
+          continue;
+        if ((err = sync_fd (writer->fd)) != 0 || (err = sync_fd (writer->env_fd)) != 0)
+          writer_fail (writer, err, _ ("sync"));
+      }
   for (guint i = 0; i < batch->len; i++)
     {
       GateSpoolWriter *writer = batch->pdata[i];
@@ -933,7 +954,7 @@ sync_batch (GateSpool *self, GPtrArray *batch)
       /* Content before envelope: the envelope's name is the commit point. */
       if (g_rename (msg_tmp, msg) < 0 || g_rename (env_tmp, env) < 0)
         {
-          writer_fail (writer, errno, _("rename"));
+          writer_fail (writer, errno, _ ("rename"));
           writer_unlink_all (writer);
           continue;
         }
@@ -946,7 +967,7 @@ sync_batch (GateSpool *self, GPtrArray *batch)
           GateSpoolWriter *writer = batch->pdata[i];
           if (writer->error == NULL)
             {
-              writer_fail (writer, err, _("sync"));
+              writer_fail (writer, err, _ ("sync"));
               writer_unlink_all (writer);
             }
         }
@@ -977,7 +998,17 @@ sync_thread_func (gpointer user_data)
       /* Every writer's task holds a reference to the spool, so it is alive. */
       done->spool = g_object_ref (self);
       done->batch = batch;
-      g_main_context_invoke (self->context, batch_done_cb, done);
+      {
+        /* Not g_main_context_invoke(): from this thread it may run the
+         * callback right here when the main thread is between iterations. */
+        GSource *source = g_idle_source_new ();
+
+        g_source_set_priority (source, G_PRIORITY_DEFAULT);
+        g_source_set_callback (source, batch_done_cb, done, NULL);
+        g_source_set_static_name (source, "[gate-spool] commit done");
+        g_source_attach (source, self->context);
+        g_source_unref (source);
+      }
 
       g_mutex_lock (&self->mutex);
     }
@@ -1015,6 +1046,7 @@ gate_spool_finalize (GObject *object)
   GateSpool *self = GATE_SPOOL (object);
 
   g_clear_pointer (&self->records, g_hash_table_unref);
+  g_clear_pointer (&self->committing, g_hash_table_unref);
   g_clear_pointer (&self->pending, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   if (self->dir_fd >= 0)
@@ -1034,11 +1066,11 @@ gate_spool_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
 
   switch (prop_id)
     {
-    case PROP_PATH:
-      g_value_set_string (value, self->path);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_PATH:
+        g_value_set_string (value, self->path);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -1051,14 +1083,12 @@ gate_spool_class_init (GateSpoolClass *klass)
   object_class->finalize = gate_spool_finalize;
   object_class->get_property = gate_spool_get_property;
 
-  properties[PROP_PATH] =
-    g_param_spec_string ("path", NULL, NULL, NULL,
-                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
+  properties[PROP_PATH] = g_param_spec_string (
+      "path", NULL, NULL, NULL, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS | G_PARAM_EXPLICIT_NOTIFY);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  signals[SIGNAL_CHANGED] =
-    g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 2, G_TYPE_STRING, GATE_TYPE_SPOOL_ENTRY);
+  signals[SIGNAL_CHANGED] = g_signal_new ("changed", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,
+                                          NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, GATE_TYPE_SPOOL_ENTRY);
 }
 
 static void
@@ -1066,7 +1096,10 @@ gate_spool_init (GateSpool *self)
 {
   self->dir_fd = -1;
   self->owner_fd = -1;
-  self->records = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) record_free);
+  self->records = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)record_free);
+  self->committing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  /* Read once here: getenv() is not safe to call from the sync thread. */
+  self->use_syncfs = g_getenv ("GATE_SPOOL_NO_SYNCFS") == NULL;
   self->pending = g_ptr_array_new ();
   g_mutex_init (&self->mutex);
   g_cond_init (&self->cond);
@@ -1122,13 +1155,13 @@ gate_spool_open (const char *path, GateSpoolOpenFlags flags, GError **error)
   /* The queue holds other people's mail: only the user may read it. */
   if (g_mkdir_with_parents (self->path, 0700) < 0)
     {
-      set_errno_error (error, errno, _("create"), self->path);
+      set_errno_error (error, errno, _ ("create"), self->path);
       return NULL;
     }
   self->dir_fd = g_open (self->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
   if (self->dir_fd < 0)
     {
-      set_errno_error (error, errno, _("open"), self->path);
+      set_errno_error (error, errno, _ ("open"), self->path);
       return NULL;
     }
 
@@ -1139,16 +1172,16 @@ gate_spool_open (const char *path, GateSpoolOpenFlags flags, GError **error)
       self->owner_fd = g_open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
       if (self->owner_fd < 0)
         {
-          set_errno_error (error, errno, _("create"), lock_path);
+          set_errno_error (error, errno, _ ("create"), lock_path);
           return NULL;
         }
       if (flock (self->owner_fd, LOCK_EX | LOCK_NB) < 0)
         {
           if (errno == EWOULDBLOCK)
             g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_BUSY,
-                         _("Another relay is already using the mail queue in “%s”"), self->path);
+                         _ ("Another relay is already using the mail queue in “%s”"), self->path);
           else
-            set_errno_error (error, errno, _("lock"), lock_path);
+            set_errno_error (error, errno, _ ("lock"), lock_path);
           return NULL;
         }
     }
@@ -1187,8 +1220,8 @@ gate_spool_get_path (GateSpool *self)
 static int
 compare_entries (gconstpointer a, gconstpointer b)
 {
-  const GateSpoolEntry *ea = *(GateSpoolEntry *const *) a;
-  const GateSpoolEntry *eb = *(GateSpoolEntry *const *) b;
+  const GateSpoolEntry *ea = *(GateSpoolEntry *const *)a;
+  const GateSpoolEntry *eb = *(GateSpoolEntry *const *)b;
 
   if (ea->received != eb->received)
     return ea->received < eb->received ? -1 : 1;
@@ -1203,9 +1236,9 @@ gate_spool_list (GateSpool *self)
   Record *record;
 
   g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
-  array = g_ptr_array_new_full (g_hash_table_size (self->records), (GDestroyNotify) gate_spool_entry_unref);
+  array = g_ptr_array_new_full (g_hash_table_size (self->records), (GDestroyNotify)gate_spool_entry_unref);
   g_hash_table_iter_init (&iter, self->records);
-  while (g_hash_table_iter_next (&iter, NULL, (gpointer *) &record))
+  while (g_hash_table_iter_next (&iter, NULL, (gpointer *)&record))
     g_ptr_array_add (array, gate_spool_entry_ref (record->entry));
   g_ptr_array_sort (array, compare_entries);
   return array;
@@ -1242,7 +1275,7 @@ gate_spool_open_content (GateSpool *self, const char *id, GError **error)
   if (!id_is_valid (id))
     {
       g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                   _("There is no message “%s” in the mail queue"), id);
+                   _ ("There is no message “%s” in the mail queue"), id);
       return NULL;
     }
   path = spool_file (self, id, ".msg");
@@ -1252,7 +1285,7 @@ gate_spool_open_content (GateSpool *self, const char *id, GError **error)
     {
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
         g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                     _("There is no message “%s” in the mail queue"), id);
+                     _ ("There is no message “%s” in the mail queue"), id);
       else
         g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_FAILED, "%s", local_error->message);
       return NULL;
@@ -1293,9 +1326,8 @@ gate_spool_begin (GateSpool *self, GError **error)
   writer->env_fd = -1;
   /* Sortable by time; the counter and random part keep ids apart within one
    * microsecond and across restarts. */
-  writer->id = g_strdup_printf ("%013" G_GINT64_MODIFIER "x-%04x%04x",
-                                g_get_real_time (), (self->counter++) & 0xffff,
-                                g_random_int () & 0xffff);
+  writer->id = g_strdup_printf ("%013" G_GINT64_MODIFIER "x-%04x%04x", g_get_real_time (),
+                                (self->counter++) & 0xffff, g_random_int () & 0xffff);
   writer->recipients = g_ptr_array_new_with_free_func (g_free);
   writer->entry = entry_new (0);
   writer->entry->sender = g_strdup ("");
@@ -1305,7 +1337,7 @@ gate_spool_begin (GateSpool *self, GError **error)
   writer->fd = g_open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (writer->fd < 0)
     {
-      set_errno_error (error, errno, _("create"), path);
+      set_errno_error (error, errno, _ ("create"), path);
       writer_free (writer);
       return NULL;
     }
@@ -1380,7 +1412,7 @@ writer_flush (GateSpoolWriter *writer)
     return FALSE;
   if (writer->buffer_len > 0 && !write_all (writer->fd, writer->buffer, writer->buffer_len, &saved_errno))
     {
-      writer_fail (writer, saved_errno, _("write"));
+      writer_fail (writer, saved_errno, _ ("write"));
       return FALSE;
     }
   writer->buffer_len = 0;
@@ -1403,7 +1435,7 @@ gate_spool_writer_write (GateSpoolWriter *writer, const void *data, gsize len, G
             {
               int saved_errno = 0;
               if (!write_all (writer->fd, data, len, &saved_errno))
-                writer_fail (writer, saved_errno, _("write"));
+                writer_fail (writer, saved_errno, _ ("write"));
             }
           else
             {
@@ -1474,22 +1506,20 @@ writer_write_envelope (GateSpoolWriter *writer)
   writer->env_fd = g_open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
   if (writer->env_fd < 0)
     {
-      writer_fail (writer, errno, _("create"));
+      writer_fail (writer, errno, _ ("create"));
       return FALSE;
     }
   if (!write_all (writer->env_fd, data, len, &saved_errno))
     {
-      writer_fail (writer, saved_errno, _("write"));
+      writer_fail (writer, saved_errno, _ ("write"));
       return FALSE;
     }
   return TRUE;
 }
 
 void
-gate_spool_writer_commit_async (GateSpoolWriter *writer,
-                                GCancellable *cancellable,
-                                GAsyncReadyCallback callback,
-                                gpointer user_data)
+gate_spool_writer_commit_async (GateSpoolWriter *writer, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data)
 {
   GateSpool *self;
 
@@ -1502,10 +1532,10 @@ gate_spool_writer_commit_async (GateSpoolWriter *writer,
 
   if (writer->recipients->len == 0)
     g_set_error (&writer->error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID,
-                 _("A message needs at least one recipient"));
+                 _ ("A message needs at least one recipient"));
 
-  if (g_cancellable_set_error_if_cancelled (cancellable, writer->error ? NULL : &writer->error) ||
-      writer->error != NULL || !writer_flush (writer) || !writer_write_envelope (writer))
+  if (g_cancellable_set_error_if_cancelled (cancellable, writer->error ? NULL : &writer->error)
+      || writer->error != NULL || !writer_flush (writer) || !writer_write_envelope (writer))
     {
       GTask *task = g_steal_pointer (&writer->task);
 
@@ -1521,6 +1551,7 @@ gate_spool_writer_commit_async (GateSpoolWriter *writer,
       return;
     }
 
+  g_hash_table_add (self->committing, g_strdup (writer->id));
   g_mutex_lock (&self->mutex);
   g_ptr_array_add (self->pending, writer);
   g_cond_signal (&self->cond);
@@ -1538,7 +1569,8 @@ gate_spool_writer_commit_finish (GateSpool *self, GAsyncResult *result, GError *
 
 /* ---- changing ------------------------------------------------------------ */
 
-typedef enum {
+typedef enum
+{
   UPDATE_WRITE,
   UPDATE_WRITE_DURABLE,
   UPDATE_DELETE,
@@ -1551,7 +1583,8 @@ typedef UpdateAction (*UpdateFunc) (GateSpoolEntry *entry, gpointer data, GError
  * re-reads its state from disk, applies @func and writes the result.  Returns
  * the new entry, or NULL with *deleted set or an error. */
 static GateSpoolEntry *
-spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, gboolean *deleted, GError **error)
+spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, gboolean *deleted,
+              GError **error)
 {
   g_autofree char *env_path = NULL;
   GateSpoolEntry *entry = NULL;
@@ -1564,7 +1597,7 @@ spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, g
   if (!id_is_valid (id))
     {
       g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                   _("There is no message “%s” in the mail queue"), id);
+                   _ ("There is no message “%s” in the mail queue"), id);
       return NULL;
     }
   env_path = spool_file (self, id, ".env");
@@ -1575,11 +1608,11 @@ spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, g
       if (saved_errno == ENOENT)
         {
           g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                       _("There is no message “%s” in the mail queue"), id);
+                       _ ("There is no message “%s” in the mail queue"), id);
           spool_set_entry (self, id, NULL);
         }
       else
-        set_errno_error (error, saved_errno, _("open"), env_path);
+        set_errno_error (error, saved_errno, _ ("open"), env_path);
       return NULL;
     }
   while (flock (fd, LOCK_EX) < 0 && errno == EINTR)
@@ -1588,7 +1621,7 @@ spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, g
   if (fstat (fd, &st) < 0 || st.st_nlink == 0)
     {
       g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                   _("There is no message “%s” in the mail queue"), id);
+                   _ ("There is no message “%s” in the mail queue"), id);
       close (fd);
       spool_set_entry (self, id, NULL);
       return NULL;
@@ -1603,25 +1636,25 @@ spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, g
   action = func (entry, data, error);
   switch (action)
     {
-    case UPDATE_WRITE:
-    case UPDATE_WRITE_DURABLE:
-      if (!write_state_file (self, entry, action == UPDATE_WRITE_DURABLE, error))
+      case UPDATE_WRITE:
+      case UPDATE_WRITE_DURABLE:
+        if (!write_state_file (self, entry, action == UPDATE_WRITE_DURABLE, error))
+          g_clear_pointer (&entry, gate_spool_entry_unref);
+        break;
+      case UPDATE_DELETE:
+        remove_files (self, id);
+        if (self->dir_fd >= 0)
+          sync_fd (self->dir_fd);
         g_clear_pointer (&entry, gate_spool_entry_unref);
-      break;
-    case UPDATE_DELETE:
-      remove_files (self, id);
-      if (self->dir_fd >= 0)
-        sync_fd (self->dir_fd);
-      g_clear_pointer (&entry, gate_spool_entry_unref);
-      if (deleted)
-        *deleted = TRUE;
-      break;
-    case UPDATE_ERROR:
-    default:
-      /* Keep what we learnt from disk even though the change did not apply. */
-      spool_set_entry (self, id, entry);
-      close (fd);
-      return NULL;
+        if (deleted)
+          *deleted = TRUE;
+        break;
+      case UPDATE_ERROR:
+      default:
+        /* Keep what we learnt from disk even though the change did not apply. */
+        spool_set_entry (self, id, entry);
+        close (fd);
+        return NULL;
     }
   close (fd);
 
@@ -1643,7 +1676,7 @@ claim_func (GateSpoolEntry *entry, gpointer data, GError **error)
   if (entry->status != GATE_SPOOL_STATUS_QUEUED)
     {
       g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID,
-                   _("Message “%s” is not waiting to be sent (%s)"), entry->id,
+                   _ ("Message “%s” is not waiting to be sent (%s)"), entry->id,
                    gate_spool_status_get_label (entry->status));
       return UPDATE_ERROR;
     }
@@ -1684,12 +1717,8 @@ set_recipients_func (GateSpoolEntry *entry, gpointer data, GError **error)
 }
 
 gboolean
-gate_spool_set_recipients (GateSpool *self,
-                           const char *id,
-                           const char *const *recipients,
-                           GateSpoolRecipientState state,
-                           const char *reply,
-                           GError **error)
+gate_spool_set_recipients (GateSpool *self, const char *id, const char *const *recipients,
+                           GateSpoolRecipientState state, const char *reply, GError **error)
 {
   SetRecipients set = { recipients, state, reply };
   g_autoptr (GateSpoolEntry) entry = NULL;
@@ -1736,12 +1765,8 @@ finish_attempt_func (GateSpoolEntry *entry, gpointer data, GError **error)
 }
 
 GateSpoolEntry *
-gate_spool_finish_attempt (GateSpool *self,
-                           const char *id,
-                           gint64 next_attempt,
-                           const char *last_error,
-                           gboolean *removed,
-                           GError **error)
+gate_spool_finish_attempt (GateSpool *self, const char *id, gint64 next_attempt, const char *last_error,
+                           gboolean *removed, GError **error)
 {
   FinishAttempt finish = { next_attempt, last_error };
 
@@ -1773,7 +1798,7 @@ gate_spool_fail (GateSpool *self, const char *id, const char *reason, GError **e
 {
   g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
   g_return_val_if_fail (id != NULL, NULL);
-  return spool_update (self, id, fail_func, (gpointer) reason, NULL, error);
+  return spool_update (self, id, fail_func, (gpointer)reason, NULL, error);
 }
 
 static UpdateAction
@@ -1797,7 +1822,7 @@ retry_func (GateSpoolEntry *entry, gpointer data, GError **error)
   if (entry->status == GATE_SPOOL_STATUS_IN_FLIGHT)
     {
       g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID,
-                   _("Message “%s” is being sent right now"), entry->id);
+                   _ ("Message “%s” is being sent right now"), entry->id);
       return UPDATE_ERROR;
     }
   for (guint i = 0; i < entry->n_recipients; i++)

@@ -29,29 +29,34 @@ G_BEGIN_DECLS
 #define GATE_SPOOL_ERROR (gate_spool_error_quark ())
 GQuark gate_spool_error_quark (void);
 
-typedef enum {
-  GATE_SPOOL_ERROR_FAILED,     /* any other I/O problem */
-  GATE_SPOOL_ERROR_NO_SPACE,   /* disk full or over quota or file size limit: answer 452 */
-  GATE_SPOOL_ERROR_NOT_FOUND,  /* no such message (e.g. deleted from the command line) */
-  GATE_SPOOL_ERROR_BUSY,       /* another relay already owns this spool folder */
-  GATE_SPOOL_ERROR_INVALID,    /* an unreadable envelope, or a change that does not apply */
+typedef enum
+{
+  GATE_SPOOL_ERROR_FAILED,    /* any other I/O problem */
+  GATE_SPOOL_ERROR_NO_SPACE,  /* disk full or over quota or file size limit: answer 452 */
+  GATE_SPOOL_ERROR_NOT_FOUND, /* no such message (e.g. deleted from the command line) */
+  GATE_SPOOL_ERROR_BUSY,      /* another relay already owns this spool folder */
+  GATE_SPOOL_ERROR_INVALID,   /* an unreadable envelope, or a change that does not apply */
 } GateSpoolError;
 
-typedef enum {
+typedef enum
+{
   GATE_SPOOL_STATUS_QUEUED,    /* waiting for its next attempt */
   GATE_SPOOL_STATUS_IN_FLIGHT, /* being forwarded now */
   GATE_SPOOL_STATUS_HELD,      /* the user put it on hold */
   GATE_SPOOL_STATUS_FAILED,    /* given up; kept for the user to see, retry or delete */
 } GateSpoolStatus;
 
-typedef enum {
+typedef enum
+{
   GATE_SPOOL_RECIPIENT_PENDING,
   GATE_SPOOL_RECIPIENT_DELIVERED,
   GATE_SPOOL_RECIPIENT_FAILED,
 } GateSpoolRecipientState;
 
-const char *gate_spool_status_to_string (GateSpoolStatus status); /* "queued", "in-flight", "held", "failed" */
-const char *gate_spool_status_get_label (GateSpoolStatus status); /* translated: "Waiting", "Sending", "On hold", "Failed" */
+const char *
+gate_spool_status_to_string (GateSpoolStatus status); /* "queued", "in-flight", "held", "failed" */
+const char *gate_spool_status_get_label (
+    GateSpoolStatus status); /* translated: "Waiting", "Sending", "On hold", "Failed" */
 
 /* ---- GateSpoolEntry: an immutable snapshot of one message's envelope and state.
  * Every change makes a new entry; hold a reference as long as you like. */
@@ -67,13 +72,14 @@ const char *gate_spool_entry_get_id (const GateSpoolEntry *entry);
 const char *gate_spool_entry_get_client_address (const GateSpoolEntry *entry); /* "192.168.1.20", may be "" */
 const char *gate_spool_entry_get_client_name (const GateSpoolEntry *entry);    /* HELO/EHLO name, may be "" */
 gint64 gate_spool_entry_get_received_time (const GateSpoolEntry *entry);       /* Unix seconds */
-const char *gate_spool_entry_get_sender (const GateSpoolEntry *entry);         /* envelope sender to use upstream, "" = null path */
+const char *gate_spool_entry_get_sender (
+    const GateSpoolEntry *entry); /* envelope sender to use upstream, "" = null path */
 /* The device's own sender when the relay rewrote it, else NULL. */
 const char *gate_spool_entry_get_original_sender (const GateSpoolEntry *entry);
 /* The Message-ID header's value (with <>), or NULL when unknown. */
 const char *gate_spool_entry_get_message_id (const GateSpoolEntry *entry);
 GateSmtpBodyFlags gate_spool_entry_get_body_flags (const GateSpoolEntry *entry);
-gint64 gate_spool_entry_get_size (const GateSpoolEntry *entry);                /* bytes of ID.msg */
+gint64 gate_spool_entry_get_size (const GateSpoolEntry *entry); /* bytes of ID.msg */
 guint gate_spool_entry_get_n_recipients (const GateSpoolEntry *entry);
 const char *gate_spool_entry_get_recipient (const GateSpoolEntry *entry, guint index);
 GateSpoolRecipientState gate_spool_entry_get_recipient_state (const GateSpoolEntry *entry, guint index);
@@ -103,7 +109,8 @@ typedef struct _GateSpoolWriter GateSpoolWriter;
 #define GATE_TYPE_SPOOL (gate_spool_get_type ())
 G_DECLARE_FINAL_TYPE (GateSpool, gate_spool, GATE, SPOOL, GObject)
 
-typedef enum /*< flags >*/ {
+typedef enum /*< flags >*/
+{
   GATE_SPOOL_OPEN_NONE = 0,
   /* The relay that owns the folder: takes the folder's owner lock (fails with
    * GATE_SPOOL_ERROR_BUSY if another process has it) and recovers: removes
@@ -158,10 +165,8 @@ gint64 gate_spool_writer_get_size (GateSpoolWriter *writer);
  * envelope are synced, renamed and the folder synced; then ::changed is emitted.  The
  * writer is consumed: do not use it after this call.  @cancellable is only checked
  * before the batch starts. */
-void gate_spool_writer_commit_async (GateSpoolWriter *writer,
-                                     GCancellable *cancellable,
-                                     GAsyncReadyCallback callback,
-                                     gpointer user_data);
+void gate_spool_writer_commit_async (GateSpoolWriter *writer, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
 /* Returns the new entry; on error nothing of the message is left on disk. */
 GateSpoolEntry *gate_spool_writer_commit_finish (GateSpool *self, GAsyncResult *result, GError **error);
 /* Drops the message (client disconnected, too large…): nothing is left behind.
@@ -177,22 +182,14 @@ void gate_spool_writer_abort (GateSpoolWriter *writer);
  * GATE_SPOOL_ERROR_INVALID when the message is not queued (held meanwhile…). */
 GateSpoolEntry *gate_spool_claim (GateSpool *self, const char *id, GError **error);
 /* Records one result for the named recipients (addresses as in the entry). */
-gboolean gate_spool_set_recipients (GateSpool *self,
-                                    const char *id,
-                                    const char *const *recipients,
-                                    GateSpoolRecipientState state,
-                                    const char *reply,
-                                    GError **error);
+gboolean gate_spool_set_recipients (GateSpool *self, const char *id, const char *const *recipients,
+                                    GateSpoolRecipientState state, const char *reply, GError **error);
 /* Ends an attempt after set_recipients: every recipient delivered → the message is
  * removed (returns NULL, *removed = TRUE); every recipient final and some failed →
  * FAILED (kept with @last_error); recipients still pending → QUEUED again with
  * @next_attempt and @last_error.  A message the user held meanwhile stays held. */
-GateSpoolEntry *gate_spool_finish_attempt (GateSpool *self,
-                                           const char *id,
-                                           gint64 next_attempt,
-                                           const char *last_error,
-                                           gboolean *removed,
-                                           GError **error);
+GateSpoolEntry *gate_spool_finish_attempt (GateSpool *self, const char *id, gint64 next_attempt,
+                                           const char *last_error, gboolean *removed, GError **error);
 /* Gives up: pending recipients → failed with @reason, status FAILED. */
 GateSpoolEntry *gate_spool_fail (GateSpool *self, const char *id, const char *reason, GError **error);
 /* User actions (CLI, GUI).  hold: QUEUED/FAILED → HELD (an in-flight message is held

@@ -47,9 +47,9 @@ struct _GateSmtpClient
   GateSmtpAuthMechanism auth_used;
   guint messages_sent;
   gboolean connected;
-  gboolean ready;        /* greeted, secured and signed in: can send */
-  gboolean need_rset;    /* a transaction was left unfinished */
-  struct _Op *op;        /* the operation under way, if any */
+  gboolean ready;     /* greeted, secured and signed in: can send */
+  gboolean need_rset; /* a transaction was left unfinished */
+  struct _Op *op;     /* the operation under way, if any */
 
   /* The wire */
   GSocketConnectable *identity;
@@ -80,7 +80,8 @@ G_DEFINE_ENUM_TYPE (GateSmtpSecurity, gate_smtp_security,
                     G_DEFINE_ENUM_VALUE (GATE_SMTP_SECURITY_STARTTLS, "starttls"),
                     G_DEFINE_ENUM_VALUE (GATE_SMTP_SECURITY_TLS, "tls"))
 
-enum {
+enum
+{
   PROP_0,
   PROP_HOST,
   PROP_PORT,
@@ -106,7 +107,8 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-enum {
+enum
+{
   SIGNAL_TRANSCRIPT,
   N_SIGNALS
 };
@@ -121,14 +123,14 @@ gate_smtp_security_to_string (GateSmtpSecurity security)
 {
   switch (security)
     {
-    case GATE_SMTP_SECURITY_NONE:
-      return "none";
-    case GATE_SMTP_SECURITY_STARTTLS:
-      return "starttls";
-    case GATE_SMTP_SECURITY_TLS:
-      return "tls";
-    default:
-      return NULL;
+      case GATE_SMTP_SECURITY_NONE:
+        return "none";
+      case GATE_SMTP_SECURITY_STARTTLS:
+        return "starttls";
+      case GATE_SMTP_SECURITY_TLS:
+        return "tls";
+      default:
+        return NULL;
     }
 }
 
@@ -158,14 +160,14 @@ gate_smtp_security_get_label (GateSmtpSecurity security)
 {
   switch (security)
     {
-    case GATE_SMTP_SECURITY_NONE:
-      return _("No encryption");
-    case GATE_SMTP_SECURITY_STARTTLS:
-      return _("STARTTLS");
-    case GATE_SMTP_SECURITY_TLS:
-      return _("TLS (SSL)");
-    default:
-      return NULL;
+      case GATE_SMTP_SECURITY_NONE:
+        return _ ("No encryption");
+      case GATE_SMTP_SECURITY_STARTTLS:
+        return _ ("STARTTLS");
+      case GATE_SMTP_SECURITY_TLS:
+        return _ ("TLS (SSL)");
+      default:
+        return NULL;
     }
 }
 
@@ -188,7 +190,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (Secret, secret_free)
 static guint
 elapsed_ms (gint64 since)
 {
-  return (guint) ((g_get_monotonic_time () - since) / 1000);
+  return (guint)((g_get_monotonic_time () - since) / 1000);
 }
 
 /* "12,345": the transcript's number style, whatever the locale. */
@@ -209,10 +211,7 @@ format_count (guint64 value)
 }
 
 static void
-emit_event (GateSmtpClient *self,
-            GateTranscriptDirection direction,
-            gboolean secret_hidden,
-            const char *text)
+emit_event (GateSmtpClient *self, GateTranscriptDirection direction, gboolean secret_hidden, const char *text)
 {
   g_autoptr (GateTranscriptEvent) event = NULL;
 
@@ -304,7 +303,8 @@ drop_connection (GateSmtpClient *self)
 
 typedef void (*ReplyHandler) (GTask *task, GateSmtpReply *reply);
 
-typedef enum {
+typedef enum
+{
   CMD_RSET,
   CMD_MAIL,
   CMD_RCPT,
@@ -313,8 +313,8 @@ typedef enum {
 
 typedef struct _Op
 {
-  GateSmtpClient *self;          /* owned by the task */
-  GCancellable *cancellable;     /* internal: the caller's or the timer cancels it */
+  GateSmtpClient *self;      /* owned by the task */
+  GCancellable *cancellable; /* internal: the caller's or the timer cancels it */
   GCancellable *user_cancellable;
   gulong user_cancelled_id;
   GMainContext *context;
@@ -327,6 +327,9 @@ typedef struct _Op
   /* connect */
   GSocketClient *socket_client;
 
+  /* quit */
+  gboolean quitting;
+
   /* auth */
   GateSmtpAuthMechanism mechanism;
 
@@ -334,17 +337,17 @@ typedef struct _Op
   GateSmtpEnvelope *envelope;
   GInputStream *message;
   GateSmtpSendResult *result;
-  GArray *kinds;          /* CommandKind of each command sent, in order */
-  GPtrArray *lines;       /* the command lines, without CRLF */
-  guint next_command;     /* next to write (without pipelining) */
-  guint next_reply;       /* next reply to read */
+  GArray *kinds;      /* CommandKind of each command sent, in order */
+  GPtrArray *lines;   /* the command lines, without CRLF */
+  guint next_command; /* next to write (without pipelining) */
+  guint next_reply;   /* next reply to read */
   guint next_recipient;
   gboolean pipelined;
   GateSmtpReply *mail_reply;
   GateSmtpReply *data_reply;
   GateSmtpReply *first_refusal;
   GString *refused;
-  GError *pending_error;  /* reported once a lone "." ended an unwanted DATA */
+  GError *pending_error; /* reported once a lone "." ended an unwanted DATA */
   GString *batch;
   GateDataEncoder *encoder;
   guint8 *chunk;
@@ -420,22 +423,22 @@ op_arm_timer (Op *op, guint seconds)
   op_disarm_timer (op);
   if (seconds == 0)
     return;
-  op->timer = g_timeout_source_new ((guint) MIN ((guint64) seconds * 1000, G_MAXUINT));
+  op->timer = g_timeout_source_new ((guint)MIN ((guint64)seconds * 1000, G_MAXUINT));
   g_source_set_callback (op->timer, on_timer, op, NULL);
   g_source_attach (op->timer, op->context);
 }
 
 static GTask *
-op_start (GateSmtpClient *self,
-          GCancellable *cancellable,
-          GAsyncReadyCallback callback,
-          gpointer user_data,
+op_start (GateSmtpClient *self, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data,
           gpointer source_tag)
 {
   GTask *task = g_task_new (self, cancellable, callback, user_data);
   Op *op = g_new0 (Op, 1);
 
   g_task_set_source_tag (task, source_tag);
+  /* Our own error (GATE_SMTP_ERROR_CANCELLED, with its stage) rather than
+   * GTask's plain G_IO_ERROR_CANCELLED. */
+  g_task_set_check_cancellable (task, FALSE);
   op->self = self;
   op->cancellable = g_cancellable_new ();
   op->context = g_main_context_ref_thread_default ();
@@ -517,6 +520,19 @@ op_fail (GTask *task, GError *error, gboolean keep_connection)
 {
   GateSmtpClient *self = task_self (task);
 
+  /* A server that hangs up on QUIT without its 221 has still ended the
+   * session as asked. */
+  if (task_op (task)->quitting && g_error_matches (error, GATE_SMTP_ERROR, GATE_SMTP_ERROR_NETWORK))
+    {
+      g_error_free (error);
+      drop_connection (self);
+      set_stage (self, GATE_SMTP_STAGE_DONE);
+      op_finish_common (task);
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+      return;
+    }
+
   op_finish_common (task);
   emit_error (self, error);
   if (!keep_connection)
@@ -526,7 +542,8 @@ op_fail (GTask *task, GError *error, gboolean keep_connection)
 }
 
 static void
-op_fail_code (GTask *task, GateSmtpError code, GateSmtpReply *reply, const char *detail, gboolean keep_connection)
+op_fail_code (GTask *task, GateSmtpError code, GateSmtpReply *reply, const char *detail,
+              gboolean keep_connection)
 {
   op_fail (task, client_error (task_self (task), code, reply, detail), keep_connection);
 }
@@ -545,12 +562,11 @@ op_fail_io (GTask *task, GError *io_error)
     {
       if (op->timed_out)
         {
-          g_autofree char *detail = g_strdup_printf (_("No answer from the server within %u seconds"),
-                                                     self->stage == GATE_SMTP_STAGE_CONNECT
-                                                       ? self->connect_timeout
-                                                     : self->stage == GATE_SMTP_STAGE_DATA
-                                                       ? self->data_timeout
-                                                       : self->command_timeout);
+          g_autofree char *detail
+              = g_strdup_printf (_ ("No answer from the server within %u seconds"),
+                                 self->stage == GATE_SMTP_STAGE_CONNECT ? self->connect_timeout
+                                 : self->stage == GATE_SMTP_STAGE_DATA  ? self->data_timeout
+                                                                        : self->command_timeout);
           error = client_error (self, GATE_SMTP_ERROR_TIMED_OUT, NULL, detail);
         }
       else
@@ -614,7 +630,7 @@ on_read (GObject *source, GAsyncResult *result, gpointer data)
     }
   if (n == 0)
     {
-      op_fail_code (task, GATE_SMTP_ERROR_NETWORK, NULL, _("The server closed the connection"), FALSE);
+      op_fail_code (task, GATE_SMTP_ERROR_NETWORK, NULL, _ ("The server closed the connection"), FALSE);
       return;
     }
 
@@ -652,7 +668,7 @@ reader_continue (GTask *task)
           if (avail > GATE_SMTP_REPLY_MAX_LINE + 1)
             {
               op_fail_code (task, GATE_SMTP_ERROR_PROTOCOL, NULL,
-                            _("The server sent a line that is far too long"), FALSE);
+                            _ ("The server sent a line that is far too long"), FALSE);
               return;
             }
           if (self->rstart > 0)
@@ -661,13 +677,9 @@ reader_continue (GTask *task)
               self->rstart = 0;
               self->rend = avail;
             }
-          g_input_stream_read_async (g_io_stream_get_input_stream (self->stream),
-                                     self->rbuf + self->rend,
-                                     READ_BUFFER_SIZE - self->rend,
-                                     G_PRIORITY_DEFAULT,
-                                     op->cancellable,
-                                     on_read,
-                                     task);
+          g_input_stream_read_async (g_io_stream_get_input_stream (self->stream), self->rbuf + self->rend,
+                                     READ_BUFFER_SIZE - self->rend, G_PRIORITY_DEFAULT, op->cancellable,
+                                     on_read, task);
           return;
         }
 
@@ -679,14 +691,14 @@ reader_continue (GTask *task)
       if (len > GATE_SMTP_REPLY_MAX_LINE)
         {
           op_fail_code (task, GATE_SMTP_ERROR_PROTOCOL, NULL,
-                        _("The server sent a line that is far too long"), FALSE);
+                        _ ("The server sent a line that is far too long"), FALSE);
           return;
         }
 
-      text = g_strndup ((const char *) start, len);
+      text = g_strndup ((const char *)start, len);
       emit_event (self, GATE_TRANSCRIPT_SERVER, FALSE, text);
 
-      res = gate_smtp_reply_parser_feed (self->parser, (const char *) start, len, &reply, &error);
+      res = gate_smtp_reply_parser_feed (self->parser, (const char *)start, len, &reply, &error);
       if (res == GATE_SMTP_REPLY_PARSER_ERROR)
         {
           op_fail_code (task, GATE_SMTP_ERROR_PROTOCOL, NULL, error ? error->message : NULL, FALSE);
@@ -761,8 +773,8 @@ op_write_bytes (GTask *task, GBytes *bytes, guint timeout, WrittenHandler handle
   wd->handler = handler;
   wd->bytes = bytes;
   op_arm_timer (op, timeout);
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream),
-                                   data, len, G_PRIORITY_DEFAULT, op->cancellable, on_written, wd);
+  g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream), data, len,
+                                   G_PRIORITY_DEFAULT, op->cancellable, on_written, wd);
 }
 
 static void
@@ -792,10 +804,8 @@ op_command (GTask *task, const char *line, const char *shown, ReplyHandler handl
   len = strlen (wire);
   op->on_reply = handler;
   /* The secret's copy is wiped when the write is done. */
-  op_write_bytes (task,
-                  g_bytes_new_with_free_func (wire, len, (GDestroyNotify) secret_free, wire),
-                  self->command_timeout,
-                  op_after_command_written);
+  op_write_bytes (task, g_bytes_new_with_free_func (wire, len, (GDestroyNotify)secret_free, wire),
+                  self->command_timeout, op_after_command_written);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -849,7 +859,7 @@ connect_done (GTask *task)
 
   self->ready = TRUE;
   set_stage (self, GATE_SMTP_STAGE_DONE);
-  emit_info (self, _("Ready to send (session set up in %u ms)"), elapsed_ms (op->started));
+  emit_info (self, _ ("Ready to send (session set up in %u ms)"), elapsed_ms (op->started));
   op_return_boolean (task);
 }
 
@@ -864,10 +874,12 @@ on_greeting (GTask *task, GateSmtpReply *reply)
       return;
     }
 
-  if (code == 421 || code == 554 || gate_smtp_reply_is_temporary (reply) || gate_smtp_reply_is_permanent (reply))
+  if (code == 421 || code == 554 || gate_smtp_reply_is_temporary (reply)
+      || gate_smtp_reply_is_permanent (reply))
     op_fail_code (task, GATE_SMTP_ERROR_SERVICE_UNAVAILABLE, reply, NULL, FALSE);
   else
-    op_fail_code (task, GATE_SMTP_ERROR_PROTOCOL, reply, _("The server's greeting is not an SMTP greeting"), FALSE);
+    op_fail_code (task, GATE_SMTP_ERROR_PROTOCOL, reply, _ ("The server's greeting is not an SMTP greeting"),
+                  FALSE);
 }
 
 static void
@@ -954,7 +966,7 @@ on_starttls (GTask *task, GateSmtpReply *reply)
   if (self->rend > self->rstart)
     {
       op_fail_code (task, GATE_SMTP_ERROR_PROTOCOL, reply,
-                    _("The server sent data before encryption started"), FALSE);
+                    _ ("The server sent data before encryption started"), FALSE);
       return;
     }
 
@@ -1008,9 +1020,7 @@ classify_certificate (GateSmtpClient *self, GTlsCertificateFlags flags, gboolean
  * that matches, or the extra trust anchor of ca-file, can still vouch for
  * the certificate; nothing else can. */
 static gboolean
-on_accept_certificate (GTlsConnection *connection,
-                       GTlsCertificate *peer,
-                       GTlsCertificateFlags errors,
+on_accept_certificate (GTlsConnection *connection, GTlsCertificate *peer, GTlsCertificateFlags errors,
                        gpointer data)
 {
   GateSmtpClient *self = GATE_SMTP_CLIENT (data);
@@ -1037,10 +1047,9 @@ on_accept_certificate (GTlsConnection *connection,
         {
           GTlsCertificateFlags verified;
 
-          verified = g_tls_database_verify_chain (database, peer,
-                                                  G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER,
-                                                  self->identity, NULL,
-                                                  G_TLS_DATABASE_VERIFY_NONE, NULL, &error);
+          verified
+              = g_tls_database_verify_chain (database, peer, G_TLS_DATABASE_PURPOSE_AUTHENTICATE_SERVER,
+                                             self->identity, NULL, G_TLS_DATABASE_VERIFY_NONE, NULL, &error);
           if (error == NULL && verified == 0)
             {
               self->ca_file_matched = TRUE;
@@ -1055,8 +1064,8 @@ on_accept_certificate (GTlsConnection *connection,
       else
         {
           g_free (self->ca_file_error);
-          self->ca_file_error = g_strdup_printf (_("The extra certificate authority file could not be read: %s"),
-                                                 error->message);
+          self->ca_file_error = g_strdup_printf (
+              _ ("The extra certificate authority file could not be read: %s"), error->message);
         }
     }
 
@@ -1080,35 +1089,37 @@ emit_tls_details (GateSmtpClient *self, GTask *task)
   const char *const *names;
   GDateTime *from, *to;
 
-  emit_info (self, _("TLS handshake done in %u ms: %s, %s"),
-             elapsed_ms (op->stage_started),
-             gate_tls_info_get_protocol (info) ? gate_tls_info_get_protocol (info) : _("unknown version"),
-             gate_tls_info_get_cipher_suite (info) ? gate_tls_info_get_cipher_suite (info) : _("unknown cipher suite"));
+  emit_info (self, _ ("TLS handshake done in %u ms: %s, %s"), elapsed_ms (op->stage_started),
+             gate_tls_info_get_protocol (info) ? gate_tls_info_get_protocol (info) : _ ("unknown version"),
+             gate_tls_info_get_cipher_suite (info) ? gate_tls_info_get_cipher_suite (info)
+                                                   : _ ("unknown cipher suite"));
 
   if (gate_tls_info_get_certificate (info) == NULL)
     return;
 
-  emit_info (self, _("Certificate subject: %s"), gate_tls_info_get_subject (info) ? gate_tls_info_get_subject (info) : "");
-  emit_info (self, _("Certificate issuer: %s"), gate_tls_info_get_issuer (info) ? gate_tls_info_get_issuer (info) : "");
+  emit_info (self, _ ("Certificate subject: %s"),
+             gate_tls_info_get_subject (info) ? gate_tls_info_get_subject (info) : "");
+  emit_info (self, _ ("Certificate issuer: %s"),
+             gate_tls_info_get_issuer (info) ? gate_tls_info_get_issuer (info) : "");
   from = gate_tls_info_get_not_before (info);
   to = gate_tls_info_get_not_after (info);
   if (from != NULL && to != NULL)
     {
       g_autofree char *a = g_date_time_format_iso8601 (from);
       g_autofree char *b = g_date_time_format_iso8601 (to);
-      emit_info (self, _("Certificate valid from %s to %s"), a, b);
+      emit_info (self, _ ("Certificate valid from %s to %s"), a, b);
     }
   names = gate_tls_info_get_names (info);
   if (names != NULL && names[0] != NULL)
     {
-      g_autofree char *joined = g_strjoinv (", ", (char **) names);
-      emit_info (self, _("Certificate names: %s"), joined);
+      g_autofree char *joined = g_strjoinv (", ", (char **)names);
+      emit_info (self, _ ("Certificate names: %s"), joined);
     }
-  emit_info (self, _("Certificate SHA-256 fingerprint: %s"), gate_tls_info_get_fingerprint (info));
+  emit_info (self, _ ("Certificate SHA-256 fingerprint: %s"), gate_tls_info_get_fingerprint (info));
   if (self->pin_matched)
-    emit_info (self, _("The certificate matches the pinned fingerprint"));
+    emit_info (self, _ ("The certificate matches the pinned fingerprint"));
   else if (self->ca_file_matched)
-    emit_info (self, _("The certificate was issued by the extra certificate authority"));
+    emit_info (self, _ ("The certificate was issued by the extra certificate authority"));
 }
 
 static void
@@ -1173,15 +1184,13 @@ start_tls (GTask *task)
   g_signal_connect (tls, "accept-certificate", G_CALLBACK (on_accept_certificate), self);
 
   op_arm_timer (op, self->command_timeout);
-  g_tls_connection_handshake_async (self->tls_connection, G_PRIORITY_DEFAULT, op->cancellable, on_handshake, task);
+  g_tls_connection_handshake_async (self->tls_connection, G_PRIORITY_DEFAULT, op->cancellable, on_handshake,
+                                    task);
 }
 
 static void
-on_socket_event (GSocketClient *client,
-                 GSocketClientEvent event,
-                 GSocketConnectable *connectable,
-                 GIOStream *connection,
-                 gpointer data)
+on_socket_event (GSocketClient *client, GSocketClientEvent event, GSocketConnectable *connectable,
+                 GIOStream *connection, gpointer data)
 {
   GTask *task = data;
   GateSmtpClient *self = task_self (task);
@@ -1194,12 +1203,12 @@ on_socket_event (GSocketClient *client,
       remote = g_socket_connection_get_remote_address (G_SOCKET_CONNECTION (connection), NULL);
       if (remote != NULL && G_IS_INET_SOCKET_ADDRESS (remote))
         {
-          g_autofree char *address = g_inet_address_to_string (
-            g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
+          g_autofree char *address
+              = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
 
           /* A name may have several addresses: say which one is tried. */
           if (g_strcmp0 (address, self->host) != 0)
-            emit_info (self, _("Trying %s (%s)…"), self->host, address);
+            emit_info (self, _ ("Trying %s (%s)…"), self->host, address);
         }
     }
 }
@@ -1240,8 +1249,8 @@ on_connected (GObject *source, GAsyncResult *result, gpointer data)
   remote = g_socket_connection_get_remote_address (connection, NULL);
   if (remote != NULL && G_IS_INET_SOCKET_ADDRESS (remote))
     address = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
-  emit_info (self, _("Connected to %s (%s) port %u in %u ms"),
-             self->host, address ? address : "?", self->port, elapsed_ms (op->stage_started));
+  emit_info (self, _ ("Connected to %s (%s) port %u in %u ms"), self->host, address ? address : "?",
+             self->port, elapsed_ms (op->stage_started));
 
   if (self->security == GATE_SMTP_SECURITY_TLS)
     start_tls (task);
@@ -1262,8 +1271,8 @@ on_auth_final (GTask *task, GateSmtpReply *reply)
   if (code == 235)
     {
       self->auth_used = op->mechanism;
-      emit_info (self, _("Signed in with %s in %u ms"),
-                 gate_smtp_auth_mechanism_to_string (op->mechanism), elapsed_ms (op->stage_started));
+      emit_info (self, _ ("Signed in with %s in %u ms"), gate_smtp_auth_mechanism_to_string (op->mechanism),
+                 elapsed_ms (op->stage_started));
       connect_done (task);
       return;
     }
@@ -1277,7 +1286,7 @@ on_auth_final (GTask *task, GateSmtpReply *reply)
   if (code == 334)
     {
       op_fail_code (task, GATE_SMTP_ERROR_PROTOCOL, reply,
-                    _("The server asked for more during sign-in than the method allows"), FALSE);
+                    _ ("The server asked for more during sign-in than the method allows"), FALSE);
       return;
     }
 
@@ -1307,7 +1316,7 @@ on_login_password_challenge (GTask *task, GateSmtpReply *reply)
 
   decoded = gate_smtp_auth_decode_challenge (reply_first_line (reply));
   if (decoded != NULL)
-    emit_info (self, _("The server asks: %s"), decoded);
+    emit_info (self, _ ("The server asks: %s"), decoded);
   answer = gate_smtp_auth_login_response (self->password);
   op_command (task, answer, HIDDEN, on_auth_final);
 }
@@ -1327,7 +1336,7 @@ on_login_user_challenge (GTask *task, GateSmtpReply *reply)
 
   decoded = gate_smtp_auth_decode_challenge (reply_first_line (reply));
   if (decoded != NULL)
-    emit_info (self, _("The server asks: %s"), decoded);
+    emit_info (self, _ ("The server asks: %s"), decoded);
   answer = gate_smtp_auth_login_response (self->username);
   op_command (task, answer, HIDDEN, on_login_password_challenge);
 }
@@ -1345,7 +1354,8 @@ on_cram_md5_challenge (GTask *task, GateSmtpReply *reply)
       return;
     }
 
-  answer = gate_smtp_auth_cram_md5_response (self->username, self->password, reply_first_line (reply), &error);
+  answer
+      = gate_smtp_auth_cram_md5_response (self->username, self->password, reply_first_line (reply), &error);
   if (answer == NULL)
     {
       op_fail_code (task, GATE_SMTP_ERROR_PROTOCOL, reply, error ? error->message : NULL, FALSE);
@@ -1366,7 +1376,7 @@ on_xoauth2_reply (GTask *task, GateSmtpReply *reply)
       /* The server's error details, as JSON; an empty line asks for the
        * final answer (RFC 7628 style). */
       if (decoded != NULL)
-        emit_info (self, _("The server says: %s"), decoded);
+        emit_info (self, _ ("The server says: %s"), decoded);
       op_command (task, "", NULL, on_auth_final);
       return;
     }
@@ -1407,56 +1417,54 @@ start_auth (GTask *task)
   if (op->mechanism == GATE_SMTP_AUTH_NONE)
     {
       const char *const *offered = gate_smtp_capabilities_get_auth_mechanisms (self->capabilities);
-      g_autofree char *list = g_strjoinv (" ", (char **) offered);
+      g_autofree char *list = g_strjoinv (" ", (char **)offered);
       g_autofree char *detail = NULL;
 
       if (list[0] != '\0')
-        detail = g_strdup_printf (_("The server offers: %s"), list);
+        detail = g_strdup_printf (_ ("The server offers: %s"), list);
       else
-        detail = g_strdup (_("The server offers no way to sign in"));
+        detail = g_strdup (_ ("The server offers no way to sign in"));
       op_fail_code (task, GATE_SMTP_ERROR_NO_AUTH_MECHANISM, NULL, detail, FALSE);
       return;
     }
 
   switch (op->mechanism)
     {
-    case GATE_SMTP_AUTH_PLAIN:
-      {
-        g_autoptr (Secret) payload = gate_smtp_auth_plain_response (NULL, self->username, self->password);
-        g_autoptr (Secret) line = g_strconcat ("AUTH PLAIN ", payload, NULL);
+      case GATE_SMTP_AUTH_PLAIN:
+        {
+          g_autoptr (Secret) payload = gate_smtp_auth_plain_response (NULL, self->username, self->password);
+          g_autoptr (Secret) line = g_strconcat ("AUTH PLAIN ", payload, NULL);
 
-        op_command (task, line, "AUTH PLAIN " HIDDEN, on_auth_final);
-      }
-      break;
+          op_command (task, line, "AUTH PLAIN " HIDDEN, on_auth_final);
+        }
+        break;
 
-    case GATE_SMTP_AUTH_LOGIN:
-      op_command (task, "AUTH LOGIN", NULL, on_login_user_challenge);
-      break;
+      case GATE_SMTP_AUTH_LOGIN:
+        op_command (task, "AUTH LOGIN", NULL, on_login_user_challenge);
+        break;
 
-    case GATE_SMTP_AUTH_CRAM_MD5:
-      op_command (task, "AUTH CRAM-MD5", NULL, on_cram_md5_challenge);
-      break;
+      case GATE_SMTP_AUTH_CRAM_MD5:
+        op_command (task, "AUTH CRAM-MD5", NULL, on_cram_md5_challenge);
+        break;
 
-    case GATE_SMTP_AUTH_XOAUTH2:
-      {
-        g_autoptr (Secret) payload = gate_smtp_auth_xoauth2_response (self->username, self->oauth_token);
-        g_autoptr (Secret) line = g_strconcat ("AUTH XOAUTH2 ", payload, NULL);
+      case GATE_SMTP_AUTH_XOAUTH2:
+        {
+          g_autoptr (Secret) payload = gate_smtp_auth_xoauth2_response (self->username, self->oauth_token);
+          g_autoptr (Secret) line = g_strconcat ("AUTH XOAUTH2 ", payload, NULL);
 
-        op_command (task, line, "AUTH XOAUTH2 " HIDDEN, on_xoauth2_reply);
-      }
-      break;
+          op_command (task, line, "AUTH XOAUTH2 " HIDDEN, on_xoauth2_reply);
+        }
+        break;
 
-    case GATE_SMTP_AUTH_NONE:
-    case GATE_SMTP_AUTH_AUTOMATIC:
-    default:
-      g_assert_not_reached ();
+      case GATE_SMTP_AUTH_NONE:
+      case GATE_SMTP_AUTH_AUTOMATIC:
+      default:
+        g_assert_not_reached ();
     }
 }
 
 void
-gate_smtp_client_connect_async (GateSmtpClient *self,
-                                GCancellable *cancellable,
-                                GAsyncReadyCallback callback,
+gate_smtp_client_connect_async (GateSmtpClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
                                 gpointer user_data)
 {
   GTask *task;
@@ -1470,16 +1478,16 @@ gate_smtp_client_connect_async (GateSmtpClient *self,
 
   if (self->op != NULL || self->connected)
     {
-      g_task_return_error (task, client_error (self, GATE_SMTP_ERROR_INVALID_INPUT, NULL,
-                                               self->op ? _("Another operation is under way")
-                                                        : _("Already connected")));
+      g_task_return_error (
+          task, client_error (self, GATE_SMTP_ERROR_INVALID_INPUT, NULL,
+                              self->op ? _ ("Another operation is under way") : _ ("Already connected")));
       g_object_unref (task);
       return;
     }
   if (self->host == NULL || *self->host == '\0' || self->port == 0)
     {
       g_task_return_error (task, client_error (self, GATE_SMTP_ERROR_INVALID_INPUT, NULL,
-                                               _("No server name or port was given")));
+                                               _ ("No server name or port was given")));
       g_object_unref (task);
       return;
     }
@@ -1498,7 +1506,7 @@ gate_smtp_client_connect_async (GateSmtpClient *self,
   self->identity = g_network_address_new (self->host, self->port);
 
   set_stage (self, GATE_SMTP_STAGE_CONNECT);
-  emit_info (self, _("Connecting to %s port %u (%s)…"), self->host, self->port,
+  emit_info (self, _ ("Connecting to %s port %u (%s)…"), self->host, self->port,
              gate_smtp_security_get_label (self->security));
 
   op->socket_client = g_socket_client_new ();
@@ -1533,7 +1541,7 @@ op_return_result (GTask *task)
 
   op_finish_common (task);
   g_task_return_pointer (task, gate_smtp_send_result_ref (op->result),
-                         (GDestroyNotify) gate_smtp_send_result_unref);
+                         (GDestroyNotify)gate_smtp_send_result_unref);
   g_object_unref (task);
 }
 
@@ -1619,44 +1627,45 @@ on_transaction_reply (GTask *task, GateSmtpReply *reply)
 
   switch (kind)
     {
-    case CMD_RSET:
-      if (gate_smtp_reply_is_positive (reply))
-        self->need_rset = FALSE;
-      break;
+      case CMD_RSET:
+        if (gate_smtp_reply_is_positive (reply))
+          self->need_rset = FALSE;
+        break;
 
-    case CMD_MAIL:
-      g_clear_pointer (&op->mail_reply, gate_smtp_reply_unref);
-      op->mail_reply = gate_smtp_reply_ref (reply);
-      break;
+      case CMD_MAIL:
+        g_clear_pointer (&op->mail_reply, gate_smtp_reply_unref);
+        op->mail_reply = gate_smtp_reply_ref (reply);
+        break;
 
-    case CMD_RCPT:
-      {
-        const char *const *recipients = gate_smtp_envelope_get_recipients (op->envelope);
-        const char *recipient = recipients[op->next_recipient++];
+      case CMD_RCPT:
+        {
+          const char *const *recipients = gate_smtp_envelope_get_recipients (op->envelope);
+          const char *recipient = recipients[op->next_recipient++];
 
-        gate_smtp_send_result_add_recipient (op->result, recipient, reply);
-        if (!gate_smtp_reply_is_positive (reply))
-          {
-            g_autofree char *text = gate_smtp_reply_to_string (reply);
+          gate_smtp_send_result_add_recipient (op->result, recipient, reply);
+          if (!gate_smtp_reply_is_positive (reply))
+            {
+              g_autofree char *text = gate_smtp_reply_to_string (reply);
 
-            if (op->first_refusal == NULL)
-              op->first_refusal = gate_smtp_reply_ref (reply);
-            if (op->refused == NULL)
-              op->refused = g_string_new (NULL);
-            else
-              g_string_append (op->refused, "; ");
-            g_string_append_printf (op->refused, "%s: %u %s", recipient, code, gate_smtp_reply_get_text (reply));
-          }
-      }
-      break;
+              if (op->first_refusal == NULL)
+                op->first_refusal = gate_smtp_reply_ref (reply);
+              if (op->refused == NULL)
+                op->refused = g_string_new (NULL);
+              else
+                g_string_append (op->refused, "; ");
+              g_string_append_printf (op->refused, "%s: %u %s", recipient, code,
+                                      gate_smtp_reply_get_text (reply));
+            }
+        }
+        break;
 
-    case CMD_DATA:
-      g_clear_pointer (&op->data_reply, gate_smtp_reply_unref);
-      op->data_reply = gate_smtp_reply_ref (reply);
-      break;
+      case CMD_DATA:
+        g_clear_pointer (&op->data_reply, gate_smtp_reply_unref);
+        op->data_reply = gate_smtp_reply_ref (reply);
+        break;
 
-    default:
-      g_assert_not_reached ();
+      default:
+        g_assert_not_reached ();
     }
 
   if (op->pipelined)
@@ -1701,18 +1710,18 @@ stage_for_kind (GateSmtpClient *self, CommandKind kind)
 {
   switch (kind)
     {
-    case CMD_RSET:
-    case CMD_MAIL:
-      set_stage (self, GATE_SMTP_STAGE_MAIL);
-      break;
-    case CMD_RCPT:
-      set_stage (self, GATE_SMTP_STAGE_RCPT);
-      break;
-    case CMD_DATA:
-      set_stage (self, GATE_SMTP_STAGE_DATA);
-      break;
-    default:
-      break;
+      case CMD_RSET:
+      case CMD_MAIL:
+        set_stage (self, GATE_SMTP_STAGE_MAIL);
+        break;
+      case CMD_RCPT:
+        set_stage (self, GATE_SMTP_STAGE_RCPT);
+        break;
+      case CMD_DATA:
+        set_stage (self, GATE_SMTP_STAGE_DATA);
+        break;
+      default:
+        break;
     }
 }
 
@@ -1749,16 +1758,25 @@ on_final_reply (GTask *task, GateSmtpReply *reply)
     {
       self->messages_sent++;
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSAGES_SENT]);
-      emit_info (self, _("Message accepted in %u ms"), elapsed_ms (op->started));
+      emit_info (self, _ ("Message accepted in %u ms"), elapsed_ms (op->started));
       set_stage (self, GATE_SMTP_STAGE_DONE);
       op_return_result (task);
       return;
     }
 
-  op_fail_code (task,
-                gate_smtp_reply_get_code (reply) == 421 ? GATE_SMTP_ERROR_SERVICE_UNAVAILABLE
-                                                        : GATE_SMTP_ERROR_MESSAGE_REFUSED,
-                reply, NULL, gate_smtp_reply_get_code (reply) != 421);
+  switch (gate_smtp_reply_get_code (reply))
+    {
+      case 421:
+        op_fail_code (task, GATE_SMTP_ERROR_SERVICE_UNAVAILABLE, reply, NULL, FALSE);
+        break;
+      case 552:
+        /* "Exceeded storage allocation" at the end of data: the size. */
+        op_fail_code (task, GATE_SMTP_ERROR_MESSAGE_TOO_LARGE, reply, NULL, TRUE);
+        break;
+      default:
+        op_fail_code (task, GATE_SMTP_ERROR_MESSAGE_REFUSED, reply, NULL, TRUE);
+        break;
+    }
 }
 
 static void
@@ -1814,7 +1832,7 @@ on_message_read (GObject *source, GAsyncResult *result, gpointer data)
         {
           /* The server waits for the rest of a message that will not come:
            * only closing the connection ends that. */
-          g_autofree char *detail = g_strdup_printf (_("The message could not be read: %s"), error->message);
+          g_autofree char *detail = g_strdup_printf (_ ("The message could not be read: %s"), error->message);
           g_error_free (error);
           op_fail_code (task, GATE_SMTP_ERROR_INVALID_INPUT, NULL, detail, FALSE);
         }
@@ -1830,18 +1848,26 @@ on_message_read (GObject *source, GAsyncResult *result, gpointer data)
       gsize before;
 
       op->lines_sent = gate_data_encoder_get_line_count (op->encoder);
+      if (gate_data_encoder_saw_8bit (op->encoder)
+          && !(gate_smtp_envelope_get_body_flags (op->envelope)
+               & (GATE_SMTP_BODY_8BITMIME | GATE_SMTP_BODY_SMTPUTF8)))
+        emit_info (
+            self,
+            _ ("The message has 8-bit bytes but was not declared as 8-bit; some servers may damage it"));
       before = op->out->len;
       gate_data_encoder_finish (op->encoder, op->out);
       /* The content, without the final "." line. */
       op->bytes_sent += op->out->len - before - 3;
       size = format_count (op->bytes_sent);
       lines = format_count (op->lines_sent);
-      text = g_strdup_printf (_("[message content: %s bytes, %s lines]"), size, lines);
+      text = g_strdup_printf (_ ("[message content: %s bytes, %s lines]"), size, lines);
       emit_event (self, GATE_TRANSCRIPT_CLIENT, FALSE, text);
       emit_event (self, GATE_TRANSCRIPT_CLIENT, FALSE, ".");
 
-      /* The end of data goes in the same write as the last chunk. */
-      op_write_bytes (task, g_bytes_new (op->out->data, op->out->len), self->data_timeout, on_last_chunk_written);
+      /* The end of data goes in the same write as the last chunk.  (The
+       * buffer stays untouched until the write is done: no copy.) */
+      op_write_bytes (task, g_bytes_new_static (op->out->data, op->out->len), self->data_timeout,
+                      on_last_chunk_written);
       return;
     }
 
@@ -1850,7 +1876,8 @@ on_message_read (GObject *source, GAsyncResult *result, gpointer data)
     {
       /* Write what is encoded while this chunk waits: it may be the last,
        * which must travel with the final dot. */
-      op_write_bytes (task, g_bytes_new (op->out->data, op->out->len), self->data_timeout, on_chunk_written);
+      op_write_bytes (task, g_bytes_new_static (op->out->data, op->out->len), self->data_timeout,
+                      on_chunk_written);
       return;
     }
 
@@ -1865,8 +1892,8 @@ read_message_chunk (GTask *task)
   Op *op = task_op (task);
 
   op_arm_timer (op, self->data_timeout);
-  g_input_stream_read_async (op->message, op->chunk, DATA_CHUNK_SIZE, G_PRIORITY_DEFAULT,
-                             op->cancellable, on_message_read, task);
+  g_input_stream_read_async (op->message, op->chunk, DATA_CHUNK_SIZE, G_PRIORITY_DEFAULT, op->cancellable,
+                             on_message_read, task);
 }
 
 static void
@@ -1900,12 +1927,8 @@ envelope_needs_smtputf8 (GateSmtpEnvelope *envelope)
 }
 
 void
-gate_smtp_client_send_async (GateSmtpClient *self,
-                             GateSmtpEnvelope *envelope,
-                             GInputStream *message,
-                             GCancellable *cancellable,
-                             GAsyncReadyCallback callback,
-                             gpointer user_data)
+gate_smtp_client_send_async (GateSmtpClient *self, GateSmtpEnvelope *envelope, GInputStream *message,
+                             GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
 {
   GTask *task;
   Op *op;
@@ -1928,8 +1951,8 @@ gate_smtp_client_send_async (GateSmtpClient *self,
   if (self->op != NULL || !self->ready)
     {
       g_task_return_error (task, client_error (self, GATE_SMTP_ERROR_INVALID_INPUT, NULL,
-                                               self->op ? _("Another operation is under way")
-                                                        : _("Not connected to the server")));
+                                               self->op ? _ ("Another operation is under way")
+                                                        : _ ("Not connected to the server")));
       g_object_unref (task);
       return;
     }
@@ -1947,19 +1970,21 @@ gate_smtp_client_send_async (GateSmtpClient *self,
   recipients = gate_smtp_envelope_get_recipients (envelope);
   if (sender == NULL || (*sender != '\0' && !gate_smtp_address_is_valid (sender)))
     {
-      g_autofree char *detail = g_strdup_printf (_("The sender address “%s” is not usable"), sender ? sender : "");
+      g_autofree char *detail
+          = g_strdup_printf (_ ("The sender address “%s” is not usable"), sender ? sender : "");
       op_fail_code (task, GATE_SMTP_ERROR_INVALID_INPUT, NULL, detail, TRUE);
       return;
     }
   if (recipients == NULL || recipients[0] == NULL)
     {
-      op_fail_code (task, GATE_SMTP_ERROR_INVALID_INPUT, NULL, _("There is no recipient"), TRUE);
+      op_fail_code (task, GATE_SMTP_ERROR_INVALID_INPUT, NULL, _ ("There is no recipient"), TRUE);
       return;
     }
   for (guint i = 0; recipients[i] != NULL; i++)
     if (!gate_smtp_address_is_valid (recipients[i]))
       {
-        g_autofree char *detail = g_strdup_printf (_("The recipient address “%s” is not usable"), recipients[i]);
+        g_autofree char *detail
+            = g_strdup_printf (_ ("The recipient address “%s” is not usable"), recipients[i]);
         set_stage (self, GATE_SMTP_STAGE_RCPT);
         op_fail_code (task, GATE_SMTP_ERROR_INVALID_INPUT, NULL, detail, TRUE);
         return;
@@ -1970,24 +1995,27 @@ gate_smtp_client_send_async (GateSmtpClient *self,
   if (smtputf8 && !gate_smtp_capabilities_has (self->capabilities, GATE_SMTP_CAP_SMTPUTF8))
     {
       op_fail_code (task, GATE_SMTP_ERROR_MESSAGE_REFUSED, NULL,
-                    _("The message has international addresses or headers, and the server does not accept them (no SMTPUTF8)"),
+                    _ ("The message has international addresses or headers, and the server does not accept "
+                       "them (no SMTPUTF8)"),
                     TRUE);
       return;
     }
   if (eightbit && !gate_smtp_capabilities_has (self->capabilities, GATE_SMTP_CAP_8BITMIME))
     {
       op_fail_code (task, GATE_SMTP_ERROR_MESSAGE_REFUSED, NULL,
-                    _("The message has 8-bit content, and the server does not accept it (no 8BITMIME)"), TRUE);
+                    _ ("The message has 8-bit content, and the server does not accept it (no 8BITMIME)"),
+                    TRUE);
       return;
     }
 
   size = gate_smtp_envelope_get_size (envelope);
   limit = gate_smtp_capabilities_get_size_limit (self->capabilities);
-  if (size >= 0 && limit > 0 && (guint64) size > limit)
+  if (size >= 0 && limit > 0 && (guint64)size > limit)
     {
-      g_autofree char *a = format_count ((guint64) size);
+      g_autofree char *a = format_count ((guint64)size);
       g_autofree char *b = format_count (limit);
-      g_autofree char *detail = g_strdup_printf (_("The message has %s bytes; the server takes at most %s"), a, b);
+      g_autofree char *detail
+          = g_strdup_printf (_ ("The message has %s bytes; the server takes at most %s"), a, b);
       emit_info (self, "%s", detail);
       op_fail_code (task, GATE_SMTP_ERROR_MESSAGE_TOO_LARGE, NULL, detail, TRUE);
       return;
@@ -2058,9 +2086,7 @@ on_quit_reply (GTask *task, GateSmtpReply *reply)
 }
 
 void
-gate_smtp_client_quit_async (GateSmtpClient *self,
-                             GCancellable *cancellable,
-                             GAsyncReadyCallback callback,
+gate_smtp_client_quit_async (GateSmtpClient *self, GCancellable *cancellable, GAsyncReadyCallback callback,
                              gpointer user_data)
 {
   GTask *task;
@@ -2073,7 +2099,7 @@ gate_smtp_client_quit_async (GateSmtpClient *self,
   if (self->op != NULL)
     {
       g_task_return_error (task, client_error (self, GATE_SMTP_ERROR_INVALID_INPUT, NULL,
-                                               _("Another operation is under way")));
+                                               _ ("Another operation is under way")));
       g_object_unref (task);
       return;
     }
@@ -2085,6 +2111,7 @@ gate_smtp_client_quit_async (GateSmtpClient *self,
     }
 
   self->op = task_op (task);
+  self->op->quitting = TRUE;
   set_stage (self, GATE_SMTP_STAGE_QUIT);
   op_command (task, "QUIT", NULL, on_quit_reply);
 }
@@ -2120,11 +2147,7 @@ gate_smtp_client_close (GateSmtpClient *self)
 GateSmtpClient *
 gate_smtp_client_new (const char *host, guint16 port, GateSmtpSecurity security)
 {
-  return g_object_new (GATE_TYPE_SMTP_CLIENT,
-                       "host", host,
-                       "port", (guint) port,
-                       "security", security,
-                       NULL);
+  return g_object_new (GATE_TYPE_SMTP_CLIENT, "host", host, "port", (guint)port, "security", security, NULL);
 }
 
 static void
@@ -2169,59 +2192,59 @@ gate_smtp_client_get_property (GObject *object, guint prop_id, GValue *value, GP
 
   switch (prop_id)
     {
-    case PROP_HOST:
-      g_value_set_string (value, self->host);
-      break;
-    case PROP_PORT:
-      g_value_set_uint (value, self->port);
-      break;
-    case PROP_SECURITY:
-      g_value_set_enum (value, self->security);
-      break;
-    case PROP_USERNAME:
-      g_value_set_string (value, self->username);
-      break;
-    case PROP_AUTH_MECHANISMS:
-      g_value_set_uint (value, self->auth_mechanisms);
-      break;
-    case PROP_ALLOW_PLAIN_AUTH:
-      g_value_set_boolean (value, self->allow_plain_auth);
-      break;
-    case PROP_HELO_NAME:
-      g_value_set_string (value, self->helo_name);
-      break;
-    case PROP_CA_FILE:
-      g_value_set_string (value, self->ca_file);
-      break;
-    case PROP_PINNED_FINGERPRINT:
-      g_value_set_string (value, self->pinned_fingerprint);
-      break;
-    case PROP_CONNECT_TIMEOUT:
-      g_value_set_uint (value, self->connect_timeout);
-      break;
-    case PROP_COMMAND_TIMEOUT:
-      g_value_set_uint (value, self->command_timeout);
-      break;
-    case PROP_DATA_TIMEOUT:
-      g_value_set_uint (value, self->data_timeout);
-      break;
-    case PROP_STAGE:
-      g_value_set_uint (value, self->stage);
-      break;
-    case PROP_CAPABILITIES:
-      g_value_set_boxed (value, self->capabilities);
-      break;
-    case PROP_TLS_INFO:
-      g_value_set_boxed (value, self->tls_info);
-      break;
-    case PROP_MESSAGES_SENT:
-      g_value_set_uint (value, self->messages_sent);
-      break;
-    case PROP_CONNECTED:
-      g_value_set_boolean (value, self->connected);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      case PROP_HOST:
+        g_value_set_string (value, self->host);
+        break;
+      case PROP_PORT:
+        g_value_set_uint (value, self->port);
+        break;
+      case PROP_SECURITY:
+        g_value_set_enum (value, self->security);
+        break;
+      case PROP_USERNAME:
+        g_value_set_string (value, self->username);
+        break;
+      case PROP_AUTH_MECHANISMS:
+        g_value_set_uint (value, self->auth_mechanisms);
+        break;
+      case PROP_ALLOW_PLAIN_AUTH:
+        g_value_set_boolean (value, self->allow_plain_auth);
+        break;
+      case PROP_HELO_NAME:
+        g_value_set_string (value, self->helo_name);
+        break;
+      case PROP_CA_FILE:
+        g_value_set_string (value, self->ca_file);
+        break;
+      case PROP_PINNED_FINGERPRINT:
+        g_value_set_string (value, self->pinned_fingerprint);
+        break;
+      case PROP_CONNECT_TIMEOUT:
+        g_value_set_uint (value, self->connect_timeout);
+        break;
+      case PROP_COMMAND_TIMEOUT:
+        g_value_set_uint (value, self->command_timeout);
+        break;
+      case PROP_DATA_TIMEOUT:
+        g_value_set_uint (value, self->data_timeout);
+        break;
+      case PROP_STAGE:
+        g_value_set_uint (value, self->stage);
+        break;
+      case PROP_CAPABILITIES:
+        g_value_set_boxed (value, self->capabilities);
+        break;
+      case PROP_TLS_INFO:
+        g_value_set_boxed (value, self->tls_info);
+        break;
+      case PROP_MESSAGES_SENT:
+        g_value_set_uint (value, self->messages_sent);
+        break;
+      case PROP_CONNECTED:
+        g_value_set_boolean (value, self->connected);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
 }
 
@@ -2251,68 +2274,68 @@ gate_smtp_client_set_property (GObject *object, guint prop_id, const GValue *val
 
   switch (prop_id)
     {
-    case PROP_HOST:
-      changed = replace_string (&self->host, g_value_get_string (value));
-      break;
-    case PROP_PORT:
-      changed = self->port != g_value_get_uint (value);
-      self->port = (guint16) g_value_get_uint (value);
-      break;
-    case PROP_SECURITY:
-      changed = self->security != (GateSmtpSecurity) g_value_get_enum (value);
-      self->security = g_value_get_enum (value);
-      break;
-    case PROP_USERNAME:
-      changed = replace_string (&self->username, g_value_get_string (value));
-      break;
-    case PROP_PASSWORD:
-      changed = replace_secret (&self->password, g_value_get_string (value));
-      break;
-    case PROP_OAUTH_TOKEN:
-      changed = replace_secret (&self->oauth_token, g_value_get_string (value));
-      break;
-    case PROP_AUTH_MECHANISMS:
-      changed = self->auth_mechanisms != g_value_get_uint (value);
-      self->auth_mechanisms = g_value_get_uint (value);
-      break;
-    case PROP_ALLOW_PLAIN_AUTH:
-      changed = self->allow_plain_auth != g_value_get_boolean (value);
-      self->allow_plain_auth = g_value_get_boolean (value);
-      break;
-    case PROP_HELO_NAME:
-      changed = replace_string (&self->helo_name, g_value_get_string (value));
-      break;
-    case PROP_CA_FILE:
-      changed = replace_string (&self->ca_file, g_value_get_string (value));
-      break;
-    case PROP_PINNED_FINGERPRINT:
-      {
-        const char *text = g_value_get_string (value);
-        g_autofree char *canonical = NULL;
+      case PROP_HOST:
+        changed = replace_string (&self->host, g_value_get_string (value));
+        break;
+      case PROP_PORT:
+        changed = self->port != g_value_get_uint (value);
+        self->port = (guint16)g_value_get_uint (value);
+        break;
+      case PROP_SECURITY:
+        changed = self->security != (GateSmtpSecurity)g_value_get_enum (value);
+        self->security = g_value_get_enum (value);
+        break;
+      case PROP_USERNAME:
+        changed = replace_string (&self->username, g_value_get_string (value));
+        break;
+      case PROP_PASSWORD:
+        changed = replace_secret (&self->password, g_value_get_string (value));
+        break;
+      case PROP_OAUTH_TOKEN:
+        changed = replace_secret (&self->oauth_token, g_value_get_string (value));
+        break;
+      case PROP_AUTH_MECHANISMS:
+        changed = self->auth_mechanisms != g_value_get_uint (value);
+        self->auth_mechanisms = g_value_get_uint (value);
+        break;
+      case PROP_ALLOW_PLAIN_AUTH:
+        changed = self->allow_plain_auth != g_value_get_boolean (value);
+        self->allow_plain_auth = g_value_get_boolean (value);
+        break;
+      case PROP_HELO_NAME:
+        changed = replace_string (&self->helo_name, g_value_get_string (value));
+        break;
+      case PROP_CA_FILE:
+        changed = replace_string (&self->ca_file, g_value_get_string (value));
+        break;
+      case PROP_PINNED_FINGERPRINT:
+        {
+          const char *text = g_value_get_string (value);
+          g_autofree char *canonical = NULL;
 
-        if (text != NULL && *text != '\0' && !gate_tls_fingerprint_normalize (text, &canonical))
-          {
-            g_warning ("Ignoring a pinned fingerprint that is not a SHA-256 fingerprint");
-            break;
-          }
-        changed = replace_string (&self->pinned_fingerprint, canonical);
-      }
-      break;
-    case PROP_CONNECT_TIMEOUT:
-      changed = self->connect_timeout != g_value_get_uint (value);
-      self->connect_timeout = g_value_get_uint (value);
-      break;
-    case PROP_COMMAND_TIMEOUT:
-      changed = self->command_timeout != g_value_get_uint (value);
-      self->command_timeout = g_value_get_uint (value);
-      break;
-    case PROP_DATA_TIMEOUT:
-      changed = self->data_timeout != g_value_get_uint (value);
-      self->data_timeout = g_value_get_uint (value);
-      break;
-    default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
-      return;
+          if (text != NULL && *text != '\0' && !gate_tls_fingerprint_normalize (text, &canonical))
+            {
+              g_warning ("Ignoring a pinned fingerprint that is not a SHA-256 fingerprint");
+              break;
+            }
+          changed = replace_string (&self->pinned_fingerprint, canonical);
+        }
+        break;
+      case PROP_CONNECT_TIMEOUT:
+        changed = self->connect_timeout != g_value_get_uint (value);
+        self->connect_timeout = g_value_get_uint (value);
+        break;
+      case PROP_COMMAND_TIMEOUT:
+        changed = self->command_timeout != g_value_get_uint (value);
+        self->command_timeout = g_value_get_uint (value);
+        break;
+      case PROP_DATA_TIMEOUT:
+        changed = self->data_timeout != g_value_get_uint (value);
+        self->data_timeout = g_value_get_uint (value);
+        break;
+      default:
+        G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+        return;
     }
 
   if (changed)
@@ -2340,8 +2363,8 @@ gate_smtp_client_class_init (GateSmtpClientClass *klass)
   properties[PROP_PASSWORD] = g_param_spec_string ("password", NULL, NULL, NULL, wo);
   properties[PROP_OAUTH_TOKEN] = g_param_spec_string ("oauth-token", NULL, NULL, NULL, wo);
   /* GateSmtpAuthMechanism flags */
-  properties[PROP_AUTH_MECHANISMS] = g_param_spec_uint ("auth-mechanisms", NULL, NULL, 0, G_MAXUINT,
-                                                        GATE_SMTP_AUTH_AUTOMATIC, rw);
+  properties[PROP_AUTH_MECHANISMS]
+      = g_param_spec_uint ("auth-mechanisms", NULL, NULL, 0, G_MAXUINT, GATE_SMTP_AUTH_AUTOMATIC, rw);
   properties[PROP_ALLOW_PLAIN_AUTH] = g_param_spec_boolean ("allow-plain-auth", NULL, NULL, FALSE, rw);
   properties[PROP_HELO_NAME] = g_param_spec_string ("helo-name", NULL, NULL, NULL, rw);
   properties[PROP_CA_FILE] = g_param_spec_string ("ca-file", NULL, NULL, NULL, rw);
@@ -2350,22 +2373,19 @@ gate_smtp_client_class_init (GateSmtpClientClass *klass)
   properties[PROP_COMMAND_TIMEOUT] = g_param_spec_uint ("command-timeout", NULL, NULL, 0, 3600, 60, rw);
   properties[PROP_DATA_TIMEOUT] = g_param_spec_uint ("data-timeout", NULL, NULL, 0, 36000, 600, rw);
   /* GateSmtpStage */
-  properties[PROP_STAGE] = g_param_spec_uint ("stage", NULL, NULL, 0, GATE_SMTP_STAGE_DONE,
-                                              GATE_SMTP_STAGE_NONE, ro);
-  properties[PROP_CAPABILITIES] = g_param_spec_boxed ("capabilities", NULL, NULL,
-                                                      GATE_TYPE_SMTP_CAPABILITIES, ro);
+  properties[PROP_STAGE]
+      = g_param_spec_uint ("stage", NULL, NULL, 0, GATE_SMTP_STAGE_DONE, GATE_SMTP_STAGE_NONE, ro);
+  properties[PROP_CAPABILITIES]
+      = g_param_spec_boxed ("capabilities", NULL, NULL, GATE_TYPE_SMTP_CAPABILITIES, ro);
   properties[PROP_TLS_INFO] = g_param_spec_boxed ("tls-info", NULL, NULL, GATE_TYPE_TLS_INFO, ro);
   properties[PROP_MESSAGES_SENT] = g_param_spec_uint ("messages-sent", NULL, NULL, 0, G_MAXUINT, 0, ro);
   properties[PROP_CONNECTED] = g_param_spec_boolean ("connected", NULL, NULL, FALSE, ro);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  signals[SIGNAL_TRANSCRIPT] = g_signal_new ("transcript",
-                                             G_TYPE_FROM_CLASS (klass),
-                                             G_SIGNAL_RUN_LAST,
-                                             0, NULL, NULL, NULL,
-                                             G_TYPE_NONE, 1,
-                                             GATE_TYPE_TRANSCRIPT_EVENT | G_SIGNAL_TYPE_STATIC_SCOPE);
+  signals[SIGNAL_TRANSCRIPT]
+      = g_signal_new ("transcript", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 1, GATE_TYPE_TRANSCRIPT_EVENT | G_SIGNAL_TYPE_STATIC_SCOPE);
 }
 
 static void
@@ -2423,7 +2443,7 @@ void
 gate_smtp_client_set_auth_mechanisms (GateSmtpClient *self, GateSmtpAuthMechanism allowed)
 {
   g_return_if_fail (GATE_IS_SMTP_CLIENT (self));
-  g_object_set (self, "auth-mechanisms", (guint) allowed, NULL);
+  g_object_set (self, "auth-mechanisms", (guint)allowed, NULL);
 }
 
 void
@@ -2455,14 +2475,12 @@ gate_smtp_client_set_pinned_fingerprint (GateSmtpClient *self, const char *sha25
 }
 
 void
-gate_smtp_client_set_timeouts (GateSmtpClient *self, guint connect_seconds, guint command_seconds, guint data_seconds)
+gate_smtp_client_set_timeouts (GateSmtpClient *self, guint connect_seconds, guint command_seconds,
+                               guint data_seconds)
 {
   g_return_if_fail (GATE_IS_SMTP_CLIENT (self));
-  g_object_set (self,
-                "connect-timeout", connect_seconds,
-                "command-timeout", command_seconds,
-                "data-timeout", data_seconds,
-                NULL);
+  g_object_set (self, "connect-timeout", connect_seconds, "command-timeout", command_seconds, "data-timeout",
+                data_seconds, NULL);
 }
 
 GateSmtpStage

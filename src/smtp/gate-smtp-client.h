@@ -13,7 +13,8 @@
 
 G_BEGIN_DECLS
 
-typedef enum {
+typedef enum
+{
   GATE_SMTP_SECURITY_NONE,
   GATE_SMTP_SECURITY_STARTTLS, /* required when chosen: never falls back to clear text */
   GATE_SMTP_SECURITY_TLS,      /* implicit TLS from the first byte */
@@ -51,6 +52,23 @@ G_DECLARE_FINAL_TYPE (GateSmtpClient, gate_smtp_client, GATE, SMTP_CLIENT, GObje
  *   connected (gboolean)
  * Signals:
  *   transcript (GateTranscriptEvent *event): each line as it happens.
+ *
+ * Property types: "security" is a GATE_TYPE_SMTP_SECURITY enum; "stage" is a
+ * guint holding a GateSmtpStage and "auth-mechanisms" a guint holding
+ * GateSmtpAuthMechanism flags.  "stage" is notified at every change (the GUI's
+ * stage indicator); it reads GATE_SMTP_STAGE_DONE when the client is ready
+ * or a message was accepted, and keeps the failing stage after an error.
+ * "capabilities" and "tls-info" keep the last session's values after it
+ * closed, until the next connect.
+ *
+ * A failure closes the connection, except an SMTP refusal of one message
+ * (sender, recipients, content, size, 8BITMIME/SMTPUTF8 missing): the
+ * session stays usable and the next send starts with RSET.  Cancelling (or
+ * gate_smtp_client_close() during an operation) ends the operation with
+ * GATE_SMTP_ERROR_CANCELLED and closes the connection.  Time-outs apply to
+ * each wait on the server: connect-timeout to the TCP connection,
+ * command-timeout to each reply and the TLS handshake, data-timeout to each
+ * write of message content and to the reply after it.
  */
 GateSmtpClient *gate_smtp_client_new (const char *host, guint16 port, GateSmtpSecurity security);
 
@@ -64,7 +82,8 @@ void gate_smtp_client_set_allow_plain_auth (GateSmtpClient *self, gboolean allow
 void gate_smtp_client_set_helo_name (GateSmtpClient *self, const char *helo_name);
 void gate_smtp_client_set_ca_file (GateSmtpClient *self, const char *ca_file);
 void gate_smtp_client_set_pinned_fingerprint (GateSmtpClient *self, const char *sha256_hex);
-void gate_smtp_client_set_timeouts (GateSmtpClient *self, guint connect_seconds, guint command_seconds, guint data_seconds);
+void gate_smtp_client_set_timeouts (GateSmtpClient *self, guint connect_seconds, guint command_seconds,
+                                    guint data_seconds);
 
 GateSmtpStage gate_smtp_client_get_stage (GateSmtpClient *self);
 gboolean gate_smtp_client_is_connected (GateSmtpClient *self);
@@ -78,29 +97,22 @@ guint gate_smtp_client_get_messages_sent (GateSmtpClient *self);
 /* Connects, reads the greeting, EHLO (HELO if refused), STARTTLS and EHLO again
  * when asked for, and AUTH when credentials are set.  With STARTTLS chosen and
  * not offered, fails before any credentials or mail are sent. */
-void gate_smtp_client_connect_async (GateSmtpClient *self,
-                                     GCancellable *cancellable,
-                                     GAsyncReadyCallback callback,
-                                     gpointer user_data);
+void gate_smtp_client_connect_async (GateSmtpClient *self, GCancellable *cancellable,
+                                     GAsyncReadyCallback callback, gpointer user_data);
 gboolean gate_smtp_client_connect_finish (GateSmtpClient *self, GAsyncResult *result, GError **error);
 
 /* Sends one message on a connected client: MAIL, RCPT (pipelined with DATA when
  * offered), then @message streamed in constant memory with CRLF normalisation
  * and dot-stuffing.  Succeeds when the server took the message for at least
  * one recipient; the result tells which recipients were refused. */
-void gate_smtp_client_send_async (GateSmtpClient *self,
-                                  GateSmtpEnvelope *envelope,
-                                  GInputStream *message,
-                                  GCancellable *cancellable,
-                                  GAsyncReadyCallback callback,
+void gate_smtp_client_send_async (GateSmtpClient *self, GateSmtpEnvelope *envelope, GInputStream *message,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
                                   gpointer user_data);
 GateSmtpSendResult *gate_smtp_client_send_finish (GateSmtpClient *self, GAsyncResult *result, GError **error);
 
 /* QUIT and close. */
-void gate_smtp_client_quit_async (GateSmtpClient *self,
-                                  GCancellable *cancellable,
-                                  GAsyncReadyCallback callback,
-                                  gpointer user_data);
+void gate_smtp_client_quit_async (GateSmtpClient *self, GCancellable *cancellable,
+                                  GAsyncReadyCallback callback, gpointer user_data);
 gboolean gate_smtp_client_quit_finish (GateSmtpClient *self, GAsyncResult *result, GError **error);
 
 /* Closes at once, without QUIT (after a failure or when cancelled). */

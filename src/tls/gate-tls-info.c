@@ -180,23 +180,23 @@ protocol_name (GTlsProtocolVersion version)
 {
   switch (version)
     {
-    case G_TLS_PROTOCOL_VERSION_SSL_3_0:
-      return g_strdup ("SSL 3.0");
-    case G_TLS_PROTOCOL_VERSION_TLS_1_0:
-      return g_strdup ("TLS 1.0");
-    case G_TLS_PROTOCOL_VERSION_TLS_1_1:
-      return g_strdup ("TLS 1.1");
-    case G_TLS_PROTOCOL_VERSION_TLS_1_2:
-      return g_strdup ("TLS 1.2");
-    case G_TLS_PROTOCOL_VERSION_TLS_1_3:
-      return g_strdup ("TLS 1.3");
-    case G_TLS_PROTOCOL_VERSION_DTLS_1_0:
-      return g_strdup ("DTLS 1.0");
-    case G_TLS_PROTOCOL_VERSION_DTLS_1_2:
-      return g_strdup ("DTLS 1.2");
-    case G_TLS_PROTOCOL_VERSION_UNKNOWN:
-    default:
-      return NULL;
+      case G_TLS_PROTOCOL_VERSION_SSL_3_0:
+        return g_strdup ("SSL 3.0");
+      case G_TLS_PROTOCOL_VERSION_TLS_1_0:
+        return g_strdup ("TLS 1.0");
+      case G_TLS_PROTOCOL_VERSION_TLS_1_1:
+        return g_strdup ("TLS 1.1");
+      case G_TLS_PROTOCOL_VERSION_TLS_1_2:
+        return g_strdup ("TLS 1.2");
+      case G_TLS_PROTOCOL_VERSION_TLS_1_3:
+        return g_strdup ("TLS 1.3");
+      case G_TLS_PROTOCOL_VERSION_DTLS_1_0:
+        return g_strdup ("DTLS 1.0");
+      case G_TLS_PROTOCOL_VERSION_DTLS_1_2:
+        return g_strdup ("DTLS 1.2");
+      case G_TLS_PROTOCOL_VERSION_UNKNOWN:
+      default:
+        return NULL;
     }
 }
 
@@ -298,7 +298,7 @@ const char *const *
 gate_tls_info_get_names (const GateTlsInfo *info)
 {
   g_return_val_if_fail (info != NULL, NULL);
-  return (const char *const *) info->names;
+  return (const char *const *)info->names;
 }
 
 const char *

@@ -170,7 +170,13 @@ class CliTestCase(unittest.TestCase):
         result = subprocess.run([CLI] + [str(a) for a in args], input=input,
                                 capture_output=True, text=True, timeout=CLI_TIMEOUT)
         self.assertNoSecrets(result.stdout + result.stderr)
+        self.assertNoSanitizerReport(result.stderr)
         return result
+
+    def assertNoSanitizerReport(self, stderr):
+        # UndefinedBehaviorSanitizer reports and carries on: look for it.
+        for marker in ("runtime error:", "AddressSanitizer", "LeakSanitizer"):
+            self.assertNotIn(marker, stderr, "sanitizer report:\n" + stderr)
 
     def assertNoSecrets(self, text):
         for form in secret_forms(*self.secrets):

@@ -6,11 +6,13 @@ table, the best choice and why, and the exit status."""
 
 import os
 import re
+import signal
+import subprocess
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cliutil import Certs, CliTestCase, free_port  # noqa: E402
+from cliutil import CLI, CLI_TIMEOUT, Certs, CliTestCase, free_port  # noqa: E402
 
 
 def row(stdout, port):
@@ -66,8 +68,25 @@ class ProbeTest(CliTestCase):
         self.assertIn("encrypted", out)
         self.assertIn("sign-in", out)
         # Nothing was sent: the probe ends with QUIT.
-        self.assertTrue(starttls.wait_for_log("QUIT"), starttls.log())
+        self.assertIn("T: QUIT", starttls.log())
+        self.assertIn("T: QUIT", implicit.log())
         self.assertNotRegex(starttls.log(), r"(?m)^[CT]: (AUTH|MAIL)")
+
+    def test_encrypted_preferred(self):
+        # One server, sign-in offered with and without TLS: only the
+        # encryption differs between the two candidates.
+        server = self.server("--tls-mode", "starttls", "--cert", Certs.path("localhost.pem"),
+                             "--key", Certs.path("localhost.key"), "--auth", "PLAIN LOGIN")
+        result = self.run_cli("probe", "127.0.0.1", "--ports", f"{server.port}:none,{server.port}:starttls",
+                              "--ca-file", Certs.path("ca.pem"), "--timeout", "20")
+        self.assertStatus(result, 0)
+        rows = re.findall(rf"(?m)^{server.port} .*$", result.stdout)
+        self.assertEqual(len(rows), 2, result.stdout)
+        for r in rows:
+            self.assertIn("reached", r)
+            self.assertNotIn("not reached", r)
+            self.assertIn("PLAIN", r)
+        self.assertIn(f"Best choice: port {server.port} with STARTTLS", result.stdout)
 
     def test_untrusted_certificate_then_pinned(self):
         server = self.server("--tls-mode", "implicit", "--cert", Certs.path("selfsigned.pem"),
@@ -94,6 +113,23 @@ class ProbeTest(CliTestCase):
         result = self.run_cli("probe", "127.0.0.1", "--ports", f"{server.port}:starttls", "--timeout", "1")
         self.assertStatus(result, 2)
         self.assertIn("not reached", row(result.stdout, server.port))
+
+    def test_ctrl_c_cancels(self):
+        server = self.server("--behaviour", "never-answer", script="hostile-server.py")
+        proc = subprocess.Popen([CLI, "probe", "127.0.0.1", "--ports", f"{server.port}:starttls",
+                                 "--timeout", "60"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            self.assertTrue(server.wait_for_log("=== connect"), "the probe never connected")
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=CLI_TIMEOUT)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        self.assertNoSanitizerReport(err)
+        self.assertEqual(proc.returncode, 9, f"stdout:\n{out}\nstderr:\n{err}")
+        self.assertTrue(err.strip())
 
     def test_usage_errors(self):
         for args in (["probe"],

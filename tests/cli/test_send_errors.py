@@ -167,7 +167,11 @@ class SendErrorTest(CliTestCase):
                 proc.kill()
                 proc.communicate()
         self.assertNoSecrets(out + err)
+        self.assertNoSanitizerReport(err)
         self.assertEqual(proc.returncode, 9, f"stdout:\n{out}\nstderr:\n{err}")
+        # The transcript so far was printed, then what happened.
+        self.assertRegex(out, r"(?m)^=== ")
+        self.assertTrue(err.strip())
 
 
 if __name__ == "__main__":

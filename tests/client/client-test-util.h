@@ -49,11 +49,8 @@ void test_assert_no_secrets (GateSmtpClient *client);
 
 /* Run the async calls on the thread-default main loop until they finish. */
 gboolean test_run_connect (GateSmtpClient *client, GCancellable *cancellable, GError **error);
-GateSmtpSendResult *test_run_send (GateSmtpClient *client,
-                                   GateSmtpEnvelope *envelope,
-                                   GInputStream *message,
-                                   GCancellable *cancellable,
-                                   GError **error);
+GateSmtpSendResult *test_run_send (GateSmtpClient *client, GateSmtpEnvelope *envelope, GInputStream *message,
+                                   GCancellable *cancellable, GError **error);
 gboolean test_run_quit (GateSmtpClient *client, GError **error);
 
 /* A small message as a stream. */

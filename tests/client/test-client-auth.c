@@ -12,11 +12,9 @@ start_auth_server (const char *mechanisms)
 {
   g_autofree char *pem = test_cert_path ("localhost.pem");
   g_autofree char *key = test_cert_path ("localhost.key");
-  const char *const args[] = {
-    "--tls-mode", "starttls", "--cert", pem, "--key", key,
-    "--require-starttls", "--auth-require-tls", "--auth-required",
-    "--auth", mechanisms, NULL
-  };
+  const char *const args[]
+      = { "--tls-mode",         "starttls",           "--cert",          pem,      "--key",    key,
+          "--require-starttls", "--auth-require-tls", "--auth-required", "--auth", mechanisms, NULL };
 
   return test_server_start ("smtp-test-server.py", args);
 }

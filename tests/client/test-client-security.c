@@ -12,7 +12,8 @@ static const char *const NO_ARGS[] = { NULL };
 static GateSmtpSendResult *
 send_simple (GateSmtpClient *client, GError **error)
 {
-  g_autoptr (GateSmtpEnvelope) envelope = test_envelope_new ("sender@example.test", "rcpt@example.test", NULL);
+  g_autoptr (GateSmtpEnvelope) envelope
+      = test_envelope_new ("sender@example.test", "rcpt@example.test", NULL);
   g_autoptr (GInputStream) message = test_message_stream ("Subject: hello\r\n\r\nHello there.\r\n");
 
   return test_run_send (client, envelope, message, NULL, error);
@@ -44,7 +45,8 @@ assert_round_trip (GateSmtpClient *client, TestServer *server)
   stored = test_server_read_message (server, 1);
   g_assert_nonnull (stored);
   g_assert_cmpmem (g_bytes_get_data (stored, NULL), g_bytes_get_size (stored),
-                   "Subject: hello\r\n\r\nHello there.\r\n", strlen ("Subject: hello\r\n\r\nHello there.\r\n"));
+                   "Subject: hello\r\n\r\nHello there.\r\n",
+                   strlen ("Subject: hello\r\n\r\nHello there.\r\n"));
   test_assert_no_secrets (client);
 }
 
@@ -73,15 +75,15 @@ start_tls_server (const char *mode, const char *cert, const char *const *extra)
   g_autoptr (GPtrArray) args = g_ptr_array_new ();
 
   g_ptr_array_add (args, (gpointer) "--tls-mode");
-  g_ptr_array_add (args, (gpointer) mode);
+  g_ptr_array_add (args, (gpointer)mode);
   g_ptr_array_add (args, (gpointer) "--cert");
   g_ptr_array_add (args, pem_path);
   g_ptr_array_add (args, (gpointer) "--key");
   g_ptr_array_add (args, key_path);
   for (guint i = 0; extra != NULL && extra[i] != NULL; i++)
-    g_ptr_array_add (args, (gpointer) extra[i]);
+    g_ptr_array_add (args, (gpointer)extra[i]);
   g_ptr_array_add (args, NULL);
-  return test_server_start ("smtp-test-server.py", (const char *const *) args->pdata);
+  return test_server_start ("smtp-test-server.py", (const char *const *)args->pdata);
 }
 
 static void
@@ -89,7 +91,8 @@ test_starttls_with_auth (void)
 {
   const char *const extra[] = { "--require-starttls", "--auth", "PLAIN", "--auth-require-tls", NULL };
   g_autoptr (TestServer) server = start_tls_server ("starttls", "localhost", extra);
-  g_autoptr (GateSmtpClient) client = test_client_new ("127.0.0.1", server->port, GATE_SMTP_SECURITY_STARTTLS);
+  g_autoptr (GateSmtpClient) client
+      = test_client_new ("127.0.0.1", server->port, GATE_SMTP_SECURITY_STARTTLS);
   g_autofree char *ca = test_cert_path ("ca.pem");
   g_autofree char *log = NULL;
   GateTlsInfo *info;
@@ -145,7 +148,8 @@ test_starttls_not_offered (void)
 {
   const char *const args[] = { "--auth", "PLAIN LOGIN", NULL };
   g_autoptr (TestServer) server = test_server_start ("smtp-test-server.py", args);
-  g_autoptr (GateSmtpClient) client = test_client_new ("127.0.0.1", server->port, GATE_SMTP_SECURITY_STARTTLS);
+  g_autoptr (GateSmtpClient) client
+      = test_client_new ("127.0.0.1", server->port, GATE_SMTP_SECURITY_STARTTLS);
   g_autoptr (GError) error = NULL;
   g_autofree char *log = NULL;
 
@@ -168,7 +172,8 @@ test_hostile_no_starttls (void)
 {
   const char *const args[] = { "--behaviour", "no-starttls-offered", NULL };
   g_autoptr (TestServer) server = test_server_start ("hostile-server.py", args);
-  g_autoptr (GateSmtpClient) client = test_client_new ("127.0.0.1", server->port, GATE_SMTP_SECURITY_STARTTLS);
+  g_autoptr (GateSmtpClient) client
+      = test_client_new ("127.0.0.1", server->port, GATE_SMTP_SECURITY_STARTTLS);
   g_autoptr (GError) error = NULL;
   g_autofree char *log = NULL;
 
@@ -244,7 +249,8 @@ static void
 test_certificate_pinned (void)
 {
   g_autoptr (TestServer) server = start_tls_server ("starttls", "selfsigned", NULL);
-  g_autoptr (GateSmtpClient) client = test_client_new ("127.0.0.1", server->port, GATE_SMTP_SECURITY_STARTTLS);
+  g_autoptr (GateSmtpClient) client
+      = test_client_new ("127.0.0.1", server->port, GATE_SMTP_SECURITY_STARTTLS);
   g_autofree char *pem = test_cert_path ("selfsigned.pem");
   g_autoptr (GTlsCertificate) certificate = g_tls_certificate_new_from_file (pem, NULL);
   g_autofree char *fingerprint = gate_tls_certificate_fingerprint (certificate);
@@ -268,10 +274,12 @@ test_certificate_pin_mismatch (void)
   g_autoptr (GateSmtpClient) client = test_client_new ("127.0.0.1", server->port, GATE_SMTP_SECURITY_TLS);
   g_autoptr (GError) error = NULL;
 
-  gate_smtp_client_set_pinned_fingerprint (client, "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF");
+  gate_smtp_client_set_pinned_fingerprint (
+      client, "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF");
   g_assert_false (test_run_connect (client, NULL, &error));
   g_assert_error (error, GATE_SMTP_ERROR, GATE_SMTP_ERROR_CERTIFICATE_NOT_TRUSTED);
-  g_assert_cmpint (gate_smtp_error_get_certificate_problem (error), ==, GATE_CERTIFICATE_PROBLEM_PIN_MISMATCH);
+  g_assert_cmpint (gate_smtp_error_get_certificate_problem (error), ==,
+                   GATE_CERTIFICATE_PROBLEM_PIN_MISMATCH);
 }
 
 static void
@@ -284,7 +292,8 @@ test_pin_does_not_weaken (void)
   g_autofree char *ca = test_cert_path ("ca.pem");
 
   gate_smtp_client_set_ca_file (client, ca);
-  gate_smtp_client_set_pinned_fingerprint (client, "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF");
+  gate_smtp_client_set_pinned_fingerprint (
+      client, "00112233445566778899AABBCCDDEEFF00112233445566778899AABBCCDDEEFF");
   assert_round_trip (client, server);
 }
 

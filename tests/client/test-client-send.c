@@ -4,7 +4,9 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "client-test-util.h"
 
@@ -37,8 +39,8 @@ test_one_recipient_refused (void)
   const char *const args[] = { "--reply-rcpt", "nobody@example.test=550", NULL };
   g_autoptr (TestServer) server = test_server_start ("smtp-test-server.py", args);
   g_autoptr (GateSmtpClient) client = connected_client (server);
-  g_autoptr (GateSmtpEnvelope) envelope = test_envelope_new ("from@example.test", "one@example.test",
-                                                             "nobody@example.test", "three@example.test", NULL);
+  g_autoptr (GateSmtpEnvelope) envelope = test_envelope_new (
+      "from@example.test", "one@example.test", "nobody@example.test", "three@example.test", NULL);
   g_autoptr (GInputStream) message = test_message_stream ("Subject: three\r\n\r\nbody\r\n");
   g_autoptr (GateSmtpSendResult) result = NULL;
   g_autoptr (GError) error = NULL;
@@ -54,7 +56,8 @@ test_one_recipient_refused (void)
   g_assert_true (gate_smtp_send_result_recipient_accepted (result, 0));
   g_assert_false (gate_smtp_send_result_recipient_accepted (result, 1));
   g_assert_cmpstr (gate_smtp_send_result_get_recipient (result, 1), ==, "nobody@example.test");
-  g_assert_cmpuint (gate_smtp_reply_get_code (gate_smtp_send_result_get_recipient_reply (result, 1)), ==, 550);
+  g_assert_cmpuint (gate_smtp_reply_get_code (gate_smtp_send_result_get_recipient_reply (result, 1)), ==,
+                    550);
   g_assert_true (gate_smtp_send_result_recipient_accepted (result, 2));
 
   g_assert_true (g_file_get_contents (meta_path, &meta, NULL, NULL));
@@ -67,11 +70,12 @@ test_one_recipient_refused (void)
 static void
 test_all_recipients_refused (void)
 {
-  const char *const args[] = { "--reply-rcpt", "a@example.test=550", "--reply-rcpt", "b@example.test=451", NULL };
+  const char *const args[]
+      = { "--reply-rcpt", "a@example.test=550", "--reply-rcpt", "b@example.test=451", NULL };
   g_autoptr (TestServer) server = test_server_start ("smtp-test-server.py", args);
   g_autoptr (GateSmtpClient) client = connected_client (server);
-  g_autoptr (GateSmtpEnvelope) envelope = test_envelope_new ("from@example.test", "a@example.test",
-                                                             "b@example.test", NULL);
+  g_autoptr (GateSmtpEnvelope) envelope
+      = test_envelope_new ("from@example.test", "a@example.test", "b@example.test", NULL);
   g_autoptr (GateSmtpEnvelope) good = test_envelope_new ("from@example.test", "c@example.test", NULL);
   g_autoptr (GInputStream) message = test_message_stream ("Subject: none\r\n\r\nNOT-DELIVERED\r\n");
   g_autoptr (GInputStream) second = test_message_stream ("Subject: second\r\n\r\nbody\r\n");
@@ -116,7 +120,8 @@ test_oversize_declared (void)
   g_autoptr (GError) error = NULL;
   g_autofree char *log = NULL;
 
-  g_assert_cmpuint (gate_smtp_capabilities_get_size_limit (gate_smtp_client_get_capabilities (client)), ==, 1000);
+  g_assert_cmpuint (gate_smtp_capabilities_get_size_limit (gate_smtp_client_get_capabilities (client)), ==,
+                    1000);
   gate_smtp_envelope_set_size (envelope, strlen (text));
   result = test_run_send (client, envelope, message, NULL, &error);
   g_assert_error (error, GATE_SMTP_ERROR, GATE_SMTP_ERROR_MESSAGE_TOO_LARGE);
@@ -175,7 +180,7 @@ big_stream_next_line (BigStream *self)
   /* Lines of varied length; every seventh starts with a dot. */
   guint64 n = self->line++;
   int len = g_snprintf (self->pending, sizeof self->pending, "%sline %010" G_GUINT64_FORMAT " %.*s\r\n",
-                        n % 7 == 0 ? "." : "", n, (int) (n % 97),
+                        n % 7 == 0 ? "." : "", n, (int)(n % 97),
                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
                         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789");
 
@@ -186,7 +191,7 @@ big_stream_next_line (BigStream *self)
 static gssize
 big_stream_read (GInputStream *stream, void *buffer, gsize count, GCancellable *cancellable, GError **error)
 {
-  BigStream *self = (BigStream *) stream;
+  BigStream *self = (BigStream *)stream;
   guint8 *out = buffer;
   gsize done = 0;
 
@@ -212,7 +217,7 @@ big_stream_read (GInputStream *stream, void *buffer, gsize count, GCancellable *
 static void
 big_stream_finalize (GObject *object)
 {
-  g_checksum_free (((BigStream *) object)->checksum);
+  g_checksum_free (((BigStream *)object)->checksum);
   G_OBJECT_CLASS (big_stream_parent_class)->finalize (object);
 }
 
@@ -247,12 +252,14 @@ test_fifty_megabytes (void)
   g_autofree char *pem = test_cert_path ("localhost.pem");
   g_autofree char *key = test_cert_path ("localhost.key");
   g_autofree char *ca = test_cert_path ("ca.pem");
-  const char *const args[] = { "--tls-mode", "starttls", "--cert", pem, "--key", key, "--size", "52428800", NULL };
+  const char *const args[]
+      = { "--tls-mode", "starttls", "--cert", pem, "--key", key, "--size", "60000000", NULL };
   g_autoptr (TestServer) server = test_server_start ("smtp-test-server.py", args);
-  g_autoptr (GateSmtpClient) client = test_client_new ("127.0.0.1", server->port, GATE_SMTP_SECURITY_STARTTLS);
+  g_autoptr (GateSmtpClient) client
+      = test_client_new ("127.0.0.1", server->port, GATE_SMTP_SECURITY_STARTTLS);
   g_autoptr (GateSmtpEnvelope) envelope = test_envelope_new ("from@example.test", "to@example.test", NULL);
   g_autoptr (GInputStream) stream = g_object_new (big_stream_get_type (), NULL);
-  BigStream *big = (BigStream *) stream;
+  BigStream *big = (BigStream *)stream;
   g_autoptr (GateSmtpSendResult) result = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GBytes) stored = NULL;
@@ -276,7 +283,7 @@ test_fifty_megabytes (void)
   /* The server stored what was generated, byte for byte (it undoes the
    * dot-stuffing; the last, cut line gained a CRLF). */
   g_assert_cmpuint (big->produced, ==, BIG_SIZE);
-  g_checksum_update (big->checksum, (const guchar *) "\r\n", 2);
+  g_checksum_update (big->checksum, (const guchar *)"\r\n", 2);
   expected = g_strdup (g_checksum_get_string (big->checksum));
   stored = test_server_read_message (server, 1);
   g_assert_nonnull (stored);
@@ -316,8 +323,8 @@ test_helo_only (void)
 }
 
 static void
-assert_refused_on_cue (const char *option, const char *code, const char *text,
-                       GateSmtpError expected, gboolean temporary)
+assert_refused_on_cue (const char *option, const char *code, const char *text, GateSmtpError expected,
+                       gboolean temporary)
 {
   const char *const args[] = { option, code, text, NULL };
   g_autoptr (TestServer) server = test_server_start ("smtp-test-server.py", args);
@@ -329,7 +336,7 @@ assert_refused_on_cue (const char *option, const char *code, const char *text,
 
   result = test_run_send (client, envelope, message, NULL, &error);
   g_assert_null (result);
-  g_assert_error (error, GATE_SMTP_ERROR, (gint) expected);
+  g_assert_error (error, GATE_SMTP_ERROR, (gint)expected);
   g_assert_cmpuint (gate_smtp_reply_get_code (gate_smtp_error_get_reply (error)), ==, atoi (code));
   g_assert_cmpint (gate_smtp_error_is_temporary (error), ==, temporary);
   g_assert_nonnull (gate_smtp_error_get_next_step (error));
@@ -341,11 +348,14 @@ assert_refused_on_cue (const char *option, const char *code, const char *text,
 static void
 test_replies_on_cue (void)
 {
-  assert_refused_on_cue ("--reply-mail", "451", "4.3.0 Try again later", GATE_SMTP_ERROR_SENDER_REFUSED, TRUE);
+  assert_refused_on_cue ("--reply-mail", "451", "4.3.0 Try again later", GATE_SMTP_ERROR_SENDER_REFUSED,
+                         TRUE);
   assert_refused_on_cue ("--reply-mail", "550", "5.7.1 From header sender domain not verified",
                          GATE_SMTP_ERROR_SENDER_REFUSED, FALSE);
-  assert_refused_on_cue ("--reply-data", "554", "5.7.1 Message rejected as spam", GATE_SMTP_ERROR_MESSAGE_REFUSED, FALSE);
-  assert_refused_on_cue ("--reply-data", "452", "4.3.1 Insufficient system storage", GATE_SMTP_ERROR_MESSAGE_REFUSED, TRUE);
+  assert_refused_on_cue ("--reply-data", "554", "5.7.1 Message rejected as spam",
+                         GATE_SMTP_ERROR_MESSAGE_REFUSED, FALSE);
+  assert_refused_on_cue ("--reply-data", "452", "4.3.1 Insufficient system storage",
+                         GATE_SMTP_ERROR_MESSAGE_REFUSED, TRUE);
 }
 
 static void
@@ -359,19 +369,22 @@ send_two (const char *const *args, gboolean expect_pipelining)
 
   for (guint i = 1; i <= 2; i++)
     {
-      g_autoptr (GateSmtpEnvelope) envelope = test_envelope_new ("from@example.test", "to@example.test",
-                                                                 "cc@example.test", NULL);
-      g_autofree char *text = g_strdup_printf ("Subject: number %u\r\n\r\n.dot line\nbare LF\rbare CR\r\n", i);
+      g_autoptr (GateSmtpEnvelope) envelope
+          = test_envelope_new ("from@example.test", "to@example.test", "cc@example.test", NULL);
+      g_autofree char *text
+          = g_strdup_printf ("Subject: number %u\r\n\r\n.dot line\nbare LF\rbare CR\r\n", i);
       g_autoptr (GInputStream) message = test_message_stream (text);
       g_autoptr (GateSmtpSendResult) result = test_run_send (client, envelope, message, NULL, &error);
       g_autoptr (GBytes) stored = NULL;
-      g_autofree char *expected = g_strdup_printf ("Subject: number %u\r\n\r\n.dot line\r\nbare LF\r\nbare CR\r\n", i);
+      g_autofree char *expected
+          = g_strdup_printf ("Subject: number %u\r\n\r\n.dot line\r\nbare LF\r\nbare CR\r\n", i);
 
       g_assert_no_error (error);
       g_assert_nonnull (result);
       stored = test_server_read_message (server, i);
       g_assert_nonnull (stored);
-      g_assert_cmpmem (g_bytes_get_data (stored, NULL), g_bytes_get_size (stored), expected, strlen (expected));
+      g_assert_cmpmem (g_bytes_get_data (stored, NULL), g_bytes_get_size (stored), expected,
+                       strlen (expected));
     }
   g_assert_cmpuint (gate_smtp_client_get_messages_sent (client), ==, 2);
   g_assert_true (test_run_quit (client, &error));
@@ -477,8 +490,9 @@ test_smtp_sink_pipelining (void)
 
   listen = g_strdup_printf ("127.0.0.1:%u", port);
   /* PIPELINING is on by default in smtp-sink; "timeout" is its time limit. */
-  sink = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE | G_SUBPROCESS_FLAGS_STDERR_SILENCE, &error,
-                           "timeout", "60", sink_path, "-4", listen, "10", NULL);
+  /* As root, smtp-sink insists on dropping to another user. */
+  sink = g_subprocess_new (G_SUBPROCESS_FLAGS_STDOUT_SILENCE, &error, "timeout", "60", sink_path, "-u",
+                           getuid () == 0 ? "nobody" : g_get_user_name (), "-4", listen, "10", NULL);
   g_assert_no_error (error);
 
   client = test_client_new ("127.0.0.1", port, GATE_SMTP_SECURITY_NONE);
@@ -492,12 +506,13 @@ test_smtp_sink_pipelining (void)
       g_assert_cmpuint (attempt, <, 50);
       g_usleep (100 * 1000);
     }
-  g_assert_true (gate_smtp_capabilities_has (gate_smtp_client_get_capabilities (client), GATE_SMTP_CAP_PIPELINING));
+  g_assert_true (
+      gate_smtp_capabilities_has (gate_smtp_client_get_capabilities (client), GATE_SMTP_CAP_PIPELINING));
 
   for (guint i = 0; i < 3; i++)
     {
-      g_autoptr (GateSmtpEnvelope) envelope = test_envelope_new ("from@example.test", "a@example.test",
-                                                                 "b@example.test", NULL);
+      g_autoptr (GateSmtpEnvelope) envelope
+          = test_envelope_new ("from@example.test", "a@example.test", "b@example.test", NULL);
       g_autoptr (GInputStream) message = test_message_stream ("Subject: sink\r\n\r\nbody\r\n");
       g_autoptr (GateSmtpSendResult) result = test_run_send (client, envelope, message, NULL, &error);
 
@@ -507,7 +522,8 @@ test_smtp_sink_pipelining (void)
   g_assert_true (test_run_quit (client, &error));
   g_assert_no_error (error);
 
-  g_subprocess_force_exit (sink);
+  /* "timeout" passes SIGTERM on to smtp-sink (SIGKILL would orphan it). */
+  g_subprocess_send_signal (sink, SIGTERM);
   g_subprocess_wait (sink, NULL, NULL);
 }
 

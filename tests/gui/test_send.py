@@ -8,12 +8,13 @@ restart."""
 
 import glob
 import os
+import subprocess
 import time
 
 import pyatspi
 
-from guitest import (TEST_PASSWORD, choose_in_combo, click, fail, find, get_text, is_visible, key, launch, log,
-                     make_certs, press_enter_in, quit_app, run, screenshot, set_text, start_server, wait_for)
+from guitest import (TEST_PASSWORD, find_prefix, keyring_password, mnemonic, choose_in_combo, click, fail, find, get_text, is_visible, key, launch, log,
+                     make_certs, quit_app, run, screenshot, set_text, start_server, type_text, wait_for)
 
 
 def main():
@@ -27,7 +28,7 @@ def main():
     # A new profile, set up for the local server.
     click(find(app, "Add profile", "push button"))
     find(app, "New profile", "list item")
-    choose_in_combo(find(app, "Provider", "combo box"), "Other SMTP server")
+    choose_in_combo("alt+p", "Other SMTP server")
     wait_for("the server field to be editable",
              lambda: find(app, "Outgoing server", "text").getState().contains(pyatspi.STATE_EDITABLE))
     set_text(find(app, "Outgoing server", "text"), "localhost")
@@ -36,14 +37,14 @@ def main():
     set_text(find(app, "Sender name", "text"), "Postgate Test")
     set_text(find(app, "Sender address", "text"), "sender@example.test")
 
-    password = find(app, "Password", "text")
-    set_text(password, TEST_PASSWORD)
-    press_enter_in(password)
+    # The password is typed, as a user would: the field's mnemonic, then Enter.
+    mnemonic("alt+w")
+    type_text(TEST_PASSWORD)
+    key("Return")
+    wait_for("the password in the keyring", lambda: keyring_password() == TEST_PASSWORD)
     find(app, "A password is saved in the keyring. Type a new one and press Enter to replace it.", "label")
 
-    advanced = find(app, "Advanced", "list item")
-    advanced.grabFocus()
-    key("Return")
+    mnemonic("alt+v")  # opens "Advanced"
     set_text(find(app, "Extra trusted certificate authority (file)", "text"), os.path.join(certs, "ca.pem"))
     # Validation as you type: a bad address shows a message next to the field.
     set_text(find(app, "Sender address", "text"), "not an address")
@@ -61,6 +62,19 @@ def main():
     click(find(app, "Test Email", "page tab"))
     recipient = find(app, "Recipient", "text")
     wait_for("the recipient to default to the sender", lambda: get_text(recipient) == "sender@example.test")
+    # An attachment, chosen in the file chooser by typing its path.
+    attachment = os.path.join(os.environ.get("POSTGATE_GUI_TMP", "/tmp"), "report-2026.txt")
+    with open(attachment, "w") as f:
+        f.write("Quarterly numbers\n")
+    click(find(app, "Attach File…", "push button"))
+    find(app, "Attach", "push button", timeout=15)  # the file chooser is open
+    time.sleep(0.5)
+    key("ctrl+l")
+    time.sleep(0.3)
+    type_text(attachment)
+    key("Return")
+    find(app, "report-2026.txt", "label", timeout=15)
+
     click(find(app, "Send Test Email", "push button"))
     find(app, "Test email sent", "label", timeout=30)
     transcript = find(app, "Transcript of the conversation with the server", "text")
@@ -73,19 +87,30 @@ def main():
         fail("the transcript shows the password")
     screenshot("04-send-success")
 
+    # The connection check: the port in use works, the usual others do not.
+    click(find(app, "Settings", "page tab"))
+    click(find(app, "Check Connection", "push button"))
+    best = find_prefix(app, f"Best choice: Port {port}", "label", timeout=30)
+    log(best.name)
+    screenshot("04b-check-connection")
+    click(find(app, f"Use Port {port}", "push button"))
+    click(find(app, "Test Email", "page tab"))
+
     messages = glob.glob(os.path.join(maildir, "*.eml"))
     if len(messages) != 1:
         fail(f"the server received {len(messages)} messages, not 1")
     body = open(messages[0], "rb").read().decode("ascii", "replace")
     if "Subject: Postgate test email [PG-" not in body:
         fail("the received message lacks the subject with its token")
+    if 'filename="report-2026.txt"' not in body and "filename=report-2026.txt" not in body:
+        fail("the received message lacks the attachment")
 
     # A wrong password: the failure in words, and the button that fixes it.
     click(find(app, "Settings", "page tab"))
-    password = find(app, "Password", "text")
-    set_text(password, "wrong-password")
-    press_enter_in(password)
-    time.sleep(1.0)
+    mnemonic("alt+w")
+    type_text("wrong-password")
+    key("Return")
+    wait_for("the new password in the keyring", lambda: keyring_password() == "wrong-password")
     click(find(app, "Test Email", "page tab"))
     click(find(app, "Send Test Email", "push button"))
     edit = find(app, "Edit Password", "push button", timeout=30)
@@ -96,11 +121,10 @@ def main():
     if "<~ 535" not in text:
         fail("the transcript lacks the server's refusal")
     click(edit)
-    password = find(app, "Password", "text")
-    wait_for("the password field to have the focus", lambda: password.focused)
-    set_text(password, TEST_PASSWORD)
-    press_enter_in(password)
-    time.sleep(1.0)
+    screenshot("06-edit-password")
+    type_text(TEST_PASSWORD)
+    key("Return")
+    wait_for("the right password in the keyring again", lambda: keyring_password() == TEST_PASSWORD)
 
     # A server that does not answer: Cancel stops at once.
     set_text(find(app, "Port", "text"), str(slow_port))
@@ -118,7 +142,7 @@ def main():
     log(f"cancelled after {time.monotonic() - started:.1f} s")
     send = find(app, "Send Test Email", "push button")
     wait_for("Send to be available again", lambda: send.sensitive)
-    screenshot("06-send-cancelled")
+    screenshot("07-send-cancelled")
 
     # Back to the working port, then quit and start again.
     click(find(app, "Settings", "page tab"))
@@ -134,12 +158,35 @@ def main():
     find(app, "A password is saved in the keyring. Type a new one and press Enter to replace it.", "label")
     if get_text(find(app, "Password", "text")) != "":
         fail("the password field shows a saved password")
-    screenshot("07-restarted")
+    screenshot("08-restarted")
 
     # And it still sends, with the password from the keyring.
     click(find(app, "Test Email", "page tab"))
     click(find(app, "Send Test Email", "push button"))
     find(app, "Test email sent", "label", timeout=30)
+
+    # A self-signed server: refused until its certificate, shown first, is
+    # trusted with one click.
+    _, self_signed_port, self_signed_maildir = start_server(certs, cert="selfsigned")
+    click(find(app, "Settings", "page tab"))
+    set_text(find(app, "Extra trusted certificate authority (file)", "text"), "")
+    set_text(find(app, "Port", "text"), str(self_signed_port))
+    time.sleep(0.6)
+    click(find(app, "Test Email", "page tab"))
+    click(find(app, "Send Test Email", "push button"))
+    trust = find(app, "Trust This Certificate…", "push button", timeout=30)
+    if glob.glob(os.path.join(self_signed_maildir, "*.eml")):
+        fail("a message went to a server whose certificate was not trusted")
+    click(trust)
+    fingerprint = subprocess.run(["openssl", "x509", "-noout", "-fingerprint", "-sha256", "-in",
+                                  os.path.join(certs, "selfsigned.pem")],
+                                 capture_output=True, text=True, check=True).stdout.strip().split("=", 1)[1]
+    find(app, fingerprint, "label")
+    screenshot("09-trust-certificate")
+    click(find(app, "Trust and Send Again", "push button"))
+    find(app, "Test email sent", "label", timeout=30)
+    if len(glob.glob(os.path.join(self_signed_maildir, "*.eml"))) != 1:
+        fail("the message did not arrive once the certificate was trusted")
     quit_app(proc, app)
 
 

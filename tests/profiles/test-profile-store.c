@@ -23,8 +23,8 @@ store_path (void)
 static GateProfileStore *
 open_store (void)
 {
-  g_autoptr(GateProfileStore) store = gate_profile_store_new (NULL);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GateProfileStore) store = gate_profile_store_new (NULL);
+  g_autoptr (GError) error = NULL;
 
   g_assert_true (gate_profile_store_load (store, &error));
   g_assert_no_error (error);
@@ -43,8 +43,8 @@ make_profile (const char *name, const char *host)
 static void
 add_profile (GateProfileStore *store, const char *name, const char *host)
 {
-  g_autoptr(GateProfile) profile = make_profile (name, host);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GateProfile) profile = make_profile (name, host);
+  g_autoptr (GError) error = NULL;
 
   g_assert_true (gate_profile_store_add (store, profile, &error));
   g_assert_no_error (error);
@@ -61,7 +61,7 @@ write_file (const char *contents, int mode)
 {
   g_autofree char *path = store_path ();
   g_autofree char *folder = g_path_get_dirname (path);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
   g_assert_cmpint (g_mkdir_with_parents (folder, 0700), ==, 0);
   g_assert_true (g_file_set_contents_full (path, contents, -1, G_FILE_SET_CONTENTS_NONE, mode, &error));
@@ -74,7 +74,7 @@ list_aside (void)
 {
   g_autofree char *path = store_path ();
   g_autofree char *folder = g_path_get_dirname (path);
-  g_autoptr(GDir) dir = g_dir_open (folder, 0, NULL);
+  g_autoptr (GDir) dir = g_dir_open (folder, 0, NULL);
   GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
   const char *name;
 
@@ -87,7 +87,7 @@ list_aside (void)
 static void
 test_empty (void)
 {
-  g_autoptr(GateProfileStore) store = open_store ();
+  g_autoptr (GateProfileStore) store = open_store ();
   g_autofree char *path = store_path ();
 
   g_assert_cmpuint (n_profiles (store), ==, 0);
@@ -101,13 +101,13 @@ test_empty (void)
 static void
 test_round_trip (void)
 {
-  g_autoptr(GateProfileStore) store = open_store ();
-  g_autoptr(GateProfileStore) again = NULL;
+  g_autoptr (GateProfileStore) store = open_store ();
+  g_autoptr (GateProfileStore) again = NULL;
   g_autofree char *path = store_path ();
   g_autofree char *folder = g_path_get_dirname (path);
   g_autofree char *contents = NULL;
-  g_autoptr(GateProfile) profile = make_profile ("Office", "mail.example.com");
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GateProfile) profile = make_profile ("Office", "mail.example.com");
+  g_autoptr (GError) error = NULL;
   GateProfile *loaded;
   GStatBuf st;
 
@@ -120,7 +120,7 @@ test_round_trip (void)
 
   /* Names are unique. */
   {
-    g_autoptr(GateProfile) clash = make_profile ("Home", "x.example.com");
+    g_autoptr (GateProfile) clash = make_profile ("Home", "x.example.com");
 
     g_assert_false (gate_profile_store_add (store, clash, &error));
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS);
@@ -128,7 +128,7 @@ test_round_trip (void)
   }
   /* So are invalid ones refused. */
   {
-    g_autoptr(GateProfile) invalid = make_profile ("Bad", "not a host");
+    g_autoptr (GateProfile) invalid = make_profile ("Bad", "not a host");
 
     g_assert_false (gate_profile_store_add (store, invalid, &error));
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
@@ -182,11 +182,11 @@ static void
 test_damaged (void)
 {
   static const char *garbage = "[Postgate\nformat-version=1\n\x01\x02 this is not a key file\n";
-  g_autoptr(GateProfileStore) store = NULL;
-  g_autoptr(GPtrArray) aside = NULL;
+  g_autoptr (GateProfileStore) store = NULL;
+  g_autoptr (GPtrArray) aside = NULL;
   g_autofree char *kept = NULL;
   g_autofree char *path = store_path ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
   write_file (garbage, 0600);
   store = open_store ();
@@ -224,10 +224,10 @@ test_damaged (void)
 static void
 test_damaged_on_save (void)
 {
-  g_autoptr(GateProfileStore) store = open_store ();
-  g_autoptr(GateProfileStore) again = NULL;
-  g_autoptr(GPtrArray) aside = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GateProfileStore) store = open_store ();
+  g_autoptr (GateProfileStore) again = NULL;
+  g_autoptr (GPtrArray) aside = NULL;
+  g_autoptr (GError) error = NULL;
 
   add_profile (store, "One", "one.example.com");
   add_profile (store, "Two", "two.example.com");
@@ -249,9 +249,10 @@ test_damaged_on_save (void)
 static void
 test_newer_version (void)
 {
-  static const char *newer = "[Postgate]\nformat-version=2\n\n[Profile abc]\nname=Future\nhost=x.example.com\n";
-  g_autoptr(GateProfileStore) store = NULL;
-  g_autoptr(GPtrArray) aside = NULL;
+  static const char *newer
+      = "[Postgate]\nformat-version=2\n\n[Profile abc]\nname=Future\nhost=x.example.com\n";
+  g_autoptr (GateProfileStore) store = NULL;
+  g_autoptr (GPtrArray) aside = NULL;
   g_autofree char *kept = NULL;
 
   write_file (newer, 0600);
@@ -270,8 +271,8 @@ test_newer_version (void)
 static void
 test_no_version (void)
 {
-  g_autoptr(GateProfileStore) store = NULL;
-  g_autoptr(GPtrArray) aside = NULL;
+  g_autoptr (GateProfileStore) store = NULL;
+  g_autoptr (GPtrArray) aside = NULL;
 
   write_file ("[Profile abc]\nname=Old\nhost=x.example.com\n", 0600);
   store = open_store ();
@@ -284,7 +285,7 @@ test_no_version (void)
 static void
 test_unreadable_profile_kept (void)
 {
-  g_autoptr(GateProfileStore) store = NULL;
+  g_autoptr (GateProfileStore) store = NULL;
   g_autofree char *path = store_path ();
   g_autofree char *contents = NULL;
 
@@ -307,7 +308,7 @@ test_unreadable_profile_kept (void)
 static void
 test_permissions (void)
 {
-  g_autoptr(GateProfileStore) store = NULL;
+  g_autoptr (GateProfileStore) store = NULL;
   g_autofree char *path = store_path ();
   g_autofree char *folder = g_path_get_dirname (path);
   GStatBuf st;
@@ -335,15 +336,15 @@ test_permissions (void)
 static void
 test_merge_two_stores (void)
 {
-  g_autoptr(GateProfileStore) a = open_store ();
-  g_autoptr(GateProfileStore) b = open_store ();
-  g_autoptr(GateProfileStore) c = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GateProfileStore) a = open_store ();
+  g_autoptr (GateProfileStore) b = open_store ();
+  g_autoptr (GateProfileStore) c = NULL;
+  g_autoptr (GError) error = NULL;
 
   /* Each adds without having seen the other's profile. */
   add_profile (a, "From A", "a.example.com");
   add_profile (b, "From B", "b.example.com");
-  g_assert_cmpuint (n_profiles (b), ==, 2);  /* b's save merged a's */
+  g_assert_cmpuint (n_profiles (b), ==, 2); /* b's save merged a's */
   g_assert_true (gate_profile_store_load (a, &error));
   g_assert_cmpuint (n_profiles (a), ==, 2);
 
@@ -377,7 +378,7 @@ test_merge_two_stores (void)
 static void
 test_concurrent_processes (void)
 {
-  g_autoptr(GateProfileStore) store = NULL;
+  g_autoptr (GateProfileStore) store = NULL;
   pid_t children[N_WRITERS];
 
   /* Create the folder first so every child races on the file only. */
@@ -396,7 +397,7 @@ test_concurrent_processes (void)
 
           /* A forked child inherits GLib's random state, and so would make
            * the same profile ids as its siblings; separate processes do not. */
-          g_random_set_seed ((guint32) getpid ());
+          g_random_set_seed ((guint32)getpid ());
           mine = gate_profile_store_new (NULL);
 
           if (!gate_profile_store_load (mine, NULL))
@@ -440,10 +441,10 @@ test_concurrent_processes (void)
 static void
 test_export_import (void)
 {
-  g_autoptr(GateProfileStore) store = open_store ();
-  g_autoptr(GPtrArray) chosen = g_ptr_array_new ();
-  g_autoptr(GPtrArray) added = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GateProfileStore) store = open_store ();
+  g_autoptr (GPtrArray) chosen = g_ptr_array_new ();
+  g_autoptr (GPtrArray) added = NULL;
+  g_autoptr (GError) error = NULL;
   g_autofree char *export_path = g_build_filename (g_get_user_data_dir (), "export.ini", NULL);
   g_autofree char *contents = NULL;
   GateProfile *office;
@@ -493,6 +494,19 @@ test_export_import (void)
   g_assert_true (g_file_get_contents (export_path, &contents, NULL, NULL));
   g_assert_nonnull (strstr (contents, "name=Home"));
 
+  /* All or nothing: one unusable profile and none is imported. */
+  g_assert_true (g_file_set_contents (export_path,
+                                      "[Postgate]\nformat-version=1\n\n"
+                                      "[Profile a]\nname=Fine\nhost=fine.example.com\n\n"
+                                      "[Profile b]\nname=Broken\nhost=not a host\n",
+                                      -1, NULL));
+  g_assert_null (gate_profile_store_import (store, export_path, &error));
+  g_assert_nonnull (error);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  g_assert_cmpuint (n_profiles (store), ==, 4);
+  g_assert_null (gate_profile_store_lookup (store, "Fine"));
+
   /* Files that are not exports. */
   g_assert_true (g_file_set_contents (export_path, "[Postgate]\nformat-version=9\n", -1, NULL));
   g_assert_null (gate_profile_store_import (store, export_path, &error));
@@ -507,7 +521,8 @@ test_export_import (void)
   g_assert_nonnull (error);
 }
 
-typedef struct {
+typedef struct
+{
   guint changed;
   guint added;
   guint removed;
@@ -529,10 +544,10 @@ changed_cb (GateProfileStore *store, Counts *counts)
 static void
 test_list_model (void)
 {
-  g_autoptr(GateProfileStore) store = open_store ();
-  g_autoptr(GateProfileStore) other = open_store ();
-  g_autoptr(GateProfile) first = NULL;
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GateProfileStore) store = open_store ();
+  g_autoptr (GateProfileStore) other = open_store ();
+  g_autoptr (GateProfile) first = NULL;
+  g_autoptr (GError) error = NULL;
   Counts counts = { 0 };
 
   g_assert_true (g_list_model_get_item_type (G_LIST_MODEL (store)) == GATE_TYPE_PROFILE);
@@ -569,7 +584,8 @@ test_list_model (void)
   g_assert_true (gate_profile_store_load (store, &error));
   g_assert_cmpuint (counts.changed, ==, 0);
 
-  g_assert_cmpstr (gate_profile_store_check_name (store, "Two", NULL), ==, "Another profile already has this name");
+  g_assert_cmpstr (gate_profile_store_check_name (store, "Two", NULL), ==,
+                   "Another profile already has this name");
   g_assert_null (gate_profile_store_check_name (store, "Two", gate_profile_store_lookup (store, "Two")));
   {
     g_autofree char *unique = gate_profile_store_make_unique_name (store, "Two");

@@ -33,21 +33,25 @@ static void
 test_presets_smtp2go (void)
 {
   GateProviderPreset *preset = gate_provider_preset_lookup (GATE_PRESET_SMTP2GO);
-  static const struct { const char *region, *host, *api; } regions[] = {
+  static const struct
+  {
+    const char *region, *host, *api;
+  } regions[] = {
     { "global", "mail.smtp2go.com", "https://api.smtp2go.com/v3/" },
     { "us", "mail-us.smtp2go.com", "https://us-api.smtp2go.com/v3/" },
     { "eu", "mail-eu.smtp2go.com", "https://eu-api.smtp2go.com/v3/" },
     { "au", "mail-au.smtp2go.com", "https://au-api.smtp2go.com/v3/" },
   };
-  static const struct { guint16 port; GateSmtpSecurity security; gboolean plain_too; } ports[] = {
-    { 25, GATE_SMTP_SECURITY_STARTTLS, TRUE },
-    { 2525, GATE_SMTP_SECURITY_STARTTLS, TRUE },
-    { 8025, GATE_SMTP_SECURITY_STARTTLS, TRUE },
-    { 587, GATE_SMTP_SECURITY_STARTTLS, TRUE },
-    { 80, GATE_SMTP_SECURITY_STARTTLS, TRUE },
-    { 465, GATE_SMTP_SECURITY_TLS, FALSE },
-    { 8465, GATE_SMTP_SECURITY_TLS, FALSE },
-    { 443, GATE_SMTP_SECURITY_TLS, FALSE },
+  static const struct
+  {
+    guint16 port;
+    GateSmtpSecurity security;
+    gboolean plain_too;
+  } ports[] = {
+    { 25, GATE_SMTP_SECURITY_STARTTLS, TRUE },   { 2525, GATE_SMTP_SECURITY_STARTTLS, TRUE },
+    { 8025, GATE_SMTP_SECURITY_STARTTLS, TRUE }, { 587, GATE_SMTP_SECURITY_STARTTLS, TRUE },
+    { 80, GATE_SMTP_SECURITY_STARTTLS, TRUE },   { 465, GATE_SMTP_SECURITY_TLS, FALSE },
+    { 8465, GATE_SMTP_SECURITY_TLS, FALSE },     { 443, GATE_SMTP_SECURITY_TLS, FALSE },
   };
   const GateProviderLimits *limits;
   const GatePortCandidate *candidates;
@@ -80,11 +84,15 @@ test_presets_smtp2go (void)
       g_assert_nonnull (candidate);
       g_assert_cmpint (candidate->security, ==, ports[i].security);
       g_assert_cmpint (gate_provider_preset_get_port_security (preset, ports[i].port), ==, ports[i].security);
-      g_assert_cmpuint (candidate->n_security, ==, ports[i].plain_too ? 2 : 1);
-      if (ports[i].plain_too)
-        g_assert_cmpint (candidate->allowed[1], ==, GATE_SMTP_SECURITY_NONE);
+      g_assert_true (gate_provider_preset_port_allows (preset, ports[i].port, ports[i].security));
+      g_assert_true (gate_provider_preset_port_allows (preset, ports[i].port, GATE_SMTP_SECURITY_NONE)
+                     == ports[i].plain_too);
+      if (ports[i].security == GATE_SMTP_SECURITY_TLS)
+        g_assert_false (
+            gate_provider_preset_port_allows (preset, ports[i].port, GATE_SMTP_SECURITY_STARTTLS));
     }
   g_assert_null (gate_provider_preset_get_port (preset, 26));
+  g_assert_false (gate_provider_preset_port_allows (preset, 26, GATE_SMTP_SECURITY_STARTTLS));
 
   limits = gate_provider_preset_get_limits (preset);
   g_assert_cmpuint (limits->max_message_size, ==, 52428800);
@@ -138,10 +146,10 @@ has_name (GPtrArray *names, const char *name)
 static void
 test_profile_properties (void)
 {
-  g_autoptr(GateProfile) profile = gate_profile_new ("Office");
-  g_autoptr(GateProfile) other = gate_profile_new ("Other");
-  g_autoptr(GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr(GDateTime) now = g_date_time_new_now_utc ();
+  g_autoptr (GateProfile) profile = gate_profile_new ("Office");
+  g_autoptr (GateProfile) other = gate_profile_new ("Other");
+  g_autoptr (GPtrArray) names = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
   g_autofree char *host = NULL;
   guint port = 0;
 
@@ -170,7 +178,7 @@ test_profile_properties (void)
   gate_profile_set_host (profile, "smtp.example.com");
   g_assert_cmpuint (names->len, ==, 0);
 
-  g_object_set (profile, "port", 2525u, "username", "alice", "security", (guint) GATE_SMTP_SECURITY_TLS, NULL);
+  g_object_set (profile, "port", 2525u, "username", "alice", "security", (guint)GATE_SMTP_SECURITY_TLS, NULL);
   g_assert_true (has_name (names, "port"));
   g_assert_true (has_name (names, "username"));
   g_assert_true (has_name (names, "security"));
@@ -191,8 +199,8 @@ test_profile_properties (void)
   gate_profile_set_name (profile, "Office 2");
   {
     static const char *expected[] = {
-      "last-success", "has-api-key", "pinned-fingerprint", "ca-file", "sender-name", "sender-address",
-      "allow-plain-auth", "auth-mechanism", "rewrite-sender", "name",
+      "last-success",   "has-api-key",      "pinned-fingerprint", "ca-file",        "sender-name",
+      "sender-address", "allow-plain-auth", "auth-mechanism",     "rewrite-sender", "name",
     };
 
     for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
@@ -209,7 +217,7 @@ test_profile_properties (void)
 static void
 test_profile_apply_preset (void)
 {
-  g_autoptr(GateProfile) profile = gate_profile_new ("SMTP2GO");
+  g_autoptr (GateProfile) profile = gate_profile_new ("SMTP2GO");
 
   gate_profile_apply_preset (profile, GATE_PRESET_SMTP2GO, "eu");
   g_assert_cmpstr (gate_profile_get_preset_id (profile), ==, "smtp2go");
@@ -237,12 +245,20 @@ static void
 test_validation (void)
 {
   static const char *good_hosts[] = {
-    "mail.smtp2go.com", "localhost", "127.0.0.1", "::1", "[::1]", "mail-eu.example.co.uk",
+    "mail.smtp2go.com",      "localhost",      "127.0.0.1",         "::1", "[::1]", "mail-eu.example.co.uk",
     "xn--bcher-kva.example", "bücher.example", "mail.example.com.",
   };
   static const char *bad_hosts[] = {
-    "", "mail example.com", "smtp://mail.example.com", "user@example.com", "-bad.example.com",
-    "bad-.example.com", "a..b", ".example.com", "1.2.3", "mail.exa$mple.com",
+    "",
+    "mail example.com",
+    "smtp://mail.example.com",
+    "user@example.com",
+    "-bad.example.com",
+    "bad-.example.com",
+    "a..b",
+    ".example.com",
+    "1.2.3",
+    "mail.exa$mple.com",
     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.com",
   };
 
@@ -282,11 +298,13 @@ test_validation (void)
   g_assert_nonnull (gate_profile_check_name ("two\nlines"));
 
   g_assert_null (gate_profile_check_fingerprint (""));
-  g_assert_null (gate_profile_check_fingerprint ("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+  g_assert_null (
+      gate_profile_check_fingerprint ("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
   g_assert_null (gate_profile_check_fingerprint (
-    "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF"));
+      "01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF"));
   g_assert_nonnull (gate_profile_check_fingerprint ("0123"));
-  g_assert_nonnull (gate_profile_check_fingerprint ("zz23456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
+  g_assert_nonnull (
+      gate_profile_check_fingerprint ("zz23456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"));
 
   g_assert_null (gate_profile_check_ca_file (""));
   g_assert_nonnull (gate_profile_check_ca_file ("/nonexistent/ca.pem"));
@@ -295,8 +313,8 @@ test_validation (void)
 static void
 test_validate_profile (void)
 {
-  g_autoptr(GateProfile) profile = gate_profile_new ("Office");
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GateProfile) profile = gate_profile_new ("Office");
+  g_autoptr (GError) error = NULL;
 
   g_assert_false (gate_profile_validate (profile, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
@@ -316,11 +334,11 @@ test_validate_profile (void)
 static void
 test_key_file_round_trip (void)
 {
-  g_autoptr(GateProfile) profile = gate_profile_new ("Büro “main”");
-  g_autoptr(GateProfile) copy = NULL;
-  g_autoptr(GKeyFile) key_file = g_key_file_new ();
-  g_autoptr(GDateTime) when = g_date_time_new_utc (2026, 3, 4, 5, 6, 7);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GateProfile) profile = gate_profile_new ("Büro “main”");
+  g_autoptr (GateProfile) copy = NULL;
+  g_autoptr (GKeyFile) key_file = g_key_file_new ();
+  g_autoptr (GDateTime) when = g_date_time_new_utc (2026, 3, 4, 5, 6, 7);
+  g_autoptr (GError) error = NULL;
   g_autofree char *data = NULL;
 
   gate_profile_apply_preset (profile, GATE_PRESET_SMTP2GO, "au");
@@ -361,7 +379,8 @@ test_key_file_round_trip (void)
   g_assert_true (gate_profile_get_has_password (copy));
   g_assert_true (gate_profile_get_has_api_key (copy));
   g_assert_true (g_date_time_equal (gate_profile_get_last_success (copy), when));
-  g_assert_cmpint (g_date_time_compare (gate_profile_get_created (copy), gate_profile_get_created (profile)), ==, 0);
+  g_assert_cmpint (g_date_time_compare (gate_profile_get_created (copy), gate_profile_get_created (profile)),
+                   ==, 0);
 
   /* Without the secret flags (exports). */
   gate_profile_save_to_key_file (profile, key_file, "Profile y", FALSE);
@@ -385,8 +404,8 @@ test_key_file_round_trip (void)
 static void
 test_duplicate (void)
 {
-  g_autoptr(GateProfile) profile = gate_profile_new ("A");
-  g_autoptr(GateProfile) copy = NULL;
+  g_autoptr (GateProfile) profile = gate_profile_new ("A");
+  g_autoptr (GateProfile) copy = NULL;
 
   gate_profile_set_host (profile, "mail.example.com");
   gate_profile_set_has_password (profile, TRUE);
@@ -401,8 +420,8 @@ test_duplicate (void)
 static void
 test_create_client (void)
 {
-  g_autoptr(GateProfile) profile = gate_profile_new ("A");
-  g_autoptr(GateSmtpClient) client = NULL;
+  g_autoptr (GateProfile) profile = gate_profile_new ("A");
+  g_autoptr (GateSmtpClient) client = NULL;
   g_autofree char *ca_file = NULL;
   gboolean allow_plain = FALSE;
   guint mechanisms = 0;
@@ -435,15 +454,15 @@ test_create_client (void)
     {
       GValue value = G_VALUE_INIT;
 
-      g_value_init (&value, G_PARAM_SPEC_VALUE_TYPE (g_object_class_find_property (G_OBJECT_GET_CLASS (client),
-                                                                                   "auth-mechanisms")));
+      g_value_init (&value, G_PARAM_SPEC_VALUE_TYPE (g_object_class_find_property (
+                                G_OBJECT_GET_CLASS (client), "auth-mechanisms")));
       g_object_get_property (G_OBJECT (client), "auth-mechanisms", &value);
       if (G_VALUE_HOLDS_FLAGS (&value))
         mechanisms = g_value_get_flags (&value);
       else if (G_VALUE_HOLDS_UINT (&value))
         mechanisms = g_value_get_uint (&value);
       else if (G_VALUE_HOLDS_INT (&value))
-        mechanisms = (guint) g_value_get_int (&value);
+        mechanisms = (guint)g_value_get_int (&value);
       g_value_unset (&value);
       g_assert_cmpuint (mechanisms, ==, GATE_SMTP_AUTH_LOGIN);
     }

@@ -19,7 +19,7 @@ new_id (void)
 static void
 assert_secret (const char *id, GateSecretKind kind, const char *expected)
 {
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
   char *secret = gate_secret_store_lookup_sync (id, kind, NULL, &error);
 
   g_assert_no_error (error);
@@ -35,7 +35,7 @@ test_kinds (void)
   g_assert_cmpstr (gate_secret_kind_to_string (GATE_SECRET_PASSWORD), ==, "password");
   g_assert_cmpstr (gate_secret_kind_to_string (GATE_SECRET_API_KEY), ==, "api-key");
   g_assert_cmpstr (gate_secret_kind_to_string (GATE_SECRET_RELAY_PASSWORD), ==, "relay-password");
-  g_assert_null (gate_secret_kind_to_string ((GateSecretKind) 42));
+  g_assert_null (gate_secret_kind_to_string ((GateSecretKind)42));
   g_assert_true (gate_secret_kind_from_string ("api-key", &kind));
   g_assert_cmpint (kind, ==, GATE_SECRET_API_KEY);
   g_assert_false (gate_secret_kind_from_string ("token", &kind));
@@ -46,20 +46,23 @@ test_round_trip (void)
 {
   g_autofree char *id = new_id ();
   g_autofree char *other_id = new_id ();
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GError) error = NULL;
 
   /* Nothing yet: NULL without an error. */
   assert_secret (id, GATE_SECRET_PASSWORD, NULL);
 
-  g_assert_true (gate_secret_store_store_sync (id, GATE_SECRET_PASSWORD, "Office", "first pässword", NULL, &error));
+  g_assert_true (
+      gate_secret_store_store_sync (id, GATE_SECRET_PASSWORD, "Office", "first pässword", NULL, &error));
   g_assert_no_error (error);
   assert_secret (id, GATE_SECRET_PASSWORD, "first pässword");
 
   /* Kinds and profiles are kept apart. */
   assert_secret (id, GATE_SECRET_API_KEY, NULL);
   assert_secret (other_id, GATE_SECRET_PASSWORD, NULL);
-  g_assert_true (gate_secret_store_store_sync (id, GATE_SECRET_API_KEY, "Office", "api-0123456789abcdef", NULL, &error));
-  g_assert_true (gate_secret_store_store_sync (other_id, GATE_SECRET_PASSWORD, "Home", "other", NULL, &error));
+  g_assert_true (
+      gate_secret_store_store_sync (id, GATE_SECRET_API_KEY, "Office", "api-0123456789abcdef", NULL, &error));
+  g_assert_true (
+      gate_secret_store_store_sync (other_id, GATE_SECRET_PASSWORD, "Home", "other", NULL, &error));
   g_assert_no_error (error);
   assert_secret (id, GATE_SECRET_API_KEY, "api-0123456789abcdef");
   assert_secret (other_id, GATE_SECRET_PASSWORD, "other");
@@ -87,7 +90,8 @@ test_round_trip (void)
   g_assert_true (gate_secret_store_delete_all_sync (other_id, NULL, &error));
 }
 
-typedef struct {
+typedef struct
+{
   GMainLoop *loop;
   GAsyncResult *result;
 } AsyncData;
@@ -112,8 +116,8 @@ static void
 test_async (void)
 {
   g_autofree char *id = new_id ();
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
-  g_autoptr(GError) error = NULL;
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr (GError) error = NULL;
   AsyncData data = { loop, NULL };
   char *secret;
 
@@ -142,7 +146,7 @@ test_async (void)
 
   /* Cancelled before it starts: cancelled, nothing else. */
   {
-    g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+    g_autoptr (GCancellable) cancellable = g_cancellable_new ();
 
     g_cancellable_cancel (cancellable);
     gate_secret_store_lookup_async (id, GATE_SECRET_PASSWORD, cancellable, async_done, &data);
@@ -151,6 +155,73 @@ test_async (void)
     g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
     g_clear_error (&error);
     g_clear_object (&data.result);
+  }
+}
+
+static void
+set_locked (gboolean locked)
+{
+  g_autoptr (GDBusConnection) bus = g_bus_get_sync (G_BUS_TYPE_SESSION, NULL, NULL);
+  g_autoptr (GVariant) reply = NULL;
+  g_autoptr (GError) error = NULL;
+  const char *paths[] = { "/org/freedesktop/secrets/collection/login", NULL };
+
+  g_assert_nonnull (bus);
+  /* Unlock needs a password prompt; only Lock is asked of the service. */
+  g_assert_true (locked);
+  reply = g_dbus_connection_call_sync (
+      bus, "org.freedesktop.secrets", "/org/freedesktop/secrets", "org.freedesktop.Secret.Service", "Lock",
+      g_variant_new ("(^ao)", paths), NULL, G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &error);
+  g_assert_no_error (error);
+}
+
+static void
+assert_locked (GError *error)
+{
+  g_assert_error (error, GATE_SECRET_STORE_ERROR, GATE_SECRET_STORE_ERROR_UNAVAILABLE);
+  g_test_message ("%s", error->message);
+  g_assert_nonnull (strstr (error->message, "keyring is locked"));
+  g_assert_nonnull (strstr (error->message, "--password-file"));
+}
+
+/* Runs last: it leaves the keyring locked.  Unlocking needs a prompt, which
+ * cannot be shown here (DISPLAY is empty), exactly as on a headless server. */
+static void
+test_locked (void)
+{
+  g_autofree char *id = new_id ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  AsyncData data = { loop, NULL };
+  char *secret;
+
+  g_assert_true (
+      gate_secret_store_store_sync (id, GATE_SECRET_PASSWORD, "Locked", "locked secret", NULL, &error));
+  g_assert_no_error (error);
+  set_locked (TRUE);
+
+  secret = gate_secret_store_lookup_sync (id, GATE_SECRET_PASSWORD, NULL, &error);
+  g_assert_null (secret);
+  assert_locked (error);
+  g_clear_error (&error);
+
+  gate_secret_store_lookup_async (id, GATE_SECRET_PASSWORD, NULL, async_done, &data);
+  g_assert_null (gate_secret_store_lookup_finish (wait_for (&data), &error));
+  assert_locked (error);
+  g_clear_error (&error);
+  g_clear_object (&data.result);
+
+  g_assert_false (gate_secret_store_store_sync (id, GATE_SECRET_PASSWORD, "Locked", "new", NULL, &error));
+  assert_locked (error);
+  g_clear_error (&error);
+
+  /* A secret that is not there at all is still just not there. */
+  {
+    g_autofree char *other = new_id ();
+
+    secret = gate_secret_store_lookup_sync (other, GATE_SECRET_PASSWORD, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_null (secret);
   }
 }
 
@@ -169,8 +240,8 @@ static void
 test_unavailable (void)
 {
   g_autofree char *id = new_id ();
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   AsyncData data = { loop, NULL };
   char *secret;
 
@@ -213,6 +284,7 @@ main (int argc, char **argv)
     {
       g_test_add_func ("/secrets/round-trip", test_round_trip);
       g_test_add_func ("/secrets/async", test_async);
+      g_test_add_func ("/secrets/zz-locked", test_locked);
     }
 
   return g_test_run ();

@@ -26,7 +26,9 @@ cleanup () {
   fi
   rm -rf "$tmp"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 mkdir -m 700 "$tmp/data" "$tmp/runtime"
 export XDG_DATA_HOME="$tmp/data"

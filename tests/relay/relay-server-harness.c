@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "gate-local-certificate.h"
 #include "gate-relay-server.h"
 #include "gate-spool.h"
 
@@ -50,7 +51,8 @@ dump_cb (gpointer user_data)
 static void
 changed_cb (GateSpool *s, const char *id, GateSpoolEntry *entry, gpointer user_data)
 {
-  printf ("CHANGED %s %s\n", id, entry ? gate_spool_status_to_string (gate_spool_entry_get_status (entry)) : "removed");
+  printf ("CHANGED %s %s\n", id,
+          entry ? gate_spool_status_to_string (gate_spool_entry_get_status (entry)) : "removed");
   fflush (stdout);
 }
 
@@ -70,6 +72,7 @@ main (int argc, char **argv)
   g_autofree char *cert_file = NULL;
   g_autofree char *key_file = NULL;
   g_autofree char *auth = NULL;
+  g_autofree char *local_cert = NULL;
   g_auto (GStrv) allow = NULL;
   gint64 max_size = 0;
   int max_connections = 0;
@@ -80,22 +83,24 @@ main (int argc, char **argv)
   g_autoptr (GError) error = NULL;
   g_autoptr (GateRelayServer) server = NULL;
   g_autoptr (GOptionContext) context = NULL;
-  GOptionEntry entries[] = {
-    { "spool", 0, 0, G_OPTION_ARG_FILENAME, &spool_dir, "Spool folder", "DIR" },
-    { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address to listen on (port 0 = any)", "ADDR:PORT" },
-    { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &allow, "Allowed range", "CIDR" },
-    { "max-size", 0, 0, G_OPTION_ARG_INT64, &max_size, "Size limit", "BYTES" },
-    { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections, "Connection cap", "N" },
-    { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout, "Idle timeout", "SECONDS" },
-    { "rewrite", 0, 0, G_OPTION_ARG_STRING, &rewrite, "Verified sender for sender rewrite", "ADDRESS" },
-    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &cert_file, "Certificate (PEM)", "FILE" },
-    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &key_file, "Private key (PEM)", "FILE" },
-    { "auth", 0, 0, G_OPTION_ARG_STRING, &auth, "Local credentials", "USER:PASSWORD" },
-    { "auth-plain", 0, 0, G_OPTION_ARG_NONE, &auth_plain, "Allow AUTH without TLS", NULL },
-    { "auth-required", 0, 0, G_OPTION_ARG_NONE, &auth_required, "Require AUTH", NULL },
-    { "time-limit", 0, 0, G_OPTION_ARG_INT, &time_limit, "Exit after this many seconds", "SECONDS" },
-    { NULL }
-  };
+  GOptionEntry entries[]
+      = { { "spool", 0, 0, G_OPTION_ARG_FILENAME, &spool_dir, "Spool folder", "DIR" },
+          { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address to listen on (port 0 = any)",
+            "ADDR:PORT" },
+          { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &allow, "Allowed range", "CIDR" },
+          { "max-size", 0, 0, G_OPTION_ARG_INT64, &max_size, "Size limit", "BYTES" },
+          { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections, "Connection cap", "N" },
+          { "idle-timeout", 0, 0, G_OPTION_ARG_INT, &idle_timeout, "Idle timeout", "SECONDS" },
+          { "rewrite", 0, 0, G_OPTION_ARG_STRING, &rewrite, "Verified sender for sender rewrite", "ADDRESS" },
+          { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &cert_file, "Certificate (PEM)", "FILE" },
+          { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &key_file, "Private key (PEM)", "FILE" },
+          { "local-cert", 0, 0, G_OPTION_ARG_FILENAME, &local_cert,
+            "Make or load the relay's own certificate here", "DIR" },
+          { "auth", 0, 0, G_OPTION_ARG_STRING, &auth, "Local credentials", "USER:PASSWORD" },
+          { "auth-plain", 0, 0, G_OPTION_ARG_NONE, &auth_plain, "Allow AUTH without TLS", NULL },
+          { "auth-required", 0, 0, G_OPTION_ARG_NONE, &auth_required, "Require AUTH", NULL },
+          { "time-limit", 0, 0, G_OPTION_ARG_INT, &time_limit, "Exit after this many seconds", "SECONDS" },
+          { NULL } };
 
   /* A file size limit (the full-disk test) must give EFBIG, not kill us. */
   signal (SIGXFSZ, SIG_IGN);
@@ -127,15 +132,16 @@ main (int argc, char **argv)
         return 2;
       }
   if (max_size > 0)
-    gate_relay_server_set_max_size (server, (guint64) max_size);
+    gate_relay_server_set_max_size (server, (guint64)max_size);
   if (max_connections > 0)
-    gate_relay_server_set_max_connections (server, (guint) max_connections);
-  gate_relay_server_set_timeouts (server, (guint) idle_timeout, 3600);
+    gate_relay_server_set_max_connections (server, (guint)max_connections);
+  gate_relay_server_set_timeouts (server, (guint)idle_timeout, 3600);
   gate_relay_server_set_hostname (server, "relay.test");
   gate_relay_server_set_sender_rewrite (server, rewrite);
   if (cert_file)
     {
-      g_autoptr (GTlsCertificate) cert = g_tls_certificate_new_from_files (cert_file, key_file ? key_file : cert_file, &error);
+      g_autoptr (GTlsCertificate) cert
+          = g_tls_certificate_new_from_files (cert_file, key_file ? key_file : cert_file, &error);
       if (cert == NULL)
         {
           g_printerr ("relay-server-harness: %s\n", error->message);
@@ -143,23 +149,37 @@ main (int argc, char **argv)
         }
       gate_relay_server_set_tls_certificate (server, cert);
     }
+  if (local_cert)
+    {
+      g_autoptr (GateLocalCertificate) local = gate_local_certificate_new (local_cert);
+      g_autoptr (GTlsCertificate) cert = gate_local_certificate_load (local, NULL, &error);
+      if (cert == NULL)
+        {
+          g_printerr ("relay-server-harness: %s\n", error->message);
+          return 2;
+        }
+      gate_relay_server_set_tls_certificate (server, cert);
+      printf ("FINGERPRINT %s %s\n", gate_local_certificate_get_fingerprint (local),
+              gate_local_certificate_get_created (local) ? "created" : "loaded");
+    }
   if (auth)
     {
       g_auto (GStrv) parts = g_strsplit (auth, ":", 2);
-      gate_relay_server_set_credentials (server, parts[0], parts[1] ? parts[1] : "", auth_plain, auth_required);
+      gate_relay_server_set_credentials (server, parts[0], parts[1] ? parts[1] : "", auth_plain,
+                                         auth_required);
     }
   if (!gate_relay_server_listen_string (server, listen ? listen : "127.0.0.1:0", &error))
     {
       g_printerr ("relay-server-harness: %s\n", error->message);
       return 1;
     }
-  printf ("PORT %u\n", gate_relay_server_get_port (server));
-  fflush (stdout);
-
+  /* Handlers before the port is known: a test may signal right after. */
   g_unix_signal_add (SIGTERM, quit_cb, NULL);
   g_unix_signal_add (SIGINT, quit_cb, NULL);
   g_unix_signal_add (SIGUSR1, dump_cb, NULL);
-  g_timeout_add_seconds ((guint) time_limit, time_limit_cb, NULL);
+  printf ("PORT %u\n", gate_relay_server_get_port (server));
+  fflush (stdout);
+  g_timeout_add_seconds ((guint)time_limit, time_limit_cb, NULL);
   g_main_loop_run (loop);
 
   gate_relay_server_stop (server);

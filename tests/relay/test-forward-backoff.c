@@ -32,9 +32,9 @@ static void
 test_limits (void)
 {
   g_autofree char *dir = g_dir_make_tmp ("postgate-forward-XXXXXX", NULL);
-  g_autoptr(GError) error = NULL;
-  g_autoptr(GateSpool) spool = gate_spool_open (dir, GATE_SPOOL_OPEN_NONE, &error);
-  g_autoptr(GateForwarder) forwarder = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) spool = gate_spool_open (dir, GATE_SPOOL_OPEN_NONE, &error);
+  g_autoptr (GateForwarder) forwarder = NULL;
   guint value = 0;
 
   g_assert_no_error (error);

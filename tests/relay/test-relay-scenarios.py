@@ -101,17 +101,19 @@ class Env:
         return [e for e in events if kind is None or e["event"] == kind]
 
     # ---- the relay
-    def start_relay(self, *extra, retry_base=1, retry_max=2, upstream_port=None):
+    def start_relay(self, *extra, retry_base=1, retry_max=2, upstream_port=None, server_args=None, env=None):
         self.relay_port = None
-        args = [CLI, "relay", "--listen", "127.0.0.1:0", "--spool", self.spool,
-                "--server", "localhost", "--port", str(upstream_port or self.upstream_port),
-                "--security", "starttls", "--user", USER, "--password-file", self.password_file,
-                "--ca-file", os.path.join(self.certs, "ca.pem"),
-                "--retry-base", str(retry_base), "--retry-max", str(retry_max)] + list(extra)
+        if server_args is None:
+            server_args = ["--spool", self.spool,
+                           "--server", "localhost", "--port", str(upstream_port or self.upstream_port),
+                           "--security", "starttls", "--user", USER, "--password-file", self.password_file,
+                           "--ca-file", os.path.join(self.certs, "ca.pem")]
+        args = ([CLI, "relay", "--listen", "127.0.0.1:0"] + server_args
+                + ["--retry-base", str(retry_base), "--retry-max", str(retry_max)] + list(extra))
         if os.path.exists(self.relay_out):
             os.rename(self.relay_out, self.relay_out + ".%d" % time.monotonic_ns())
         out = open(self.relay_out, "a")
-        self.relay = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+        self.relay = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env)
         self.procs.append(self.relay)
         wait_for("the relay to listen", self.relay_listening, 20)
 
@@ -293,6 +295,65 @@ def scenario_down_then_up(env):
     wait_for("the queue to drain", lambda: set(ids) <= set(delivered_ids(env)), 40)
     assert env.stop_relay() == 0
     check_no_secret(env)
+
+
+def scenario_retry_now(env):
+    """A message waiting for a distant retry goes at once when the user asks
+    from the command line (`queue retry --all`) while the relay runs."""
+    port = free_port()
+    env.start_relay(upstream_port=port, retry_base=600, retry_max=600)
+    ids = smtplib_send(env, 2)
+    wait_for("two deferrals", lambda: env.relay_log().count("deferred") >= 2, 30)
+    env.start_upstream(port=port)
+    time.sleep(1)
+    assert not delivered_ids(env), "sent before the retry time without being asked"
+    result = subprocess.run([CLI, "queue", "retry", "--all", "--spool", env.spool], capture_output=True,
+                            text=True, timeout=30)
+    assert result.returncode == 0, result.stdout + result.stderr
+    wait_for("delivery after retry-now", lambda: set(ids) <= set(delivered_ids(env)), 30)
+    assert env.stop_relay() == 0
+
+
+def scenario_profile(env):
+    """--profile: the outgoing server, the default queue folder and the
+    sender rewrite come from a stored profile."""
+    env.start_upstream()
+    home = dict(os.environ, XDG_CONFIG_HOME=os.path.join(env.dir, "config"),
+                XDG_DATA_HOME=os.path.join(env.dir, "data"))
+    home.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    result = subprocess.run([CLI, "profile", "add", "Office", "--server", "localhost",
+                             "--port", str(env.upstream_port), "--security", "starttls", "--user", USER,
+                             "--ca-file", os.path.join(env.certs, "ca.pem"), "--from", "office@example.test",
+                             "--rewrite-sender=yes"],
+                            capture_output=True, text=True, timeout=30, env=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    env.start_relay(server_args=["--profile", "Office", "--password-file", env.password_file], env=home)
+    [mid] = smtplib_send(env, 1)
+    wait_for("the message upstream", lambda: mid in delivered_ids(env))
+    [event] = [e for e in env.upstream_events("message") if e["message_id"] == mid]
+    assert event["sender"] == "office@example.test", event
+    spools = os.listdir(os.path.join(env.dir, "data", "postgate", "spool"))
+    assert len(spools) == 1, spools
+    assert env.stop_relay() == 0
+    check_no_secret(env)
+
+
+def scenario_stop_in_flight(env):
+    """SIGTERM while a message is being forwarded: the relay stops taking
+    mail at once, lets the delivery finish, and exits cleanly."""
+    env.start_upstream("--data-delay", "2")
+    env.start_relay()
+    [mid] = smtplib_send(env, 1)
+    wait_for("the delivery to start", lambda: "Connected" in env.relay_log(), 20)
+    time.sleep(0.3)
+    env.relay.send_signal(signal.SIGTERM)
+    assert env.relay.wait(30 * SLOW) == 0, env.relay_log()
+    assert delivered_ids(env) == [mid], env.upstream_events()
+    text = env.relay_log()
+    assert "stopping" in text and "forwarded" in text, text
+    assert text.index("stopping") < text.index("forwarded"), "the delivery ended before the signal:\n" + text
+    code, listing = env.queue_list()
+    assert code == 0 and "device@example.test" not in listing, listing
 
 
 def scenario_tempfail(env):

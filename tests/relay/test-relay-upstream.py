@@ -7,8 +7,9 @@ answer badly on cue.
 
   test-relay-upstream.py --port-file F --log F [--port N] [--tls-cert C --tls-key K]
       [--auth USER:PASSWORD] [--tempfail-first N] [--reject-data]
-      [--reject-rcpt ADDR]… [--tempfail-rcpt-once ADDR]… [--time-limit S]
+      [--reject-rcpt ADDR]… [--tempfail-rcpt-once ADDR]… [--data-delay S] [--time-limit S]
 
+--data-delay S waits S seconds before answering the end of DATA.
 --tempfail-first N answers 451 to the end of DATA for the first N tries of
 every Message-ID; --reject-data answers 554 to every message.
 """
@@ -62,6 +63,8 @@ class Handler:
         head = content.split(b"\r\n\r\n", 1)[0]
         match = MESSAGE_ID.search(head)
         message_id = match.group(1).decode("utf-8", "replace") if match else None
+        if self.args.data_delay:
+            await asyncio.sleep(self.args.data_delay)
         if self.args.reject_data:
             self.log.write(event="rejected", message_id=message_id)
             return "554 5.7.1 Message refused by policy"
@@ -97,6 +100,7 @@ async def main():
     parser.add_argument("--auth")
     parser.add_argument("--tempfail-first", type=int, default=0)
     parser.add_argument("--reject-data", action="store_true")
+    parser.add_argument("--data-delay", type=float, default=0)
     parser.add_argument("--reject-rcpt", action="append", default=[])
     parser.add_argument("--tempfail-rcpt-once", action="append", default=[])
     parser.add_argument("--time-limit", type=float, default=120)

@@ -4,10 +4,12 @@ server and spool, no forwarding) on a free loopback port with a hard time
 limit, and a raw SMTP client for hostile input.  Loaded with importlib (the
 file name follows the tests' naming)."""
 import os
+import queue
 import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 
 BUILD_DIR = os.environ.get("POSTGATE_BUILD_DIR", "")
@@ -24,38 +26,43 @@ class Harness:
             spool = os.path.join(self.tmp.name, "spool")
         self.spool = spool
         cmd = [HARNESS, "--spool", spool, "--time-limit", str(time_limit)] + list(args)
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        # stderr to a file: a pipe nobody reads could fill up and stall the relay.
+        self.stderr_file = tempfile.TemporaryFile(mode="w+")
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr_file,
                                      text=True, preexec_fn=preexec_fn)
         self.lines = []
+        self.queue = queue.Queue()
+        self.reader = threading.Thread(target=self._read_stdout, daemon=True)
+        self.reader.start()
         self.port = None
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                err = self.proc.stderr.read()
-                raise RuntimeError("harness did not start: " + err)
-            self.lines.append(line.rstrip("\n"))
-            if line.startswith("PORT "):
-                self.port = int(line.split()[1])
-                break
-        if self.port is None:
-            self.stop()
-            raise RuntimeError("harness printed no port")
+        try:
+            line = self.read_until(lambda l: l.startswith("PORT "), timeout=20)
+            self.port = int(line.split()[1])
+        except AssertionError:
+            code, err = self.stop()
+            if self.tmp:
+                self.tmp.cleanup()
+            raise RuntimeError("harness did not start: " + err)
+
+    def _read_stdout(self):
+        for line in self.proc.stdout:
+            self.queue.put(line.rstrip("\n"))
+        self.queue.put(None)
 
     def read_until(self, predicate, timeout=20):
         """Reads the harness's stdout until a line satisfies predicate."""
-        import select
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            r, _, _ = select.select([self.proc.stdout], [], [], 0.5)
-            if r:
-                line = self.proc.stdout.readline()
-                if not line:
-                    break
-                line = line.rstrip("\n")
-                self.lines.append(line)
-                if predicate(line):
-                    return line
+            try:
+                line = self.queue.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                self.queue.put(None)
+                break
+            self.lines.append(line)
+            if predicate(line):
+                return line
         raise AssertionError("harness never printed the expected line; got: %r" % self.lines[-20:])
 
     def dump(self):
@@ -70,6 +77,8 @@ class Harness:
             entries[ident] = status
 
     def stop(self):
+        if getattr(self, "stopped", None) is not None:
+            return self.stopped
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -77,17 +86,30 @@ class Harness:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        stderr = self.proc.stderr.read() if self.proc.stderr else ""
-        if self.proc.stdout:
-            self.proc.stdout.close()
-        if self.proc.stderr:
-            self.proc.stderr.close()
-        return self.proc.returncode, stderr
+        self.stderr_file.seek(0)
+        stderr = self.stderr_file.read()
+        self.stderr_file.close()
+        if self.reader.is_alive():
+            self.reader.join(timeout=5)
+        while True:
+            try:
+                line = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if line is not None:
+                self.lines.append(line)
+        self.stopped = (self.proc.returncode, stderr)
+        return self.stopped
 
     def cleanup(self):
-        self.stop()
+        code, stderr = self.stop()
         if self.tmp:
             self.tmp.cleanup()
+        # A relay that crashed, or that a sanitizer complained about, fails the test.
+        if "AddressSanitizer" in stderr or "runtime error:" in stderr or "CRITICAL" in stderr:
+            raise AssertionError("the relay reported a problem:\n" + stderr)
+        if code != 0 and not getattr(self, "killed", False):
+            raise AssertionError("the relay exited with %r:\n%s" % (code, stderr))
 
     def __enter__(self):
         return self

@@ -65,7 +65,7 @@ list_files (const char *dir_path)
   while (dir && (name = g_dir_read_name (dir)) != NULL)
     if (strcmp (name, ".owner.lock") != 0)
       g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) (void (*) (void)) g_strcmp0);
+  g_ptr_array_sort (names, (GCompareFunc)(void (*) (void))g_strcmp0);
   return names;
 }
 
@@ -164,7 +164,7 @@ test_roundtrip (Fixture *f, gconstpointer data)
   g_assert_cmpstr (gate_spool_entry_get_sender (entry), ==, "device@example.test");
   g_assert_cmpuint (gate_spool_entry_get_n_recipients (entry), ==, 2);
   g_assert_cmpint (gate_spool_entry_get_status (entry), ==, GATE_SPOOL_STATUS_QUEUED);
-  g_assert_cmpint (gate_spool_entry_get_size (entry), ==, (gint64) strlen (expected));
+  g_assert_cmpint (gate_spool_entry_get_size (entry), ==, (gint64)strlen (expected));
   g_assert_cmpuint (gate_spool_get_n_messages (spool), ==, 1);
 
   content = read_content (spool, gate_spool_entry_get_id (entry));
@@ -216,7 +216,7 @@ test_group_commit (Fixture *f, gconstpointer data)
   const guint n = 300;
   g_autoptr (GError) error = NULL;
   g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
-  g_autoptr (GPtrArray) done = g_ptr_array_new_with_free_func ((GDestroyNotify) gate_spool_entry_unref);
+  g_autoptr (GPtrArray) done = g_ptr_array_new_with_free_func ((GDestroyNotify)gate_spool_entry_unref);
   g_autoptr (GPtrArray) files = NULL;
   g_autoptr (GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
   guint changed = 0;
@@ -229,7 +229,7 @@ test_group_commit (Fixture *f, gconstpointer data)
     g_main_context_iteration (NULL, TRUE);
 
   for (guint i = 0; i < n; i++)
-    g_hash_table_add (ids, (gpointer) gate_spool_entry_get_id (done->pdata[i]));
+    g_hash_table_add (ids, (gpointer)gate_spool_entry_get_id (done->pdata[i]));
   g_assert_cmpuint (g_hash_table_size (ids), ==, n);
   g_assert_cmpuint (changed, ==, n);
   g_assert_cmpuint (gate_spool_get_n_messages (spool), ==, n);
@@ -270,7 +270,8 @@ test_states (Fixture *f, gconstpointer data)
   g_clear_error (&error);
 
   g_assert_true (gate_spool_set_recipients (spool, id, a, GATE_SPOOL_RECIPIENT_DELIVERED, "250 ok", &error));
-  g_assert_true (gate_spool_set_recipients (spool, id, b, GATE_SPOOL_RECIPIENT_FAILED, "550 5.1.1 no such user", &error));
+  g_assert_true (gate_spool_set_recipients (spool, id, b, GATE_SPOOL_RECIPIENT_FAILED,
+                                            "550 5.1.1 no such user", &error));
   e = gate_spool_finish_attempt (spool, id, 12345, "451 try later", &removed, &error);
   g_assert_no_error (error);
   g_assert_false (removed);
@@ -342,7 +343,7 @@ wait_changed_cb (GateSpool *spool, const char *id, GateSpoolEntry *entry, gpoint
 
   if (g_strcmp0 (id, w->id) != 0)
     return;
-  if ((int) w->status == -1 ? entry == NULL : (entry && gate_spool_entry_get_status (entry) == w->status))
+  if ((int)w->status == -1 ? entry == NULL : (entry && gate_spool_entry_get_status (entry) == w->status))
     w->seen = TRUE;
 }
 
@@ -369,7 +370,8 @@ test_other_process (Fixture *f, gconstpointer data)
 {
   const char *rcpts[] = { "a@example.test", NULL };
   g_autoptr (GError) error = NULL;
-  g_autoptr (GateSpool) relay = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER | GATE_SPOOL_OPEN_WATCH, &error);
+  g_autoptr (GateSpool) relay
+      = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER | GATE_SPOOL_OPEN_WATCH, &error);
   g_autoptr (GateSpoolEntry) entry = NULL;
   g_autoptr (GateSpoolEntry) e = NULL;
   g_autoptr (GateSpoolEntry) seen = NULL;
@@ -411,7 +413,7 @@ test_other_process (Fixture *f, gconstpointer data)
   g_assert_true (g_spawn_command_line_sync (cli, NULL, NULL, &status, &error));
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   w.seen = FALSE;
-  w.status = (GateSpoolStatus) -1;
+  w.status = (GateSpoolStatus)-1;
   wait_for (&w);
   g_assert_null (gate_spool_lookup (relay, w.id));
   g_assert_null (gate_spool_retry (relay, w.id, &error));
@@ -438,7 +440,7 @@ test_owner_lock (Fixture *f, gconstpointer data)
   g_assert_false (gate_spool_path_has_owner (f->dir));
   g_assert_true (g_spawn_command_line_sync (cli, NULL, NULL, &status, &error));
   g_assert_cmpint (WEXITSTATUS (status), ==, 0);
-  (void) second;
+  (void)second;
 }
 
 static void
@@ -515,8 +517,8 @@ test_crash (Fixture *f, gconstpointer data)
 
   for (guint round = 0; round < 3; round++)
     {
-      g_assert_true (g_spawn_async_with_pipes (NULL, (char **) argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL,
-                                               &pid, NULL, &out_fd, NULL, &error));
+      g_assert_true (g_spawn_async_with_pipes (NULL, (char **)argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL,
+                                               NULL, &pid, NULL, &out_fd, NULL, &error));
       g_assert_no_error (error);
       channel = g_io_channel_unix_new (out_fd);
       g_io_channel_set_close_on_unref (channel, TRUE);
@@ -561,7 +563,7 @@ test_crash (Fixture *f, gconstpointer data)
     const char *id;
 
     g_hash_table_iter_init (&iter, acked);
-    while (g_hash_table_iter_next (&iter, (gpointer *) &id, NULL))
+    while (g_hash_table_iter_next (&iter, (gpointer *)&id, NULL))
       {
         g_autoptr (GateSpoolEntry) e = gate_spool_lookup (spool, id);
         if (e == NULL)
@@ -572,7 +574,7 @@ test_crash (Fixture *f, gconstpointer data)
     {
       GateSpoolEntry *e = entries->pdata[i];
       g_autofree char *content = read_content (spool, gate_spool_entry_get_id (e));
-      g_assert_cmpint ((gint64) strlen (content), ==, gate_spool_entry_get_size (e));
+      g_assert_cmpint ((gint64)strlen (content), ==, gate_spool_entry_get_size (e));
       g_assert_true (g_str_has_suffix (content, "END\r\n"));
     }
   files = list_files (f->dir);
@@ -615,7 +617,8 @@ run_writer (const char *dir)
       while (in_flight < 8)
         {
           in_flight++;
-          gate_spool_writer_commit_async (begin_message (spool, n, rcpts), NULL, writer_commit_cb, &in_flight);
+          gate_spool_writer_commit_async (begin_message (spool, n, rcpts), NULL, writer_commit_cb,
+                                          &in_flight);
         }
       g_main_context_iteration (NULL, TRUE);
     }

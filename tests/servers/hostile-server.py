@@ -21,6 +21,7 @@ answers 250 to everything):
   never-answer         accepts the connection and never sends anything
   no-starttls-offered  a server without STARTTLS (offers AUTH in clear)
   slow                 waits --delay seconds (default 2) before each reply
+  refuse-rcpt-then-354 refuses every RCPT (550) yet answers DATA with 354
   normal               none of the above
 --log FILE records every line received ("C: line"), and "=== connect" per
 connection, so a test can check what reached the server.
@@ -38,7 +39,8 @@ def parse_args():
     p = argparse.ArgumentParser()
     p.add_argument("--behaviour", "--behavior", required=True,
                    choices=["garbage", "overlong-line", "close-mid-reply", "starttls-inject",
-                            "never-answer", "no-starttls-offered", "slow", "normal"])
+                            "never-answer", "no-starttls-offered", "slow", "refuse-rcpt-then-354",
+                            "normal"])
     p.add_argument("--ipv6", action="store_true")
     p.add_argument("--delay", type=float, default=2.0)
     p.add_argument("--max-lifetime", type=float, default=60)
@@ -130,6 +132,8 @@ async def session(reader, writer):
                     await reply(writer, "334 UGFzc3dvcmQ6\r\n")
                     log("C: " + (await reader.readline()).decode("latin-1").rstrip("\r\n"))
                 await reply(writer, "235 2.7.0 OK\r\n")
+            elif verb == "RCPT" and behaviour == "refuse-rcpt-then-354":
+                await reply(writer, "550 5.1.1 No such user\r\n")
             elif verb == "DATA":
                 in_data = True
                 await reply(writer, "354 go ahead\r\n")

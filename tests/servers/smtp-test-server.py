@@ -53,6 +53,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import os
 import secrets
 import signal
@@ -66,6 +67,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 # aiosmtpd warns about its own deprecated attributes and about AUTH without
 # TLS, which the tests do on purpose.
 warnings.simplefilter("ignore")
+logging.getLogger("mail.log").setLevel(logging.ERROR)
 
 DEFAULT_PASSWORD = "s3cret-Pa55"
 DEFAULT_TOKEN = "ya29.test-token"
@@ -186,7 +188,7 @@ class Handler:
         user, _, digest = answer.decode("utf-8", "replace").partition(" ")
         expected = hmac.new(self.password.encode(), challenge.encode(), hashlib.md5).hexdigest()
         ok = user == self.args.user and hmac.compare_digest(digest, expected)
-        return AuthResult(success=ok, auth_data=LoginPassword(user.encode(), b""))
+        return AuthResult(success=ok, handled=False, auth_data=LoginPassword(user.encode(), b""))
 
     async def auth_XOAUTH2(self, server, args):
         if len(args) > 1:
@@ -199,7 +201,7 @@ class Handler:
         try:
             text = base64.b64decode(blob, validate=True).decode("utf-8")
         except Exception:
-            return AuthResult(success=False, message="501 5.5.2 Cannot decode")
+            return AuthResult(success=False, handled=False, message="501 5.5.2 Cannot decode")
         fields = dict(part.split("=", 1) for part in text.split("\x01") if "=" in part)
         ok = (fields.get("user") == self.args.user
               and fields.get("auth") == "Bearer " + self.args.token)
@@ -208,7 +210,8 @@ class Handler:
         error = json.dumps({"status": "401", "schemes": "bearer", "scope": "https://mail.example.test/"})
         # The client answers the error challenge with an empty line.
         await server.challenge_auth(error.encode())
-        return AuthResult(success=False, message="535 5.7.8 Username and Password not accepted")
+        return AuthResult(success=False, handled=False,
+                          message="535 5.7.8 Username and Password not accepted")
 
 
 def make_authenticator(handler):

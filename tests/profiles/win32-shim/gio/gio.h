@@ -13,7 +13,7 @@
 #define G_END_DECLS
 #define TRUE 1
 #define FALSE 0
-#define NULL_SHIM ((void *) 0)
+#define NULL_SHIM ((void *)0)
 
 typedef int gboolean;
 typedef int gint;
@@ -28,7 +28,8 @@ typedef ptrdiff_t gssize;
 typedef uint32_t GQuark;
 typedef void (*GDestroyNotify) (gpointer data);
 
-typedef struct {
+typedef struct
+{
   GQuark domain;
   gint code;
   gchar *message;
@@ -39,11 +40,13 @@ typedef struct _GCancellable GCancellable;
 typedef struct _GAsyncResult GAsyncResult;
 typedef struct _GTask GTask;
 typedef void (*GAsyncReadyCallback) (GObject *source_object, GAsyncResult *res, gpointer user_data);
-typedef void (*GTaskThreadFunc) (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable);
+typedef void (*GTaskThreadFunc) (GTask *task, gpointer source_object, gpointer task_data,
+                                 GCancellable *cancellable);
 
-#define G_TASK(o) ((GTask *) (o))
+#define G_TASK(o) ((GTask *)(o))
 
-typedef enum {
+typedef enum
+{
   G_FILE_TEST_IS_REGULAR = 1 << 0,
   G_FILE_TEST_IS_SYMLINK = 1 << 1,
   G_FILE_TEST_IS_DIR = 1 << 2,
@@ -52,7 +55,8 @@ typedef enum {
 } GFileTest;
 
 /* Only the codes the Windows files use, with GIO's values. */
-typedef enum {
+typedef enum
+{
   G_IO_ERROR_FAILED = 0,
   G_IO_ERROR_INVALID_ARGUMENT = 13,
 } GIOErrorEnum;
@@ -63,12 +67,16 @@ GQuark g_io_error_quark (void);
 #define G_PASTE_ARGS(a, b) a##b
 #define G_PASTE(a, b) G_PASTE_ARGS (a, b)
 /* Enough of g_autoptr for the declarations in the headers. */
-#define G_DEFINE_AUTOPTR_CLEANUP_FUNC(TypeName, func) \
-  static inline void G_PASTE (glib_autoptr_cleanup_, TypeName) (TypeName **p) { if (*p) func (*p); }
+#define G_DEFINE_AUTOPTR_CLEANUP_FUNC(TypeName, func)                                                        \
+  static inline void G_PASTE (glib_autoptr_cleanup_, TypeName) (TypeName * *p)                               \
+  {                                                                                                          \
+    if (*p)                                                                                                  \
+      func (*p);                                                                                             \
+  }
 
 void g_free (gpointer mem);
 gpointer g_malloc0 (gsize n_bytes);
-#define g_new0(type, n) ((type *) g_malloc0 (sizeof (type) * (n)))
+#define g_new0(type, n) ((type *)g_malloc0 (sizeof (type) * (n)))
 gchar *g_strdup (const gchar *str);
 gchar *g_strndup (const gchar *str, gsize n);
 gchar *g_strdup_printf (const gchar *format, ...) __attribute__ ((format (printf, 1, 2)));
@@ -76,14 +84,17 @@ gchar *g_strdup_vprintf (const gchar *format, va_list args) __attribute__ ((form
 gchar *g_filename_display_name (const gchar *filename);
 gboolean g_file_test (const gchar *filename, GFileTest test);
 gint g_mkdir_with_parents (const gchar *pathname, gint mode);
-gunichar2 *g_utf8_to_utf16 (const gchar *str, glong len, glong *items_read, glong *items_written, GError **error);
+gunichar2 *g_utf8_to_utf16 (const gchar *str, glong len, glong *items_read, glong *items_written,
+                            GError **error);
 gchar *g_win32_error_message (gint error);
-void g_set_error (GError **err, GQuark domain, gint code, const gchar *format, ...) __attribute__ ((format (printf, 4, 5)));
+void g_set_error (GError **err, GQuark domain, gint code, const gchar *format, ...)
+    __attribute__ ((format (printf, 4, 5)));
 void g_set_error_literal (GError **err, GQuark domain, gint code, const gchar *message);
 gboolean g_cancellable_set_error_if_cancelled (GCancellable *cancellable, GError **error);
 void g_object_unref (gpointer object);
 
-GTask *g_task_new (gpointer source_object, GCancellable *cancellable, GAsyncReadyCallback callback, gpointer callback_data);
+GTask *g_task_new (gpointer source_object, GCancellable *cancellable, GAsyncReadyCallback callback,
+                   gpointer callback_data);
 void g_task_set_source_tag (GTask *task, gpointer source_tag);
 void g_task_set_task_data (GTask *task, gpointer task_data, GDestroyNotify task_data_destroy);
 void g_task_run_in_thread (GTask *task, GTaskThreadFunc task_func);
@@ -98,9 +109,21 @@ gpointer g_task_propagate_pointer (GTask *task, GError **error);
 static inline void
 g_autoptr_cleanup_generic_gfree (void *p)
 {
-  void **pp = (void **) p;
+  void **pp = (void **)p;
   g_free (*pp);
 }
 
-#define g_return_if_fail(expr) do { if (!(expr)) return; } while (0)
-#define g_return_val_if_fail(expr, val) do { if (!(expr)) return (val); } while (0)
+#define g_return_if_fail(expr)                                                                               \
+  do                                                                                                         \
+    {                                                                                                        \
+      if (!(expr))                                                                                           \
+        return;                                                                                              \
+    }                                                                                                        \
+  while (0)
+#define g_return_val_if_fail(expr, val)                                                                      \
+  do                                                                                                         \
+    {                                                                                                        \
+      if (!(expr))                                                                                           \
+        return (val);                                                                                        \
+    }                                                                                                        \
+  while (0)

@@ -1,0 +1,90 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The window itself: profiles added, renamed, duplicated, deleted and
+brought back with the undo toast; the layout at 360 pixels wide; dark mode."""
+
+import os
+import subprocess
+import time
+
+from guitest import (click, fail, find, is_visible, key, launch, log, mnemonic, quit_app, run, screenshot,
+                     type_text, wait_for)
+
+
+def profile_names(app):
+    lists = [n for n in app.findChildren(lambda n: n.roleName == "list" and n.name == "Profiles")]
+    if not lists:
+        return []
+    return [n.name for n in lists[0].children if n.roleName == "list item"]
+
+
+def window_id():
+    out = subprocess.run(["xdotool", "search", "--onlyvisible", "--name", "^Postgate$"],
+                         capture_output=True, text=True, timeout=10).stdout.split()
+    if not out:
+        fail("no Postgate window on the X screen")
+    return out[0]
+
+
+def main():
+    proc, app = launch()
+
+    click(find(app, "Add profile", "push button"))
+    wait_for("one profile", lambda: profile_names(app) == ["New profile"])
+
+    # Rename with F2, the dialog's field has the focus.
+    key("shift")
+    key("F2")
+    find(app, "Rename Profile", "label")
+    key("ctrl+a")
+    type_text("Office")
+    key("Return")
+    wait_for("the renamed profile", lambda: profile_names(app) == ["Office"])
+
+    # Duplicate from the profile menu.
+    click(find(app, "Profile menu", "push button"))
+    click(wait_for("the Duplicate item", lambda: [n for n in app.findChildren(
+        lambda n: n.name.replace("_", "") == "Duplicate" and "click" in n.actions) if is_visible(n)])[0])
+    wait_for("the copy", lambda: profile_names(app) == ["Office", "Office (copy)"])
+
+    # Ctrl+N adds another, with a name of its own.
+    key("ctrl+n")
+    wait_for("a third profile", lambda: len(profile_names(app)) == 3)
+    screenshot("10-three-profiles")
+
+    # Delete the copy, then Undo from the toast.
+    names_before = profile_names(app)
+    click(find(app, "Profile menu", "push button"))
+    click(wait_for("the Delete item", lambda: [n for n in app.findChildren(
+        lambda n: n.name.replace("_", "") == "Delete" and "click" in n.actions) if is_visible(n)])[0])
+    wait_for("one profile less", lambda: len(profile_names(app)) == 2)
+    deleted = [n for n in names_before if n not in profile_names(app)]
+    log("deleted", deleted)
+    undo = find(app, "Undo", "push button")
+    screenshot("11-undo-toast")
+    click(undo)
+    wait_for("the profile back", lambda: sorted(profile_names(app)) == sorted(names_before))
+
+    # 360 pixels wide: the sidebar folds away and the page still fits.
+    wid = window_id()
+    subprocess.run(["xdotool", "windowsize", wid, "360", "640"], check=True, timeout=10)
+    back = find(app, "Back to profiles", "push button", timeout=10)
+    screenshot("12-narrow")
+    click(back)
+    time.sleep(0.5)
+    screenshot("13-narrow-profiles")
+    subprocess.run(["xdotool", "windowsize", wid, "1000", "720"], check=True, timeout=10)
+    quit_app(proc, app)
+
+    # Dark mode follows the system; libadwaita's debug switch stands in for
+    # the desktop's setting here.
+    os.environ["ADW_DEBUG_COLOR_SCHEME"] = "prefer-dark"
+    proc, app = launch()
+    wait_for("the saved profiles", lambda: len(profile_names(app)) == 3)
+    click(find(app, "Test Email", "page tab"))
+    time.sleep(0.5)
+    screenshot("14-dark")
+    quit_app(proc, app)
+
+
+run(main)
