@@ -628,6 +628,27 @@ gate_profile_page_class_init (GateProfilePageClass *klass)
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
+/* libadwaita 1.2 leaves the password row's buttons (show/hide, and the
+ * check mark that saves) without names for screen readers. */
+static void
+name_row_buttons (GtkWidget *widget)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      if (GTK_IS_BUTTON (child))
+        {
+          const char *icon = gtk_button_get_icon_name (GTK_BUTTON (child));
+          gboolean peek = GTK_IS_TOGGLE_BUTTON (child) || (icon != NULL && strstr (icon, "reveal") != NULL)
+                          || (icon != NULL && strstr (icon, "conceal") != NULL);
+
+          gtk_accessible_update_property (GTK_ACCESSIBLE (child), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                          peek ? _("Show the password") : _("Save the password"), -1);
+        }
+      name_row_buttons (child);
+    }
+}
+
 static void
 gate_profile_page_init (GateProfilePage *self)
 {
@@ -656,6 +677,9 @@ gate_profile_page_init (GateProfilePage *self)
 
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->plain_auth_warning_row), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Warning"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->advanced_row), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Advanced settings"), -1);
+  name_row_buttons (GTK_WIDGET (self->password_row));
 }
 
 GtkWidget *

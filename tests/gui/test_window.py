@@ -7,6 +7,8 @@ import os
 import subprocess
 import time
 
+import pyatspi
+
 from guitest import (click, fail, find, is_visible, key, launch, log, mnemonic, quit_app, run, screenshot,
                      type_text, wait_for)
 
@@ -16,6 +18,30 @@ def profile_names(app):
     if not lists:
         return []
     return [n.name for n in lists[0].children if n.roleName == "list item"]
+
+
+CONTROLS = {"push button", "toggle button", "check box", "text", "combo box", "page tab", "radio button",
+            "menu item", "list item", "slider", "spin button", "link"}
+
+
+def unnamed_controls(app):
+    """Every visible control a user can reach that has no accessible name (or
+    only a widget class name).  The current-value cell inside a combo row
+    belongs to the row, which has the name."""
+    found = []
+
+    def walk(node, in_combo):
+        for child in node.children:
+            role = child.roleName
+            if role in CONTROLS and not in_combo and is_visible(child):
+                reachable = child.getState().contains(pyatspi.STATE_FOCUSABLE) or "click" in child.actions
+                name = child.name.strip()
+                if reachable and (not name or name.startswith(("Gtk", "Adw"))):
+                    found.append(f"{role} under {node.roleName} '{node.name}'")
+            walk(child, in_combo or role == "combo box")
+
+    walk(app, False)
+    return found
 
 
 def window_id():
@@ -31,6 +57,14 @@ def main():
 
     click(find(app, "Add profile", "push button"))
     wait_for("one profile", lambda: profile_names(app) == ["New profile"])
+
+    # An accessible name on every control, on both pages.
+    for page in ("Settings", "Test Email"):
+        click(find(app, page, "page tab"))
+        time.sleep(0.5)
+        missing = unnamed_controls(app)
+        if missing:
+            fail(f"controls without an accessible name on the {page} page: {missing}")
 
     # Rename with F2, the dialog's field has the focus.
     key("shift")
