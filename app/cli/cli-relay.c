@@ -237,16 +237,6 @@ gate_cli_relay (int argc, char **argv)
 
   relay = gate_relay_new ();
 
-  /* The relay opens the CA file long after start-up, from wherever it runs:
-   * make the path absolute now. */
-  if (options->ca_file != NULL && !g_path_is_absolute (options->ca_file))
-    {
-      char *absolute = g_canonicalize_filename (options->ca_file, NULL);
-
-      g_free (options->ca_file);
-      options->ca_file = absolute;
-    }
-
   /* The loader fills what the command line left unset from the profile
    * and finds the password; what the user typed wins. */
   if (!gate_cli_connection_options_validate (options, &error))

@@ -2306,7 +2306,13 @@ gate_smtp_client_set_property (GObject *object, guint prop_id, const GValue *val
         changed = replace_string (&self->helo_name, g_value_get_string (value));
         break;
       case PROP_CA_FILE:
-        changed = replace_string (&self->ca_file, g_value_get_string (value));
+        {
+          const char *path = g_value_get_string (value);
+          /* GIO's file database wants an absolute path (it warns otherwise), and
+           * a relative one would change meaning if the working folder does. */
+          g_autofree char *absolute = path != NULL && *path != '\0' ? g_canonicalize_filename (path, NULL) : NULL;
+          changed = replace_string (&self->ca_file, absolute);
+        }
         break;
       case PROP_PINNED_FINGERPRINT:
         {

@@ -3,6 +3,7 @@
  * IPv6, and credentials in clear. */
 #include "config.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 #include "client-test-util.h"
@@ -141,6 +142,25 @@ test_implicit_tls_by_name (void)
   log = test_server_read_log (server);
   g_assert_null (strstr (log, "C: "));
   g_assert_nonnull (strstr (log, "T: MAIL FROM:<sender@example.test>"));
+}
+
+/* A CA file named relative to the working folder still works: the client
+ * keeps it as an absolute path, which GIO's trust store needs. */
+static void
+test_ca_file_relative_path (void)
+{
+  g_autoptr (TestServer) server = start_tls_server ("implicit", "localhost", NULL);
+  g_autoptr (GateSmtpClient) client = test_client_new ("127.0.0.1", server->port, GATE_SMTP_SECURITY_TLS);
+  g_autofree char *previous = g_get_current_dir ();
+  g_autofree char *stored = NULL;
+
+  g_assert_cmpint (g_chdir (test_certs_dir ()), ==, 0);
+  gate_smtp_client_set_ca_file (client, "ca.pem");
+  g_assert_cmpint (g_chdir (previous), ==, 0);
+
+  g_object_get (client, "ca-file", &stored, NULL);
+  g_assert_true (g_path_is_absolute (stored));
+  assert_round_trip (client, server);
 }
 
 static void
@@ -342,6 +362,7 @@ main (int argc, char **argv)
   g_test_add_func ("/client/security/none", test_security_none);
   g_test_add_func ("/client/security/starttls-auth", test_starttls_with_auth);
   g_test_add_func ("/client/security/implicit-tls-by-name", test_implicit_tls_by_name);
+  g_test_add_func ("/client/security/ca-file-relative-path", test_ca_file_relative_path);
   g_test_add_func ("/client/security/starttls-not-offered", test_starttls_not_offered);
   g_test_add_func ("/client/security/hostile-no-starttls", test_hostile_no_starttls);
   g_test_add_func ("/client/security/certificate-wrong-host", test_certificate_wrong_host);

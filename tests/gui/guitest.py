@@ -130,10 +130,6 @@ def quit_app(proc, app):
         fail(f"postgate exited with status {proc.returncode}")
 
 
-def tree_root():
-    return tree.root
-
-
 def cleanup():
     for proc in _children:
         if proc.poll() is None:
@@ -206,14 +202,6 @@ def mnemonic(keys):
     time.sleep(0.2)
     key(keys)
     time.sleep(0.6)
-
-
-def apply_entry(row):
-    """Presses an AdwEntryRow's apply button (the check mark that appears
-    once its text changed)."""
-    button = wait_for("the apply button", lambda: [n for n in row.findChildren(
-        lambda n: n.roleName == "push button") if is_visible(n)])
-    click(button[-1])
 
 
 def keyring_password():

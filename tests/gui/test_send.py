@@ -4,7 +4,8 @@
 the keyring, a message through a local STARTTLS + AUTH server, the live
 transcript and the result card; a wrong password and its fix button; Cancel
 while a slow server has not answered; and the profile still there after a
-restart."""
+restart; an attachment; the connection check and its one-click switch; a
+self-signed server trusted only after its fingerprint was shown."""
 
 import glob
 import os
@@ -13,8 +14,9 @@ import time
 
 import pyatspi
 
-from guitest import (TEST_PASSWORD, find_prefix, keyring_password, mnemonic, choose_in_combo, click, fail, find, get_text, is_visible, key, launch, log,
-                     make_certs, quit_app, run, screenshot, set_text, start_server, type_text, wait_for)
+from guitest import (TEST_PASSWORD, choose_in_combo, click, fail, find, find_prefix, get_text, is_visible, key,
+                     keyring_password, launch, log, make_certs, mnemonic, quit_app, run, screenshot, set_text,
+                     start_server, type_text, wait_for)
 
 
 def main():
