@@ -231,6 +231,7 @@ connect_cb (GObject *source, GAsyncResult *res, gpointer user_data)
       return;
     }
 
+  gate_smtp_client_set_quit_after_send (run->client, TRUE);
   gate_smtp_client_send_async (run->client, run->envelope, run->message, run->cancellable, send_cb, run);
 }
 

@@ -392,6 +392,10 @@ on_stage_changed (GateSendPage *self, GParamSpec *pspec, GateSmtpClient *client)
 {
   GateStep step = gate_step_from_stage (gate_smtp_client_get_stage (client));
 
+  /* Without encryption there is no "Securing"; say so rather than tick it. */
+  if (step > GATE_STEP_SECURING && gate_smtp_client_get_security (client) == GATE_SMTP_SECURITY_NONE)
+    gate_stage_indicator_set_skipped (self->stage_indicator, GATE_STEP_SECURING);
+
   if (step != GATE_STEP_NONE && step != GATE_STEP_DONE)
     gate_stage_indicator_set_step (self->stage_indicator, step);
 }

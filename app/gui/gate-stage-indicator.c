@@ -16,6 +16,7 @@ struct _GateStageIndicator
   GtkWidget *labels[GATE_N_STEPS];
   GateStep step;
   gboolean failed;
+  guint skipped; /* bit per GateStep */
 };
 
 G_DEFINE_FINAL_TYPE (GateStageIndicator, gate_stage_indicator, GTK_TYPE_WIDGET)
@@ -86,7 +87,13 @@ update (GateStageIndicator *self)
       gtk_widget_remove_css_class (self->icons[i], "success");
       gtk_widget_remove_css_class (self->icons[i], "accent");
 
-      if (self->step == GATE_STEP_NONE || i > self->step)
+      if ((self->skipped & (1u << i)) != 0 && (self->step == GATE_STEP_NONE || i < self->step
+                                                || self->step == GATE_STEP_DONE))
+        {
+          icon = "action-unavailable-symbolic";
+          gtk_widget_add_css_class (label, "dim-label");
+        }
+      else if (self->step == GATE_STEP_NONE || i > self->step)
         {
           icon = "content-loading-symbolic";
           gtk_widget_add_css_class (label, "dim-label");
@@ -156,12 +163,23 @@ gate_stage_indicator_set_failed (GateStageIndicator *self, GateStep step)
 }
 
 void
+gate_stage_indicator_set_skipped (GateStageIndicator *self, GateStep step)
+{
+  g_return_if_fail (GATE_IS_STAGE_INDICATOR (self));
+  g_return_if_fail (step >= 0 && step < GATE_N_STEPS);
+
+  self->skipped |= 1u << step;
+  update (self);
+}
+
+void
 gate_stage_indicator_reset (GateStageIndicator *self)
 {
   g_return_if_fail (GATE_IS_STAGE_INDICATOR (self));
 
   self->step = GATE_STEP_NONE;
   self->failed = FALSE;
+  self->skipped = 0;
   update (self);
 }
 

@@ -31,6 +31,8 @@ GateStep gate_step_from_stage (GateSmtpStage stage);
 void gate_stage_indicator_set_step (GateStageIndicator *self, GateStep step);
 /* Marks @step as where it stopped: failed or cancelled. */
 void gate_stage_indicator_set_failed (GateStageIndicator *self, GateStep step);
+/* Marks @step as left out (no encryption was asked for, say). */
+void gate_stage_indicator_set_skipped (GateStageIndicator *self, GateStep step);
 void gate_stage_indicator_reset (GateStageIndicator *self);
 GateStep gate_stage_indicator_get_step (GateStageIndicator *self);
 

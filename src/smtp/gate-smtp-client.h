@@ -110,6 +110,12 @@ void gate_smtp_client_send_async (GateSmtpClient *self, GateSmtpEnvelope *envelo
                                   gpointer user_data);
 GateSmtpSendResult *gate_smtp_client_send_finish (GateSmtpClient *self, GAsyncResult *result, GError **error);
 
+/* Says the next message sent is the last of the session: when the server
+ * pipelines, QUIT goes in the same write as the end of data and the session
+ * closes after its reply, saving a round trip (gate_smtp_client_quit_async
+ * then has nothing left to do). */
+void gate_smtp_client_set_quit_after_send (GateSmtpClient *self, gboolean quit_after_send);
+
 /* QUIT and close. */
 void gate_smtp_client_quit_async (GateSmtpClient *self, GCancellable *cancellable,
                                   GAsyncReadyCallback callback, gpointer user_data);

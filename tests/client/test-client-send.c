@@ -374,11 +374,14 @@ send_two (const char *const *args, gboolean expect_pipelining)
       g_autofree char *text
           = g_strdup_printf ("Subject: number %u\r\n\r\n.dot line\nbare LF\rbare CR\r\n", i);
       g_autoptr (GInputStream) message = test_message_stream (text);
-      g_autoptr (GateSmtpSendResult) result = test_run_send (client, envelope, message, NULL, &error);
+      g_autoptr (GateSmtpSendResult) result = NULL;
       g_autoptr (GBytes) stored = NULL;
       g_autofree char *expected
           = g_strdup_printf ("Subject: number %u\r\n\r\n.dot line\r\nbare LF\r\nbare CR\r\n", i);
 
+      /* The second message is the last of the session. */
+      gate_smtp_client_set_quit_after_send (client, i == 2);
+      result = test_run_send (client, envelope, message, NULL, &error);
       g_assert_no_error (error);
       g_assert_nonnull (result);
       stored = test_server_read_message (server, i);
@@ -387,10 +390,19 @@ send_two (const char *const *args, gboolean expect_pipelining)
                        strlen (expected));
     }
   g_assert_cmpuint (gate_smtp_client_get_messages_sent (client), ==, 2);
+  /* With PIPELINING, QUIT went with the last message's final dot and the
+   * session is over; without, it is still open for QUIT. */
+  g_assert_cmpint (gate_smtp_client_is_connected (client), ==, !expect_pipelining);
   g_assert_true (test_run_quit (client, &error));
   g_assert_no_error (error);
+  g_assert_false (gate_smtp_client_is_connected (client));
+  g_assert_nonnull (strstr (test_transcript_text (client), "<- 221"));
 
   log = test_server_read_log (server);
+  if (expect_pipelining)
+    g_assert_nonnull (strstr (log, "C: .\nC: QUIT"));
+  else
+    g_assert_null (strstr (log, "C: .\nC: QUIT"));
   /* One connection, no RSET after a finished transaction. */
   g_assert_cmpuint (count_occurrences (log, "=== connect"), ==, 1);
   g_assert_null (strstr (log, "RSET"));

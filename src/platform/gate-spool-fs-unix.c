@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+#define G_LOG_DOMAIN "postgate-platform"
+/* syncfs(), sync_file_range() */
+#define _GNU_SOURCE 1
+
+#include "config.h"
+
+#include "gate-spool-fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <glib/gstdio.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int
+open_file (const char *path, int flags, int *fd)
+{
+  *fd = g_open (path, flags | O_CLOEXEC, 0600);
+  return *fd < 0 ? errno : 0;
+}
+
+int
+gate_spool_fs_create (const char *path, gboolean exclusive, int *fd)
+{
+  return open_file (path, O_WRONLY | O_CREAT | (exclusive ? O_EXCL : O_TRUNC), fd);
+}
+
+int
+gate_spool_fs_open_existing (const char *path, int *fd)
+{
+  return open_file (path, O_RDONLY, fd);
+}
+
+int
+gate_spool_fs_open_lock_file (const char *path, int *fd)
+{
+  return open_file (path, O_RDWR | O_CREAT, fd);
+}
+
+int
+gate_spool_fs_write_all (int fd, const void *data, gsize len)
+{
+  const guint8 *p = data;
+
+  while (len > 0)
+    {
+      ssize_t n = write (fd, p, len);
+
+      if (n < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return errno;
+        }
+      p += n;
+      len -= (gsize)n;
+    }
+  return 0;
+}
+
+void
+gate_spool_fs_close (int fd)
+{
+  if (fd >= 0)
+    close (fd);
+}
+
+void
+gate_spool_fs_start_writeback (int fd)
+{
+#ifdef SYNC_FILE_RANGE_WRITE
+  /* Allocates the blocks of every file of a batch before the first sync, so
+   * that one journal commit covers them all. */
+  sync_file_range (fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+}
+
+static int
+retry_sync (int (*func) (int), int fd)
+{
+  int r;
+
+  do
+    r = func (fd);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? errno : 0;
+}
+
+int
+gate_spool_fs_sync_data (int fd)
+{
+#if defined(_POSIX_SYNCHRONIZED_IO) && _POSIX_SYNCHRONIZED_IO > 0
+  return retry_sync (fdatasync, fd);
+#else
+  return retry_sync (fsync, fd);
+#endif
+}
+
+int
+gate_spool_fs_rename (const char *from, const char *to)
+{
+  return g_rename (from, to) < 0 ? errno : 0;
+}
+
+int
+gate_spool_fs_open_folder (const char *path, int *folder_fd)
+{
+  return open_file (path, O_RDONLY | O_DIRECTORY, folder_fd);
+}
+
+void
+gate_spool_fs_close_folder (int folder_fd)
+{
+  gate_spool_fs_close (folder_fd);
+}
+
+int
+gate_spool_fs_sync_folder (int folder_fd)
+{
+  if (folder_fd < 0)
+    return EBADF;
+  return retry_sync (fsync, folder_fd);
+}
+
+int
+gate_spool_fs_sync_file_system (int folder_fd)
+{
+#ifdef __linux__
+  /* Reports write-back errors since Linux 5.8. */
+  return syncfs (folder_fd) < 0 ? errno : 0;
+#else
+  return ENOSYS;
+#endif
+}
+
+int
+gate_spool_fs_lock (int fd, gboolean exclusive, gboolean wait)
+{
+  int op = (exclusive ? LOCK_EX : LOCK_SH) | (wait ? 0 : LOCK_NB);
+
+  for (;;)
+    {
+      if (flock (fd, op) == 0)
+        return 0;
+      if (errno != EINTR)
+        return errno == EAGAIN ? EWOULDBLOCK : errno;
+    }
+}
+
+gboolean
+gate_spool_fs_is_deleted (int fd)
+{
+  struct stat st;
+
+  return fstat (fd, &st) < 0 || st.st_nlink == 0;
+}
+
+void
+gate_spool_fs_stamp (const char *path, GateSpoolFsStamp *stamp)
+{
+  struct stat st;
+
+  stamp->id = 0;
+  stamp->mtime_ns = 0;
+  stamp->size = -1;
+  if (stat (path, &st) == 0)
+    {
+      stamp->id = (guint64)st.st_ino;
+      stamp->mtime_ns = (gint64)st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st.st_mtim.tv_nsec;
+      stamp->size = (gint64)st.st_size;
+    }
+}
