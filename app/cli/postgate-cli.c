@@ -70,6 +70,8 @@ main (int argc, char **argv)
           int status;
 
           sub_argv[0] = name;
+          /* GOption's usage line names the program by this. */
+          g_set_prgname (name);
           for (int j = 2; j < argc; j++)
             sub_argv[j - 1] = argv[j];
           status = commands[i].run (argc - 1, sub_argv);

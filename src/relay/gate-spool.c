@@ -1,23 +1,24 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 #define G_LOG_DOMAIN "gate-spool"
-/* syncfs() */
-#define _GNU_SOURCE 1
 
 #include "config.h"
 
 #include "gate-spool.h"
 
+#include "gate-spool-fs.h"
+
 #include <errno.h>
-#include <fcntl.h>
 #include <glib/gi18n-lib.h>
 #include <glib/gstdio.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #define TMP_PREFIX "tmp-"
 #define OWNER_LOCK ".owner.lock"
+/* Other processes (the command line) append the ids they changed to
+ * CONTROL_DIR/CONTROL_FILE; the relay watches only that folder, so that its
+ * own writes to the queue do not come back to it. */
+#define CONTROL_DIR ".control"
+#define CONTROL_FILE "changes"
 #define WRITE_BUFFER_SIZE (64 * 1024)
 
 G_DEFINE_QUARK (gate - spool - error - quark, gate_spool_error)
@@ -59,34 +60,8 @@ set_errno_error (GError **error, int saved_errno, const char *what, const char *
 static gboolean
 write_all (int fd, const void *data, gsize len, int *saved_errno)
 {
-  const guint8 *p = data;
-
-  while (len > 0)
-    {
-      ssize_t n = write (fd, p, len);
-
-      if (n < 0)
-        {
-          if (errno == EINTR)
-            continue;
-          *saved_errno = errno;
-          return FALSE;
-        }
-      p += n;
-      len -= (gsize)n;
-    }
-  return TRUE;
-}
-
-static int
-sync_fd (int fd)
-{
-  int r;
-
-  do
-    r = fdatasync (fd);
-  while (r < 0 && errno == EINTR);
-  return r < 0 ? errno : 0;
+  *saved_errno = gate_spool_fs_write_all (fd, data, len);
+  return *saved_errno == 0;
 }
 
 static gboolean
@@ -489,9 +464,7 @@ entry_load_state (GateSpoolEntry *entry, const char *path)
 typedef struct
 {
   GateSpoolEntry *entry;
-  guint64 state_ino;
-  gint64 state_mtime_ns;
-  gint64 state_size;
+  GateSpoolFsStamp state;
 } Record;
 
 static void
@@ -573,20 +546,11 @@ spool_tmp_file (GateSpool *self, const char *id, const char *suffix)
 }
 
 static void
-stat_state (GateSpool *self, const char *id, guint64 *ino, gint64 *mtime_ns, gint64 *size)
+stat_state (GateSpool *self, const char *id, GateSpoolFsStamp *stamp)
 {
   g_autofree char *path = spool_file (self, id, ".state");
-  struct stat st;
 
-  *ino = 0;
-  *mtime_ns = 0;
-  *size = -1;
-  if (stat (path, &st) == 0)
-    {
-      *ino = st.st_ino;
-      *mtime_ns = (gint64)st.st_mtim.tv_sec * G_GINT64_CONSTANT (1000000000) + st.st_mtim.tv_nsec;
-      *size = st.st_size;
-    }
+  gate_spool_fs_stamp (path, stamp);
 }
 
 static GateSpoolEntry *
@@ -627,12 +591,12 @@ spool_set_entry (GateSpool *self, const char *id, GateSpoolEntry *entry)
     {
       gate_spool_entry_unref (record->entry);
       record->entry = entry;
-      stat_state (self, id, &record->state_ino, &record->state_mtime_ns, &record->state_size);
+      stat_state (self, id, &record->state);
       return;
     }
   g_clear_pointer (&record->entry, gate_spool_entry_unref);
   record->entry = entry;
-  stat_state (self, id, &record->state_ino, &record->state_mtime_ns, &record->state_size);
+  stat_state (self, id, &record->state);
   g_signal_emit (self, signals[SIGNAL_CHANGED], 0, id_copy, entry);
 }
 
@@ -661,30 +625,30 @@ write_state_file (GateSpool *self, const GateSpoolEntry *entry, gboolean durable
   int fd;
 
   data = entry_state_to_data (entry, &len);
-  fd = g_open (tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
+  if ((saved_errno = gate_spool_fs_create (tmp_path, FALSE, &fd)) != 0)
     {
-      set_errno_error (error, errno, _ ("create"), tmp_path);
+      set_errno_error (error, saved_errno, _ ("create"), tmp_path);
       return FALSE;
     }
   /* Only user decisions are synced: losing a forwarder's progress in a crash
    * means a message is sent again, never that it is lost (see entry_load_state). */
-  if (!write_all (fd, data, len, &saved_errno) || (durable && (saved_errno = sync_fd (fd)) != 0))
+  if (!write_all (fd, data, len, &saved_errno)
+      || (durable && (saved_errno = gate_spool_fs_sync_data (fd)) != 0))
     {
       set_errno_error (error, saved_errno, _ ("write"), tmp_path);
-      close (fd);
+      gate_spool_fs_close (fd);
       g_unlink (tmp_path);
       return FALSE;
     }
-  close (fd);
-  if (g_rename (tmp_path, path) < 0)
+  gate_spool_fs_close (fd);
+  if ((saved_errno = gate_spool_fs_rename (tmp_path, path)) != 0)
     {
-      set_errno_error (error, errno, _ ("rename"), tmp_path);
+      set_errno_error (error, saved_errno, _ ("rename"), tmp_path);
       g_unlink (tmp_path);
       return FALSE;
     }
-  if (durable && self->dir_fd >= 0)
-    sync_fd (self->dir_fd);
+  if (durable)
+    gate_spool_fs_sync_folder (self->dir_fd);
   return TRUE;
 }
 
@@ -771,8 +735,8 @@ scan_folder (GateSpool *self, gboolean recover)
       }
   }
 
-  if (removed && self->dir_fd >= 0)
-    sync_fd (self->dir_fd);
+  if (removed)
+    gate_spool_fs_sync_folder (self->dir_fd);
 }
 
 static void
@@ -794,11 +758,11 @@ reload_id (GateSpool *self, const char *id)
     }
   if (record != NULL)
     {
-      guint64 ino;
-      gint64 mtime, size;
+      GateSpoolFsStamp stamp;
 
-      stat_state (self, id, &ino, &mtime, &size);
-      if (ino == record->state_ino && mtime == record->state_mtime_ns && size == record->state_size)
+      stat_state (self, id, &stamp);
+      if (stamp.id == record->state.id && stamp.mtime_ns == record->state.mtime_ns
+          && stamp.size == record->state.size)
         return; /* our own write */
     }
   else

@@ -177,6 +177,9 @@ test_stage_indicator (void)
   g_assert_cmpint (gate_stage_indicator_get_step (indicator), ==, GATE_STEP_SENDING);
   gate_stage_indicator_reset (indicator);
   g_assert_cmpint (gate_stage_indicator_get_step (indicator), ==, GATE_STEP_NONE);
+  gate_stage_indicator_set_skipped (indicator, GATE_STEP_SECURING);
+  gate_stage_indicator_set_step (indicator, GATE_STEP_DONE);
+  g_assert_cmpint (gate_stage_indicator_get_step (indicator), ==, GATE_STEP_DONE);
   g_object_unref (indicator);
 }
 
