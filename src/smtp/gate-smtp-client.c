@@ -1321,8 +1321,10 @@ reply_first_line (GateSmtpReply *reply)
   return lines != NULL && lines[0] != NULL ? lines[0] : "";
 }
 
+/* LOGIN asks for the user name, then the password, each with a 334: shows
+ * the question, answers it with @text (hidden in the transcript). */
 static void
-on_login_password_challenge (GTask *task, GateSmtpReply *reply)
+answer_login_challenge (GTask *task, GateSmtpReply *reply, const char *text, ReplyHandler next)
 {
   GateSmtpClient *self = task_self (task);
   g_autoptr (Secret) answer = NULL;
@@ -1337,28 +1339,20 @@ on_login_password_challenge (GTask *task, GateSmtpReply *reply)
   decoded = gate_smtp_auth_decode_challenge (reply_first_line (reply));
   if (decoded != NULL)
     emit_info (self, _ ("The server asks: %s"), decoded);
-  answer = gate_smtp_auth_login_response (self->password);
-  op_command (task, answer, HIDDEN, on_auth_final);
+  answer = gate_smtp_auth_login_response (text);
+  op_command (task, answer, HIDDEN, next);
+}
+
+static void
+on_login_password_challenge (GTask *task, GateSmtpReply *reply)
+{
+  answer_login_challenge (task, reply, task_self (task)->password, on_auth_final);
 }
 
 static void
 on_login_user_challenge (GTask *task, GateSmtpReply *reply)
 {
-  GateSmtpClient *self = task_self (task);
-  g_autoptr (Secret) answer = NULL;
-  g_autofree char *decoded = NULL;
-
-  if (gate_smtp_reply_get_code (reply) != 334)
-    {
-      on_auth_final (task, reply);
-      return;
-    }
-
-  decoded = gate_smtp_auth_decode_challenge (reply_first_line (reply));
-  if (decoded != NULL)
-    emit_info (self, _ ("The server asks: %s"), decoded);
-  answer = gate_smtp_auth_login_response (self->username);
-  op_command (task, answer, HIDDEN, on_login_password_challenge);
+  answer_login_challenge (task, reply, task_self (task)->username, on_login_password_challenge);
 }
 
 static void
