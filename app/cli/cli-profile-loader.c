@@ -45,14 +45,9 @@ gate_cli_profile_loader (GateCliConnectionOptions *options, GError **error)
   if (store == NULL)
     return FALSE;
 
-  profile = gate_profile_store_lookup (store, options->profile_name);
+  profile = gate_cli_find_profile (store, options->profile_name, error);
   if (profile == NULL)
-    {
-      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   _("There is no profile named “%s”. See the list with: postgate-cli profile list"),
-                   options->profile_name);
-      return FALSE;
-    }
+    return FALSE;
 
   port_given = options->port != 0;
   fill_string (&options->server, gate_profile_get_host (profile));
@@ -131,4 +126,15 @@ gate_cli_profile_loader (GateCliConnectionOptions *options, GError **error)
     }
 
   return TRUE;
+}
+
+GateProfile *
+gate_cli_find_profile (GateProfileStore *store, const char *name, GError **error)
+{
+  GateProfile *profile = gate_profile_store_lookup (store, name);
+
+  if (profile == NULL)
+    g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                 _("There is no profile named “%s”. See the list with: postgate-cli profile list"), name);
+  return profile;
 }

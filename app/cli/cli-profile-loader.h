@@ -19,6 +19,10 @@ gboolean gate_cli_profile_loader (GateCliConnectionOptions *options, GError **er
  * printed to stderr. */
 GateProfileStore *gate_cli_open_profile_store (GError **error);
 
+/* The profile named @name in @store (not a new reference), or NULL with an
+ * error that says how to list the profiles. */
+GateProfile *gate_cli_find_profile (GateProfileStore *store, const char *name, GError **error);
+
 /* The name of the environment variable for headless use. */
 #define GATE_CLI_PASSWORD_ENV "POSTGATE_PASSWORD"
 

@@ -590,14 +590,9 @@ command_edit (int argc, char **argv)
   store = gate_cli_open_profile_store (&error);
   if (store == NULL)
     goto out;
-  profile = gate_profile_store_lookup (store, argv[1]);
+  profile = gate_cli_find_profile (store, argv[1], &error);
   if (profile == NULL)
-    {
-      g_set_error (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
-                   _("There is no profile named “%s”. See the list with: postgate-cli profile list"),
-                   argv[1]);
-      goto out;
-    }
+    goto out;
 
   /* Work on a copy, so nothing half-changed is ever saved. */
   edited = gate_profile_duplicate (profile, gate_profile_get_name (profile));
@@ -747,13 +742,9 @@ command_show (int argc, char **argv)
   store = gate_cli_open_profile_store (&error);
   if (store == NULL)
     return fail_error (error);
-  profile = gate_profile_store_lookup (store, argv[1]);
+  profile = gate_cli_find_profile (store, argv[1], &error);
   if (profile == NULL)
-    {
-      fprintf (stderr, _("There is no profile named “%s”. See the list with: postgate-cli profile list\n"),
-               argv[1]);
-      return STATUS_FAILED;
-    }
+    return fail_error (error);
 
   preset = gate_provider_preset_lookup (gate_profile_get_preset_id (profile));
   if (preset != NULL)
@@ -828,13 +819,9 @@ command_remove (int argc, char **argv)
   store = gate_cli_open_profile_store (&error);
   if (store == NULL)
     return fail_error (error);
-  profile = gate_profile_store_lookup (store, argv[1]);
+  profile = gate_cli_find_profile (store, argv[1], &error);
   if (profile == NULL)
-    {
-      fprintf (stderr, _("There is no profile named “%s”. See the list with: postgate-cli profile list\n"),
-               argv[1]);
-      return STATUS_FAILED;
-    }
+    return fail_error (error);
   g_object_ref (profile);
   id = g_strdup (gate_profile_get_id (profile));
   had_secrets = gate_profile_get_has_password (profile) || gate_profile_get_has_api_key (profile);
@@ -873,15 +860,10 @@ command_export (int argc, char **argv)
   chosen = g_ptr_array_new ();
   for (int i = 2; i < argc; i++)
     {
-      GateProfile *profile = gate_profile_store_lookup (store, argv[i]);
+      GateProfile *profile = gate_cli_find_profile (store, argv[i], &error);
 
       if (profile == NULL)
-        {
-          fprintf (stderr,
-                   _("There is no profile named “%s”. See the list with: postgate-cli profile list\n"),
-                   argv[i]);
-          return STATUS_FAILED;
-        }
+        return fail_error (error);
       g_ptr_array_add (chosen, profile);
     }
 

@@ -249,11 +249,11 @@ gate_cli_relay (int argc, char **argv)
   if (options->profile_name != NULL)
     {
       g_autoptr (GateProfileStore) store = gate_cli_open_profile_store (&error);
-      GateProfile *found = store != NULL ? gate_profile_store_lookup (store, options->profile_name) : NULL;
+      GateProfile *found = store != NULL ? gate_cli_find_profile (store, options->profile_name, &error) : NULL;
 
       if (found == NULL)
         {
-          fprintf (stderr, _ ("There is no profile named “%s”.\n"), options->profile_name);
+          fprintf (stderr, "%s\n", error->message);
           return 1;
         }
       /* The profile gives the default queue folder and the sender rewrite. */
