@@ -44,6 +44,7 @@ struct _GateSendPage
   GtkButton *retry_button;
   GateTranscriptView *transcript_view;
 
+  GSettings *settings;
   GateProfile *profile;
   GFile *attachment;
   GtkFileChooserNative *chooser;
@@ -829,6 +830,9 @@ gate_send_page_dispose (GObject *object)
     g_signal_handlers_disconnect_by_data (self->profile, self);
   g_clear_object (&self->profile);
   g_clear_object (&self->attachment);
+  if (self->settings != NULL)
+    g_settings_unbind (self->transcript_view, "show-time");
+  g_clear_object (&self->settings);
   if (self->chooser != NULL)
     gtk_native_dialog_destroy (GTK_NATIVE_DIALOG (self->chooser));
   g_clear_object (&self->chooser);
@@ -920,6 +924,10 @@ gate_send_page_init (GateSendPage *self)
                               "If you can read this, mail from this profile gets through."),
                             -1);
   gate_stage_indicator_reset (self->stage_indicator);
+
+  self->settings = g_settings_new (APP_ID);
+  g_settings_bind (self->settings, "transcript-show-time", self->transcript_view, "show-time",
+                   G_SETTINGS_BIND_DEFAULT);
 }
 
 GtkWidget *

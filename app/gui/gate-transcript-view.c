@@ -25,6 +25,10 @@ struct _GateTranscriptView
 
   GString *plain; /* the swaks-style text, for Copy and Save */
   guint n_lines;
+  GPtrArray *events; /* GateTranscriptEvent, to draw again when times are turned on or off */
+  gboolean show_time;
+  GtkToggleButton *time_button;
+  GtkTextTag *time_tag;
   /* TRUE while the view shows the last line: new lines keep it there.  The
    * user scrolling up clears it, scrolling back to the end sets it again. */
   gboolean follow;
@@ -32,6 +36,14 @@ struct _GateTranscriptView
 };
 
 G_DEFINE_FINAL_TYPE (GateTranscriptView, gate_transcript_view, GTK_TYPE_WIDGET)
+
+enum {
+  PROP_0,
+  PROP_SHOW_TIME,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
 
 /* Colours readable on both the light and the dark background. */
 static void
@@ -66,25 +78,8 @@ on_adjustment_changed (GateTranscriptView *self, GtkAdjustment *adjustment)
                               gtk_adjustment_get_upper (adjustment) - gtk_adjustment_get_page_size (adjustment));
 }
 
-static const char *
-direction_name (GateTranscriptDirection direction)
-{
-  switch (direction)
-    {
-    case GATE_TRANSCRIPT_CLIENT:
-      return "client";
-    case GATE_TRANSCRIPT_SERVER:
-      return "server";
-    case GATE_TRANSCRIPT_INFO:
-      return "info";
-    case GATE_TRANSCRIPT_ERROR:
-    default:
-      return "error";
-    }
-}
-
-void
-gate_transcript_view_append (GateTranscriptView *self, GateTranscriptEvent *event)
+static void
+render (GateTranscriptView *self, GateTranscriptEvent *event)
 {
   GtkTextBuffer *buffer;
   GtkTextIter end;
@@ -93,9 +88,7 @@ gate_transcript_view_append (GateTranscriptView *self, GateTranscriptEvent *even
   const char *text;
   GtkTextTag *line_tags[3] = { NULL, NULL, NULL };
   guint n = 0;
-
-  g_return_if_fail (GATE_IS_TRANSCRIPT_VIEW (self));
-  g_return_if_fail (event != NULL);
+  g_autofree char *time = NULL;
 
   direction = gate_transcript_event_get_direction (event);
   if ((guint) direction > GATE_TRANSCRIPT_ERROR)
@@ -112,6 +105,16 @@ gate_transcript_view_append (GateTranscriptView *self, GateTranscriptEvent *even
   if (self->n_lines > 0)
     gtk_text_buffer_insert (buffer, &end, "\n", 1);
 
+  if (self->show_time)
+    {
+      gint64 usec = gate_transcript_event_get_time (event);
+      g_autoptr(GDateTime) when = g_date_time_new_from_unix_local (usec / G_USEC_PER_SEC);
+      g_autofree char *clock = when != NULL ? g_date_time_format (when, "%H:%M:%S") : NULL;
+
+      time = g_strdup_printf ("%s.%03d ", clock != NULL ? clock : "--:--:--",
+                              (int) ((usec % G_USEC_PER_SEC) / 1000));
+      gtk_text_buffer_insert_with_tags (buffer, &end, time, -1, self->time_tag, line_tags[1], NULL);
+    }
   gtk_text_buffer_insert_with_tags (buffer, &end, prefix, -1, line_tags[0], self->prefix_tag, line_tags[1], NULL);
   gtk_text_buffer_insert_with_tags (buffer, &end, " ", 1, line_tags[0], line_tags[1], NULL);
   if (gate_transcript_event_get_secret_hidden (event))
@@ -119,15 +122,62 @@ gate_transcript_view_append (GateTranscriptView *self, GateTranscriptEvent *even
   else
     gtk_text_buffer_insert_with_tags (buffer, &end, text, -1, line_tags[0], line_tags[1], NULL);
 
-  g_string_append_printf (self->plain, "%s %s\n", prefix, text);
+  g_string_append_printf (self->plain, "%s%s %s\n", time != NULL ? time : "", prefix, text);
   self->n_lines++;
-  g_debug ("transcript %s: %s %s", direction_name (direction), prefix, text);
+}
+
+void
+gate_transcript_view_append (GateTranscriptView *self, GateTranscriptEvent *event)
+{
+  g_return_if_fail (GATE_IS_TRANSCRIPT_VIEW (self));
+  g_return_if_fail (event != NULL);
+
+  g_ptr_array_add (self->events, gate_transcript_event_ref (event));
+  render (self, event);
 
   gtk_widget_set_sensitive (GTK_WIDGET (self->copy_button), TRUE);
   gtk_widget_set_sensitive (GTK_WIDGET (self->save_button), TRUE);
 
   if (self->follow)
     gtk_text_view_scroll_mark_onscreen (self->text_view, self->end_mark);
+}
+
+static void
+render_all (GateTranscriptView *self)
+{
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->text_view), "", 0);
+  g_string_truncate (self->plain, 0);
+  self->n_lines = 0;
+  for (guint i = 0; i < self->events->len; i++)
+    render (self, g_ptr_array_index (self->events, i));
+}
+
+void
+gate_transcript_view_set_show_time (GateTranscriptView *self, gboolean show_time)
+{
+  g_return_if_fail (GATE_IS_TRANSCRIPT_VIEW (self));
+
+  show_time = !!show_time;
+  if (self->show_time == show_time)
+    return;
+  self->show_time = show_time;
+  gtk_toggle_button_set_active (self->time_button, show_time);
+  render_all (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SHOW_TIME]);
+}
+
+gboolean
+gate_transcript_view_get_show_time (GateTranscriptView *self)
+{
+  g_return_val_if_fail (GATE_IS_TRANSCRIPT_VIEW (self), FALSE);
+
+  return self->show_time;
+}
+
+static void
+on_time_toggled (GateTranscriptView *self)
+{
+  gate_transcript_view_set_show_time (self, gtk_toggle_button_get_active (self->time_button));
 }
 
 void
@@ -137,6 +187,7 @@ gate_transcript_view_clear (GateTranscriptView *self)
 
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->text_view), "", 0);
   g_string_truncate (self->plain, 0);
+  g_ptr_array_set_size (self->events, 0);
   self->n_lines = 0;
   self->follow = TRUE;
   gtk_widget_set_sensitive (GTK_WIDGET (self->copy_button), FALSE);
@@ -236,8 +287,39 @@ gate_transcript_view_finalize (GObject *object)
   GateTranscriptView *self = GATE_TRANSCRIPT_VIEW (object);
 
   g_string_free (self->plain, TRUE);
+  g_ptr_array_unref (self->events);
 
   G_OBJECT_CLASS (gate_transcript_view_parent_class)->finalize (object);
+}
+
+static void
+gate_transcript_view_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
+{
+  GateTranscriptView *self = GATE_TRANSCRIPT_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SHOW_TIME:
+      g_value_set_boolean (value, self->show_time);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+gate_transcript_view_set_property (GObject *object, guint prop_id, const GValue *value, GParamSpec *pspec)
+{
+  GateTranscriptView *self = GATE_TRANSCRIPT_VIEW (object);
+
+  switch (prop_id)
+    {
+    case PROP_SHOW_TIME:
+      gate_transcript_view_set_show_time (self, g_value_get_boolean (value));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
 }
 
 static void
@@ -248,12 +330,22 @@ gate_transcript_view_class_init (GateTranscriptViewClass *klass)
 
   object_class->dispose = gate_transcript_view_dispose;
   object_class->finalize = gate_transcript_view_finalize;
+  object_class->get_property = gate_transcript_view_get_property;
+  object_class->set_property = gate_transcript_view_set_property;
+
+  /* Whether each line starts with the time it happened. */
+  properties[PROP_SHOW_TIME] = g_param_spec_boolean ("show-time", NULL, NULL, FALSE,
+                                                     G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+                                                       | G_PARAM_EXPLICIT_NOTIFY);
+  g_object_class_install_properties (object_class, N_PROPS, properties);
 
   gtk_widget_class_set_template_from_resource (widget_class, "/io/github/postgate/Postgate/gate-transcript-view.ui");
   gtk_widget_class_bind_template_child (widget_class, GateTranscriptView, scrolled);
   gtk_widget_class_bind_template_child (widget_class, GateTranscriptView, text_view);
   gtk_widget_class_bind_template_child (widget_class, GateTranscriptView, copy_button);
   gtk_widget_class_bind_template_child (widget_class, GateTranscriptView, save_button);
+  gtk_widget_class_bind_template_child (widget_class, GateTranscriptView, time_button);
+  gtk_widget_class_bind_template_callback (widget_class, on_time_toggled);
   gtk_widget_class_bind_template_callback (widget_class, on_copy_clicked);
   gtk_widget_class_bind_template_callback (widget_class, on_save_clicked);
 
@@ -271,6 +363,7 @@ gate_transcript_view_init (GateTranscriptView *self)
   gtk_widget_init_template (GTK_WIDGET (self));
 
   self->plain = g_string_new (NULL);
+  self->events = g_ptr_array_new_with_free_func ((GDestroyNotify) gate_transcript_event_unref);
   self->follow = TRUE;
 
   buffer = gtk_text_view_get_buffer (self->text_view);
@@ -281,6 +374,7 @@ gate_transcript_view_init (GateTranscriptView *self)
   self->tls_tag = gtk_text_buffer_create_tag (buffer, "tls", NULL);
   self->prefix_tag = gtk_text_buffer_create_tag (buffer, "prefix", "weight", PANGO_WEIGHT_BOLD, NULL);
   self->secret_tag = gtk_text_buffer_create_tag (buffer, "secret", NULL);
+  self->time_tag = gtk_text_buffer_create_tag (buffer, "time", "foreground", "#77767b", NULL);
   gtk_text_buffer_get_end_iter (buffer, &end);
   self->end_mark = gtk_text_buffer_create_mark (buffer, "end", &end, FALSE);
 

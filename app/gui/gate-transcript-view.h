@@ -18,6 +18,9 @@ GtkWidget *gate_transcript_view_new (void);
 void gate_transcript_view_append (GateTranscriptView *self, GateTranscriptEvent *event);
 void gate_transcript_view_clear (GateTranscriptView *self);
 guint gate_transcript_view_get_n_lines (GateTranscriptView *self);
+/* Each line starts with the time it happened ("14:03:07.120") when set. */
+void gate_transcript_view_set_show_time (GateTranscriptView *self, gboolean show_time);
+gboolean gate_transcript_view_get_show_time (GateTranscriptView *self);
 /* The whole transcript as plain text, swaks style ("<- 220 …"), one line
  * per event. */
 char *gate_transcript_view_dup_text (GateTranscriptView *self);

@@ -40,6 +40,52 @@ gate_spool_fs_open_lock_file (const char *path, int *fd)
 }
 
 int
+gate_spool_fs_open_append (const char *path, int *fd)
+{
+  return open_file (path, O_WRONLY | O_CREAT | O_APPEND, fd);
+}
+
+int
+gate_spool_fs_take_contents (int fd, char **data, gsize *len)
+{
+  GByteArray *bytes = g_byte_array_new ();
+  guint8 buffer[4096];
+
+  *data = NULL;
+  *len = 0;
+  if (lseek (fd, 0, SEEK_SET) < 0)
+    goto fail;
+  for (;;)
+    {
+      ssize_t n = read (fd, buffer, sizeof buffer);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        goto fail;
+      if (n == 0)
+        break;
+      g_byte_array_append (bytes, buffer, (guint)n);
+    }
+  /* Only when there was something: emptying the file is a change that its
+   * watcher sees. */
+  if (bytes->len > 0 && ftruncate (fd, 0) < 0)
+    goto fail;
+  *len = bytes->len;
+  g_byte_array_append (bytes, (const guint8 *)"", 1);
+  *data = (char *)g_byte_array_free (bytes, FALSE);
+  return 0;
+
+fail:
+  {
+    int saved_errno = errno;
+
+    g_byte_array_unref (bytes);
+    return saved_errno;
+  }
+}
+
+int
 gate_spool_fs_write_all (int fd, const void *data, gsize len)
 {
   const guint8 *p = data;

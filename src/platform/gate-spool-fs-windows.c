@@ -66,8 +66,9 @@ open_file (const char *path, DWORD access, DWORD disposition, int crt_flags, int
   *fd = -1;
   if (wpath == NULL)
     return EINVAL;
-  handle = CreateFileW ((const wchar_t *)wpath, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
-                        NULL, disposition, FILE_ATTRIBUTE_NORMAL, NULL);
+  handle
+      = CreateFileW ((const wchar_t *)wpath, access, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                     NULL, disposition, FILE_ATTRIBUTE_NORMAL, NULL);
   saved = last_errno ();
   g_free (wpath);
   if (handle == INVALID_HANDLE_VALUE)
@@ -97,6 +98,50 @@ int
 gate_spool_fs_open_lock_file (const char *path, int *fd)
 {
   return open_file (path, GENERIC_READ | GENERIC_WRITE, OPEN_ALWAYS, _O_RDWR, fd);
+}
+
+int
+gate_spool_fs_open_append (const char *path, int *fd)
+{
+  return open_file (path, FILE_APPEND_DATA | SYNCHRONIZE, OPEN_ALWAYS, _O_WRONLY | _O_APPEND, fd);
+}
+
+int
+gate_spool_fs_take_contents (int fd, char **data, gsize *len)
+{
+  HANDLE handle = handle_of (fd);
+  LARGE_INTEGER size;
+  LARGE_INTEGER zero = { 0 };
+  DWORD done = 0;
+  char *buffer;
+
+  *data = NULL;
+  *len = 0;
+  if (!GetFileSizeEx (handle, &size) || !SetFilePointerEx (handle, zero, NULL, FILE_BEGIN))
+    return last_errno ();
+  if (size.QuadPart > 64 * 1024 * 1024)
+    return EFBIG;
+  buffer = g_malloc0 ((gsize)size.QuadPart + 1);
+  if (size.QuadPart > 0 && !ReadFile (handle, buffer, (DWORD)size.QuadPart, &done, NULL))
+    {
+      int saved = last_errno ();
+
+      g_free (buffer);
+      return saved;
+    }
+  /* Only when there was something: emptying the file is a change that its
+   * watcher sees. */
+  if (done > 0 && (!SetFilePointerEx (handle, zero, NULL, FILE_BEGIN) || !SetEndOfFile (handle)))
+    {
+      int saved = last_errno ();
+
+      g_free (buffer);
+      return saved;
+    }
+  buffer[done] = '\0';
+  *data = buffer;
+  *len = done;
+  return 0;
 }
 
 int

@@ -22,7 +22,15 @@ int gate_spool_fs_open_existing (const char *path, int *fd);
 /* A lock file, created private to the user when missing. */
 int gate_spool_fs_open_lock_file (const char *path, int *fd);
 
+/* A file every write of which goes to its end, created private to the user
+ * when missing. */
+int gate_spool_fs_open_append (const char *path, int *fd);
+
 int gate_spool_fs_write_all (int fd, const void *data, gsize len);
+
+/* Reads the whole file from its start into *@data (nul-terminated, free it
+ * with g_free()) and empties it; the caller holds the file's lock. */
+int gate_spool_fs_take_contents (int fd, char **data, gsize *len);
 void gate_spool_fs_close (int fd);
 
 /* Asks the system to start writing @fd's data now, without waiting: the

@@ -654,7 +654,7 @@ settle_result (GateForwarder *self, const char *id, GateSpoolEntry *entry, GateS
    * one change to the spool instead of two. */
   if (n > 0 && gate_smtp_send_result_get_n_accepted (result) == n)
     {
-      if (gate_spool_delete (self->spool, id, &error))
+      if (gate_spool_remove_delivered (self->spool, id, &error))
         {
           g_signal_emit (self, signals[SIGNAL_DELIVERED], 0, id, final_line);
           return NULL;

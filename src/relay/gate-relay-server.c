@@ -5,9 +5,9 @@
 
 #include "gate-relay-server.h"
 
+/* IPPROTO_TCP and TCP_NODELAY, from the right system header on each platform. */
+#include <gio/gnetworking.h>
 #include <glib/gi18n-lib.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <string.h>
 
 #include "gate-relay-session.h"

@@ -489,6 +489,12 @@ struct _GateSpoolWriter
   GTask *task;
 };
 
+typedef enum
+{
+  SYNC_FILES,
+  SYNC_FILE_SYSTEM,
+} SyncMode;
+
 struct _GateSpool
 {
   GObject parent_instance;
@@ -500,7 +506,7 @@ struct _GateSpool
   GMainContext *context;
   GHashTable *records;    /* id → Record */
   GHashTable *committing; /* ids handed to the sync thread, not yet done */
-  gboolean use_syncfs;
+  SyncMode sync_mode;
   GFileMonitor *monitor;
   guint counter;
 
@@ -806,6 +812,126 @@ monitor_changed_cb (GFileMonitor *monitor, GFile *file, GFile *other_file, GFile
     }
 }
 
+/* ---- changes from other processes --------------------------------------- */
+
+static char *
+control_path (GateSpool *self, gboolean folder_only)
+{
+  return g_build_filename (self->path, CONTROL_DIR, folder_only ? NULL : CONTROL_FILE, NULL);
+}
+
+/* Another process changed @id: tell the relay owning the folder, if any. */
+static void
+notify_owner (GateSpool *self, const char *id)
+{
+  g_autofree char *folder = control_path (self, TRUE);
+  g_autofree char *path = control_path (self, FALSE);
+  g_autofree char *line = g_strconcat (id, "\n", NULL);
+  int saved_errno;
+  int fd;
+
+  if (self->flags & GATE_SPOOL_OPEN_OWNER)
+    return;
+  if (g_mkdir (folder, 0700) < 0 && errno != EEXIST)
+    {
+      g_warning ("Could not tell the relay about message %s: %s", id, g_strerror (errno));
+      return;
+    }
+  if ((saved_errno = gate_spool_fs_open_append (path, &fd)) != 0)
+    {
+      g_warning ("Could not tell the relay about message %s: %s", id, g_strerror (saved_errno));
+      return;
+    }
+  /* The relay empties the file under the same lock. */
+  gate_spool_fs_lock (fd, TRUE, TRUE);
+  if ((saved_errno = gate_spool_fs_write_all (fd, line, strlen (line))) != 0)
+    g_warning ("Could not tell the relay about message %s: %s", id, g_strerror (saved_errno));
+  gate_spool_fs_close (fd);
+}
+
+/* Reloads the messages other processes changed since the last call. */
+static void
+drain_control (GateSpool *self)
+{
+  g_autofree char *path = control_path (self, FALSE);
+  g_autofree char *data = NULL;
+  g_auto (GStrv) ids = NULL;
+  gsize len = 0;
+  int saved_errno;
+  int fd;
+
+  if ((saved_errno = gate_spool_fs_open_lock_file (path, &fd)) != 0)
+    {
+      g_warning ("Could not read the changes to the mail queue: %s", g_strerror (saved_errno));
+      return;
+    }
+  gate_spool_fs_lock (fd, TRUE, TRUE);
+  saved_errno = gate_spool_fs_take_contents (fd, &data, &len);
+  gate_spool_fs_close (fd);
+  if (saved_errno != 0)
+    {
+      g_warning ("Could not read the changes to the mail queue: %s", g_strerror (saved_errno));
+      return;
+    }
+  ids = g_strsplit (data, "\n", -1);
+  for (guint i = 0; ids[i] != NULL; i++)
+    if (id_is_valid (ids[i]))
+      reload_id (self, ids[i]);
+}
+
+static void
+control_changed_cb (GFileMonitor *monitor, GFile *file, GFile *other_file, GFileMonitorEvent event,
+                    gpointer user_data)
+{
+  GateSpool *self = user_data;
+  g_autofree char *name = NULL;
+
+  if (event != G_FILE_MONITOR_EVENT_CREATED && event != G_FILE_MONITOR_EVENT_CHANGED
+      && event != G_FILE_MONITOR_EVENT_CHANGES_DONE_HINT && event != G_FILE_MONITOR_EVENT_MOVED_IN)
+    return;
+  name = g_file_get_basename (file);
+  if (g_strcmp0 (name, CONTROL_FILE) == 0)
+    drain_control (self);
+}
+
+/* The relay owning the folder watches only the control folder, where other
+ * processes announce their changes; any other process watches the queue
+ * folder itself (it sees the relay's changes, and the others'). */
+static void
+start_watching (GateSpool *self)
+{
+  g_autoptr (GError) local_error = NULL;
+  gboolean owner = (self->flags & GATE_SPOOL_OPEN_OWNER) != 0;
+  g_autofree char *folder = owner ? control_path (self, TRUE) : g_strdup (self->path);
+  g_autoptr (GFile) dir = g_file_new_for_path (folder);
+
+  if (owner && g_mkdir (folder, 0700) < 0 && errno != EEXIST)
+    {
+      g_warning ("Changes from other programs to the mail queue will not be noticed: %s", g_strerror (errno));
+      return;
+    }
+  self->monitor = g_file_monitor_directory (dir, owner ? G_FILE_MONITOR_NONE : G_FILE_MONITOR_WATCH_MOVES,
+                                            NULL, &local_error);
+  if (self->monitor == NULL)
+    {
+      g_warning ("Changes from other programs to the mail queue will not be noticed: %s",
+                 local_error->message);
+      return;
+    }
+  if (owner)
+    {
+      g_file_monitor_set_rate_limit (self->monitor, 100);
+      g_signal_connect (self->monitor, "changed", G_CALLBACK (control_changed_cb), self);
+      /* Announced while no relay was running: already read by the scan. */
+      drain_control (self);
+    }
+  else
+    {
+      g_file_monitor_set_rate_limit (self->monitor, 200);
+      g_signal_connect (self->monitor, "changed", G_CALLBACK (monitor_changed_cb), self);
+    }
+}
+
 /* ---- group commit ------------------------------------------------------ */
 
 typedef struct
@@ -873,30 +999,44 @@ static void
 sync_batch (GateSpool *self, GPtrArray *batch)
 {
   gboolean any_renamed = FALSE;
+  gboolean synced = FALSE;
   int err;
 
   /* The data of every file first, then the renames, then one folder sync
-   * that makes all the new names durable together.  For a batch, one
-   * syncfs() replaces a journal commit per file. */
-#ifdef __linux__
-  if (batch->len >= 2 && self->use_syncfs)
+   * that makes all the new names durable together.  Write-back of the whole
+   * batch starts before the first sync waits, so that one journal commit
+   * covers every file (the syncs after the first find their data written);
+   * GATE_SPOOL_SYNC=syncfs syncs the whole file system in one call instead. */
+  for (guint i = 0; i < batch->len; i++)
     {
-      if (syncfs (self->dir_fd) < 0)
+      GateSpoolWriter *writer = batch->pdata[i];
+
+      if (writer->error == NULL)
         {
-          err = errno;
+          gate_spool_fs_start_writeback (writer->fd);
+          gate_spool_fs_start_writeback (writer->env_fd);
+        }
+    }
+  if (batch->len >= 2 && self->sync_mode == SYNC_FILE_SYSTEM)
+    {
+      err = gate_spool_fs_sync_file_system (self->dir_fd);
+      if (err == 0)
+        synced = TRUE;
+      else if (err != ENOSYS)
+        {
           for (guint i = 0; i < batch->len; i++)
             writer_fail (batch->pdata[i], err, _ ("sync"));
         }
     }
-  else
-#endif
+  if (!synced)
     for (guint i = 0; i < batch->len; i++)
       {
         GateSpoolWriter *writer = batch->pdata[i];
 
         if (writer->error)
           continue;
-        if ((err = sync_fd (writer->fd)) != 0 || (err = sync_fd (writer->env_fd)) != 0)
+        if ((err = gate_spool_fs_sync_data (writer->fd)) != 0
+            || (err = gate_spool_fs_sync_data (writer->env_fd)) != 0)
           writer_fail (writer, err, _ ("sync"));
       }
   for (guint i = 0; i < batch->len; i++)
@@ -907,8 +1047,8 @@ sync_batch (GateSpool *self, GPtrArray *batch)
       g_autofree char *env_tmp = spool_tmp_file (self, writer->id, ".env");
       g_autofree char *env = spool_file (self, writer->id, ".env");
 
-      close (writer->fd);
-      close (writer->env_fd);
+      gate_spool_fs_close (writer->fd);
+      gate_spool_fs_close (writer->env_fd);
       writer->fd = writer->env_fd = -1;
       if (writer->error)
         {
@@ -916,15 +1056,16 @@ sync_batch (GateSpool *self, GPtrArray *batch)
           continue;
         }
       /* Content before envelope: the envelope's name is the commit point. */
-      if (g_rename (msg_tmp, msg) < 0 || g_rename (env_tmp, env) < 0)
+      if ((err = gate_spool_fs_rename (msg_tmp, msg)) != 0
+          || (err = gate_spool_fs_rename (env_tmp, env)) != 0)
         {
-          writer_fail (writer, errno, _ ("rename"));
+          writer_fail (writer, err, _ ("rename"));
           writer_unlink_all (writer);
           continue;
         }
       any_renamed = TRUE;
     }
-  if (any_renamed && (err = sync_fd (self->dir_fd)) != 0)
+  if (any_renamed && (err = gate_spool_fs_sync_folder (self->dir_fd)) != 0)
     {
       for (guint i = 0; i < batch->len; i++)
         {
@@ -1013,10 +1154,8 @@ gate_spool_finalize (GObject *object)
   g_clear_pointer (&self->committing, g_hash_table_unref);
   g_clear_pointer (&self->pending, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
-  if (self->dir_fd >= 0)
-    close (self->dir_fd);
-  if (self->owner_fd >= 0)
-    close (self->owner_fd); /* releases the owner lock */
+  gate_spool_fs_close_folder (self->dir_fd);
+  gate_spool_fs_close (self->owner_fd); /* releases the owner lock */
   g_mutex_clear (&self->mutex);
   g_cond_clear (&self->cond);
   g_free (self->path);
@@ -1063,7 +1202,7 @@ gate_spool_init (GateSpool *self)
   self->records = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)record_free);
   self->committing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   /* Read once here: getenv() is not safe to call from the sync thread. */
-  self->use_syncfs = g_getenv ("GATE_SPOOL_NO_SYNCFS") == NULL;
+  self->sync_mode = g_strcmp0 (g_getenv ("GATE_SPOOL_SYNC"), "syncfs") == 0 ? SYNC_FILE_SYSTEM : SYNC_FILES;
   self->pending = g_ptr_array_new ();
   g_mutex_init (&self->mutex);
   g_cond_init (&self->cond);
@@ -1094,12 +1233,10 @@ gate_spool_path_has_owner (const char *path)
   int fd;
 
   g_return_val_if_fail (path != NULL, FALSE);
-  fd = g_open (lock_path, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0)
+  if (gate_spool_fs_open_existing (lock_path, &fd) != 0)
     return FALSE;
-  if (flock (fd, LOCK_SH | LOCK_NB) < 0)
-    owned = (errno == EWOULDBLOCK);
-  close (fd);
+  owned = gate_spool_fs_lock (fd, FALSE, FALSE) == EWOULDBLOCK;
+  gate_spool_fs_close (fd);
   return owned;
 }
 
@@ -1107,6 +1244,7 @@ GateSpool *
 gate_spool_open (const char *path, GateSpoolOpenFlags flags, GError **error)
 {
   g_autoptr (GateSpool) self = NULL;
+  int saved_errno;
 
   g_return_val_if_fail (path != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -1122,10 +1260,9 @@ gate_spool_open (const char *path, GateSpoolOpenFlags flags, GError **error)
       set_errno_error (error, errno, _ ("create"), self->path);
       return NULL;
     }
-  self->dir_fd = g_open (self->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-  if (self->dir_fd < 0)
+  if ((saved_errno = gate_spool_fs_open_folder (self->path, &self->dir_fd)) != 0)
     {
-      set_errno_error (error, errno, _ ("open"), self->path);
+      set_errno_error (error, saved_errno, _ ("open"), self->path);
       return NULL;
     }
 
@@ -1133,19 +1270,18 @@ gate_spool_open (const char *path, GateSpoolOpenFlags flags, GError **error)
     {
       g_autofree char *lock_path = g_build_filename (self->path, OWNER_LOCK, NULL);
 
-      self->owner_fd = g_open (lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-      if (self->owner_fd < 0)
+      if ((saved_errno = gate_spool_fs_open_lock_file (lock_path, &self->owner_fd)) != 0)
         {
-          set_errno_error (error, errno, _ ("create"), lock_path);
+          set_errno_error (error, saved_errno, _ ("create"), lock_path);
           return NULL;
         }
-      if (flock (self->owner_fd, LOCK_EX | LOCK_NB) < 0)
+      if ((saved_errno = gate_spool_fs_lock (self->owner_fd, TRUE, FALSE)) != 0)
         {
-          if (errno == EWOULDBLOCK)
+          if (saved_errno == EWOULDBLOCK)
             g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_BUSY,
                          _ ("Another relay is already using the mail queue in “%s”"), self->path);
           else
-            set_errno_error (error, errno, _ ("lock"), lock_path);
+            set_errno_error (error, saved_errno, _ ("lock"), lock_path);
           return NULL;
         }
     }
@@ -1153,20 +1289,7 @@ gate_spool_open (const char *path, GateSpoolOpenFlags flags, GError **error)
   scan_folder (self, (flags & GATE_SPOOL_OPEN_OWNER) != 0);
 
   if (flags & GATE_SPOOL_OPEN_WATCH)
-    {
-      g_autoptr (GFile) dir = g_file_new_for_path (self->path);
-      g_autoptr (GError) local_error = NULL;
-
-      self->monitor = g_file_monitor_directory (dir, G_FILE_MONITOR_WATCH_MOVES, NULL, &local_error);
-      if (self->monitor == NULL)
-        g_warning ("Changes from other programs to the mail queue will not be noticed: %s",
-                   local_error->message);
-      else
-        {
-          g_file_monitor_set_rate_limit (self->monitor, 200);
-          g_signal_connect (self->monitor, "changed", G_CALLBACK (monitor_changed_cb), self);
-        }
-    }
+    start_watching (self);
 
   if (flags & GATE_SPOOL_OPEN_OWNER)
     self->sync_thread = g_thread_new ("gate-spool-sync", sync_thread_func, self);
@@ -1262,10 +1385,8 @@ gate_spool_open_content (GateSpool *self, const char *id, GError **error)
 static void
 writer_free (GateSpoolWriter *writer)
 {
-  if (writer->fd >= 0)
-    close (writer->fd);
-  if (writer->env_fd >= 0)
-    close (writer->env_fd);
+  gate_spool_fs_close (writer->fd);
+  gate_spool_fs_close (writer->env_fd);
   g_clear_error (&writer->error);
   g_clear_pointer (&writer->entry, gate_spool_entry_unref);
   g_clear_pointer (&writer->recipients, g_ptr_array_unref);
@@ -1281,6 +1402,7 @@ gate_spool_begin (GateSpool *self, GError **error)
 {
   GateSpoolWriter *writer;
   g_autofree char *path = NULL;
+  int saved_errno;
 
   g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
   g_return_val_if_fail (self->flags & GATE_SPOOL_OPEN_OWNER, NULL);
@@ -1298,10 +1420,9 @@ gate_spool_begin (GateSpool *self, GError **error)
   writer->entry->client_address = g_strdup ("");
   writer->entry->client_name = g_strdup ("");
   path = spool_tmp_file (self, writer->id, ".msg");
-  writer->fd = g_open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (writer->fd < 0)
+  if ((saved_errno = gate_spool_fs_create (path, TRUE, &writer->fd)) != 0)
     {
-      set_errno_error (error, errno, _ ("create"), path);
+      set_errno_error (error, saved_errno, _ ("create"), path);
       writer_free (writer);
       return NULL;
     }
@@ -1430,10 +1551,8 @@ gate_spool_writer_abort (GateSpoolWriter *writer)
   g_return_if_fail (writer != NULL);
   g_return_if_fail (writer->task == NULL);
 
-  if (writer->fd >= 0)
-    close (writer->fd);
-  if (writer->env_fd >= 0)
-    close (writer->env_fd);
+  gate_spool_fs_close (writer->fd);
+  gate_spool_fs_close (writer->env_fd);
   writer->fd = writer->env_fd = -1;
   writer_unlink_all (writer);
   writer_free (writer);
@@ -1467,10 +1586,9 @@ writer_write_envelope (GateSpoolWriter *writer)
   writer->entry = full;
 
   data = entry_envelope_to_data (full, &len);
-  writer->env_fd = g_open (path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (writer->env_fd < 0)
+  if ((saved_errno = gate_spool_fs_create (path, TRUE, &writer->env_fd)) != 0)
     {
-      writer_fail (writer, errno, _ ("create"));
+      writer_fail (writer, saved_errno, _ ("create"));
       return FALSE;
     }
   if (!write_all (writer->env_fd, data, len, &saved_errno))
@@ -1503,10 +1621,8 @@ gate_spool_writer_commit_async (GateSpoolWriter *writer, GCancellable *cancellab
     {
       GTask *task = g_steal_pointer (&writer->task);
 
-      if (writer->fd >= 0)
-        close (writer->fd);
-      if (writer->env_fd >= 0)
-        close (writer->env_fd);
+      gate_spool_fs_close (writer->fd);
+      gate_spool_fs_close (writer->env_fd);
       writer->fd = writer->env_fd = -1;
       writer_unlink_all (writer);
       g_task_return_error (task, g_steal_pointer (&writer->error));
@@ -1538,6 +1654,7 @@ typedef enum
   UPDATE_WRITE,
   UPDATE_WRITE_DURABLE,
   UPDATE_DELETE,
+  UPDATE_DELETE_DURABLE,
   UPDATE_ERROR,
 } UpdateAction;
 
@@ -1553,7 +1670,7 @@ spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, g
   g_autofree char *env_path = NULL;
   GateSpoolEntry *entry = NULL;
   UpdateAction action;
-  struct stat st;
+  int saved_errno;
   int fd;
 
   if (deleted)
@@ -1565,10 +1682,8 @@ spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, g
       return NULL;
     }
   env_path = spool_file (self, id, ".env");
-  fd = g_open (env_path, O_RDONLY | O_CLOEXEC, 0);
-  if (fd < 0)
+  if ((saved_errno = gate_spool_fs_open_existing (env_path, &fd)) != 0)
     {
-      int saved_errno = errno;
       if (saved_errno == ENOENT)
         {
           g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
@@ -1579,14 +1694,13 @@ spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, g
         set_errno_error (error, saved_errno, _ ("open"), env_path);
       return NULL;
     }
-  while (flock (fd, LOCK_EX) < 0 && errno == EINTR)
-    ;
+  gate_spool_fs_lock (fd, TRUE, TRUE);
   /* Deleted by another process while we waited for the lock? */
-  if (fstat (fd, &st) < 0 || st.st_nlink == 0)
+  if (gate_spool_fs_is_deleted (fd))
     {
       g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
                    _ ("There is no message “%s” in the mail queue"), id);
-      close (fd);
+      gate_spool_fs_close (fd);
       spool_set_entry (self, id, NULL);
       return NULL;
     }
@@ -1594,7 +1708,7 @@ spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, g
   entry = load_entry (self, id, error);
   if (entry == NULL)
     {
-      close (fd);
+      gate_spool_fs_close (fd);
       return NULL;
     }
   action = func (entry, data, error);
@@ -1606,9 +1720,13 @@ spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, g
           g_clear_pointer (&entry, gate_spool_entry_unref);
         break;
       case UPDATE_DELETE:
+      case UPDATE_DELETE_DURABLE:
+        /* A delivered message needs no folder sync: a deletion undone by a
+         * crash only means it is sent once more (delivery is at least once).
+         * The user's deletion is kept. */
         remove_files (self, id);
-        if (self->dir_fd >= 0)
-          sync_fd (self->dir_fd);
+        if (action == UPDATE_DELETE_DURABLE)
+          gate_spool_fs_sync_folder (self->dir_fd);
         g_clear_pointer (&entry, gate_spool_entry_unref);
         if (deleted)
           *deleted = TRUE;
@@ -1617,20 +1735,22 @@ spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, g
       default:
         /* Keep what we learnt from disk even though the change did not apply. */
         spool_set_entry (self, id, entry);
-        close (fd);
+        gate_spool_fs_close (fd);
         return NULL;
     }
-  close (fd);
+  gate_spool_fs_close (fd);
 
   if (entry != NULL)
     {
+      notify_owner (self, id);
       spool_set_entry (self, id, gate_spool_entry_ref (entry));
       return entry;
     }
-  if (deleted && *deleted)
-    spool_set_entry (self, id, NULL);
-  else if (action == UPDATE_DELETE)
-    spool_set_entry (self, id, NULL);
+  if (action == UPDATE_DELETE || action == UPDATE_DELETE_DURABLE)
+    {
+      notify_owner (self, id);
+      spool_set_entry (self, id, NULL);
+    }
   return NULL;
 }
 
@@ -1812,7 +1932,7 @@ gate_spool_retry (GateSpool *self, const char *id, GError **error)
 static UpdateAction
 delete_func (GateSpoolEntry *entry, gpointer data, GError **error)
 {
-  return UPDATE_DELETE;
+  return GPOINTER_TO_INT (data) ? UPDATE_DELETE : UPDATE_DELETE_DURABLE;
 }
 
 gboolean
@@ -1822,7 +1942,18 @@ gate_spool_delete (GateSpool *self, const char *id, GError **error)
 
   g_return_val_if_fail (GATE_IS_SPOOL (self), FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
-  spool_update (self, id, delete_func, NULL, &deleted, error);
+  spool_update (self, id, delete_func, GINT_TO_POINTER (FALSE), &deleted, error);
+  return deleted;
+}
+
+gboolean
+gate_spool_remove_delivered (GateSpool *self, const char *id, GError **error)
+{
+  gboolean deleted = FALSE;
+
+  g_return_val_if_fail (GATE_IS_SPOOL (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+  spool_update (self, id, delete_func, GINT_TO_POINTER (TRUE), &deleted, error);
   return deleted;
 }
 

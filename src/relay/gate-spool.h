@@ -192,6 +192,10 @@ GateSpoolEntry *gate_spool_finish_attempt (GateSpool *self, const char *id, gint
                                            const char *last_error, gboolean *removed, GError **error);
 /* Gives up: pending recipients → failed with @reason, status FAILED. */
 GateSpoolEntry *gate_spool_fail (GateSpool *self, const char *id, const char *reason, GError **error);
+/* The upstream server took every recipient: removes the message, like
+ * gate_spool_delete() but without waiting for the removal to reach the disk
+ * (undone by a crash, it is only sent once more). */
+gboolean gate_spool_remove_delivered (GateSpool *self, const char *id, GError **error);
 /* User actions (CLI, GUI).  hold: QUEUED/FAILED → HELD (an in-flight message is held
  * once its attempt ends).  retry: QUEUED/HELD/FAILED → QUEUED now, failed
  * recipients pending again, release time = now.  delete: removes it whatever its

@@ -103,6 +103,25 @@ test_transcript_text (Fixture *f, gconstpointer data)
                    "=== TLS 1.3\n"
                    "*** failed\n");
 
+  /* With times, every line starts with "HH:MM:SS.mmm "; without, as before. */
+  gate_transcript_view_set_show_time (f->view, TRUE);
+  g_assert_cmpuint (gate_transcript_view_get_n_lines (f->view), ==, 6);
+  g_free (text);
+  text = gate_transcript_view_dup_text (f->view);
+  {
+    g_auto(GStrv) lines = g_strsplit (text, "\n", -1);
+
+    g_assert_cmpuint (g_strv_length (lines), ==, 7);
+    for (guint i = 0; i < 6; i++)
+      g_assert_true (g_regex_match_simple ("^[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3} (<-|->|~>|<~|===|\\*\\*\\*) ",
+                                           lines[i], 0, 0));
+    g_assert_true (g_str_has_suffix (lines[2], "~> AUTH PLAIN ********"));
+  }
+  gate_transcript_view_set_show_time (f->view, FALSE);
+  g_free (text);
+  text = gate_transcript_view_dup_text (f->view);
+  g_assert_true (g_str_has_prefix (text, "<- 220 mail.example.test ESMTP\n"));
+
   gate_transcript_view_clear (f->view);
   g_assert_cmpuint (gate_transcript_view_get_n_lines (f->view), ==, 0);
   g_free (text);

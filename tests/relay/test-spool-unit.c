@@ -54,7 +54,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_free (f->dir);
 }
 
-/* The files of the folder, sorted, without the owner lock. */
+/* The files of the folder, sorted, without the owner lock and control folder. */
 static GPtrArray *
 list_files (const char *dir_path)
 {
@@ -63,7 +63,7 @@ list_files (const char *dir_path)
   const char *name;
 
   while (dir && (name = g_dir_read_name (dir)) != NULL)
-    if (strcmp (name, ".owner.lock") != 0)
+    if (strcmp (name, ".owner.lock") != 0 && strcmp (name, ".control") != 0)
       g_ptr_array_add (names, g_strdup (name));
   g_ptr_array_sort (names, (GCompareFunc)(void (*) (void))g_strcmp0);
   return names;
