@@ -72,8 +72,11 @@ static void
 deferred_cb (GateRelay *relay, const char *id, const char *reason, gint64 next, gpointer user_data)
 {
   gint64 wait = MAX (0, next - g_get_real_time () / G_USEC_PER_SEC);
+  /* A plain %u keeps the whole sentence translatable (a G_GINT64_FORMAT
+   * in the middle of a literal splits it for xgettext). */
+  guint seconds = (guint)MIN (wait, (gint64)G_MAXUINT);
 
-  print_line (_ ("deferred %s, next try in %" G_GINT64_FORMAT " s: %s"), id, wait, reason);
+  print_line (_ ("deferred %s, next try in %u s: %s"), id, seconds, reason);
 }
 
 static void

@@ -378,6 +378,8 @@ on_connected (GObject *source, GAsyncResult *res, gpointer user_data)
     return;
 
   gate_stage_indicator_set_step (self->stage_indicator, GATE_STEP_SENDING);
+  /* One test email per session: QUIT can travel with its final dot. */
+  gate_smtp_client_set_quit_after_send (self->client, TRUE);
   gate_smtp_client_send_async (self->client, self->envelope, self->message, self->cancellable, on_sent,
                                g_object_ref (self));
 }
