@@ -38,6 +38,7 @@ typedef struct {
   GateCliConnectionOptions *connection;
   GateSmtpClient *client;
   gboolean quiet;
+  int timeout;
 
   char **to;
   char *subject;
@@ -239,6 +240,10 @@ static void
 start_connect (SendRun *run)
 {
   run->client = gate_cli_connection_options_create_client (run->connection);
+  /* One limit for every wait on the server; the end of a large message may
+   * take the server longer to check, so DATA keeps at least its default. */
+  if (run->timeout > 0)
+    gate_smtp_client_set_timeouts (run->client, run->timeout, run->timeout, MAX (run->timeout, 600));
   g_signal_connect (run->client, "transcript", G_CALLBACK (on_transcript), run);
   gate_smtp_client_connect_async (run->client, run->cancellable, connect_cb, run);
 }
@@ -483,6 +488,10 @@ gate_cli_send (int argc, char **argv)
     { "message-file", 0, 0, G_OPTION_ARG_FILENAME, &run.message_file,
       N_("Send this ready message (RFC 5322) as it is instead of a test message"), N_("FILE") },
     { "quiet", 'q', 0, G_OPTION_ARG_NONE, &run.quiet, N_("Show only the result, not the conversation"), NULL },
+    { "timeout", 0, 0, G_OPTION_ARG_INT, &run.timeout,
+      N_("Give up when the server does not answer within this many seconds (default: 30 to connect, 60 "
+         "for each answer)"),
+      N_("SECONDS") },
     { NULL }
   };
 
@@ -517,6 +526,9 @@ gate_cli_send (int argc, char **argv)
   else if (run.to == NULL || run.to[0] == NULL)
     g_set_error_literal (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
                          _("Give at least one recipient with --to ADDR."));
+  else if (run.timeout < 0 || run.timeout > 3600)
+    g_set_error_literal (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                         _("--timeout takes a number of seconds from 1 to 3600."));
   else if (run.message_file != NULL && (run.subject != NULL || run.body != NULL || run.html != NULL
                                         || run.attach != NULL))
     g_set_error_literal (&error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,

@@ -47,6 +47,7 @@ class SendErrorTest(CliTestCase):
                      ["send", "--from", FROM, "--to", TO, "--server", "h", "--port", "70000"],
                      ["send", "--from", FROM, "--to", "not an address", "--server", "h"],
                      ["send", "--from", FROM, "--to", TO, "--server", "h", "--pin-sha256", "abc"],
+                     ["send", "--from", FROM, "--to", TO, "--server", "h", "--timeout", "-5"],
                      ["send", "--from", FROM, "--to", TO, "--server", "h", "--no-such-option"]):
             with self.subTest(args=args):
                 result = self.run_cli(*args, input="")
@@ -151,6 +152,15 @@ class SendErrorTest(CliTestCase):
         server = self.server("--behaviour", "garbage", script="hostile-server.py")
         result = self.send(server.port)
         self.assertStatus(result, 8)
+
+    def test_no_greeting_times_out(self):
+        # A server that accepts the connection and never speaks: with
+        # --timeout the wait ends, as a connection problem (2), in words.
+        server = self.server("--behaviour", "never-answer", script="hostile-server.py")
+        result = self.run_cli("send", "--server", "127.0.0.1", "--port", str(server.port),
+                              "--security", "none", "--from", FROM, "--to", TO, "--timeout", "2")
+        self.assertStatus(result, 2)
+        self.assertIn("did not answer", result.stderr.lower() + result.stdout.lower())
 
     def test_ctrl_c_cancels(self):
         server = self.server("--behaviour", "never-answer", script="hostile-server.py")
