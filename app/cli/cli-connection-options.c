@@ -478,7 +478,8 @@ gate_cli_connection_options_validate (GateCliConnectionOptions *options, GError 
         }
       if (options->ca_file != NULL && !g_path_is_absolute (options->ca_file))
         {
-          /* GIO's trust store wants an absolute path. */
+          /* A profile saved with this path must not depend on the folder
+           * it was typed in. */
           char *absolute = g_canonicalize_filename (options->ca_file, NULL);
 
           g_free (options->ca_file);
