@@ -12,6 +12,7 @@
 #include "cli-commands.h"
 #include "cli-connection-options.h"
 #include "cli-profile-loader.h"
+#include "gate-local-time.h"
 #include "gate-relay.h"
 
 /* `postgate-cli relay`: the relay without the tray, for a server or a
@@ -31,7 +32,7 @@ static void print_line (const char *format, ...) G_GNUC_PRINTF (1, 2);
 static void
 print_line (const char *format, ...)
 {
-  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr (GDateTime) now = gate_local_time_now ();
   g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
   g_autofree char *text = NULL;
   va_list args;
@@ -41,25 +42,6 @@ print_line (const char *format, ...)
   va_end (args);
   printf ("%s %s\n", stamp, text);
   fflush (stdout);
-}
-
-static void
-accepted_cb (GateRelay *relay, GateSpoolEntry *entry, gpointer user_data)
-{
-  const char *original = gate_spool_entry_get_original_sender (entry);
-  const char *sender = gate_spool_entry_get_sender (entry);
-  guint n = gate_spool_entry_get_n_recipients (entry);
-
-  if (original != NULL)
-    print_line (
-        g_dngettext (GETTEXT_PACKAGE, "accepted %s from %s (sender %s, rewritten to %s), %u recipient",
-                     "accepted %s from %s (sender %s, rewritten to %s), %u recipients", n),
-        gate_spool_entry_get_id (entry), gate_spool_entry_get_client_address (entry), original, sender, n);
-  else
-    print_line (g_dngettext (GETTEXT_PACKAGE, "accepted %s from %s (sender %s), %u recipient",
-                             "accepted %s from %s (sender %s), %u recipients", n),
-                gate_spool_entry_get_id (entry), gate_spool_entry_get_client_address (entry),
-                sender[0] != '\0' ? sender : "<>", n);
 }
 
 static void
@@ -92,12 +74,8 @@ recipient_failed_cb (GateRelay *relay, const char *id, const char *rcpt, const c
   print_line (_ ("recipient %s of %s failed: %s"), rcpt, id, reason);
 }
 
-static void
-client_refused_cb (GateRelay *relay, const char *address, const char *reason, gpointer user_data)
-{
-  print_line (_ ("refused a connection from %s: %s"), address, reason);
-}
-
+/* The relay's own account of what it does: where it listens, each message it
+ * takes (with its queue id), each connection it refuses. */
 static void
 log_cb (GateRelay *relay, const char *line, gpointer user_data)
 {
@@ -252,7 +230,8 @@ gate_cli_relay (int argc, char **argv)
   if (options->profile_name != NULL)
     {
       g_autoptr (GateProfileStore) store = gate_cli_open_profile_store (&error);
-      GateProfile *found = store != NULL ? gate_cli_find_profile (store, options->profile_name, &error) : NULL;
+      GateProfile *found
+          = store != NULL ? gate_cli_find_profile (store, options->profile_name, &error) : NULL;
 
       if (found == NULL)
         {
@@ -280,12 +259,10 @@ gate_cli_relay (int argc, char **argv)
   gate_relay_set_retry (relay, retry_base, retry_max);
   gate_relay_set_max_age (relay, max_age);
 
-  g_signal_connect (relay, "accepted", G_CALLBACK (accepted_cb), NULL);
   g_signal_connect (relay, "delivered", G_CALLBACK (delivered_cb), NULL);
   g_signal_connect (relay, "deferred", G_CALLBACK (deferred_cb), NULL);
   g_signal_connect (relay, "failed", G_CALLBACK (failed_cb), NULL);
   g_signal_connect (relay, "recipient-failed", G_CALLBACK (recipient_failed_cb), NULL);
-  g_signal_connect (relay, "client-refused", G_CALLBACK (client_refused_cb), NULL);
   g_signal_connect (relay, "log", G_CALLBACK (log_cb), NULL);
   g_signal_connect (relay, "notify::upstream-state", G_CALLBACK (upstream_cb), NULL);
 
@@ -297,20 +274,6 @@ gate_cli_relay (int argc, char **argv)
 
   spool_path = gate_relay_dup_spool_path (relay);
   print_line (_ ("queue folder: %s"), spool_path);
-  if (listen == NULL)
-    print_line (_ ("listening on %s"), GATE_RELAY_DEFAULT_LISTEN);
-  for (guint i = 0; listen != NULL && listen[i] != NULL; i++)
-    {
-      /* Port 0 asks the system for a free port: say which one it gave. */
-      if (i == 0 && g_str_has_suffix (listen[i], ":0"))
-        {
-          g_autofree char *host = g_strndup (listen[i], strlen (listen[i]) - 2);
-
-          print_line (_ ("listening on %s:%u"), host, gate_relay_get_port (relay));
-        }
-      else
-        print_line (_ ("listening on %s"), listen[i]);
-    }
   {
     guint n = gate_relay_get_queue_length (relay);
 

@@ -152,11 +152,25 @@ session_accepted_cb (GateRelaySession *session, GateSpoolEntry *entry, gpointer 
   GateRelayServer *self = user_data;
   g_autofree char *size = g_format_size ((guint64)MAX (0, gate_spool_entry_get_size (entry)));
   guint n = gate_spool_entry_get_n_recipients (entry);
+  const char *sender = gate_spool_entry_get_sender (entry);
+  const char *original = gate_spool_entry_get_original_sender (entry);
 
-  gate_relay_server_log (self,
-                         g_dngettext (GETTEXT_PACKAGE, "Accepted a message from %s for %u recipient (%s)",
-                                      "Accepted a message from %s for %u recipients (%s)", n),
-                         gate_spool_entry_get_client_address (entry), n, size);
+  /* The queue id ties the line to `postgate-cli queue` and to later lines. */
+  if (original != NULL)
+    gate_relay_server_log (
+        self,
+        g_dngettext (GETTEXT_PACKAGE,
+                     "Accepted message %s from %s (sender %s, sent as %s) for %u recipient (%s)",
+                     "Accepted message %s from %s (sender %s, sent as %s) for %u recipients (%s)", n),
+        gate_spool_entry_get_id (entry), gate_spool_entry_get_client_address (entry), original, sender, n,
+        size);
+  else
+    gate_relay_server_log (self,
+                           g_dngettext (GETTEXT_PACKAGE,
+                                        "Accepted message %s from %s (sender %s) for %u recipient (%s)",
+                                        "Accepted message %s from %s (sender %s) for %u recipients (%s)", n),
+                           gate_spool_entry_get_id (entry), gate_spool_entry_get_client_address (entry),
+                           sender[0] != '\0' ? sender : "<>", n, size);
   g_signal_emit (self, signals[SIGNAL_MESSAGE_ACCEPTED], 0, entry);
 }
 

@@ -8,6 +8,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "gate-local-time.h"
 #include "gate-smtp-envelope.h"
 
 /* RFC 5321 4.5.3.1: 512 octets for a command line is the minimum; old devices
@@ -62,7 +63,7 @@ struct _GateRelaySession
   GByteArray *in;
   guint8 *read_buffer;
   GString *out;
-  gboolean reading;
+  GSource *read_source; /* set while waiting for the client */
   gboolean writing;
   gboolean discarding_long_line;
   guint errors;
@@ -138,12 +139,22 @@ reset_transaction (GateRelaySession *self)
 }
 
 static void
+stop_reading (GateRelaySession *self)
+{
+  if (self->read_source == NULL)
+    return;
+  g_source_destroy (self->read_source);
+  g_clear_pointer (&self->read_source, g_source_unref);
+}
+
+static void
 session_finish (GateRelaySession *self)
 {
   if (self->state == STATE_CLOSED)
     return;
   self->state = STATE_CLOSED;
   reset_transaction (self);
+  stop_reading (self);
   g_cancellable_cancel (self->cancellable);
   g_clear_handle_id (&self->tick_source, g_source_remove);
   /* Not g_io_stream_close(): it refuses while a read is still pending. */
@@ -255,7 +266,7 @@ static const char *const month_names[]
 static char *
 rfc5322_date (void)
 {
-  g_autoptr (GDateTime) now = g_date_time_new_now_local ();
+  g_autoptr (GDateTime) now = gate_local_time_now ();
   gint64 offset = g_date_time_get_utc_offset (now) / G_USEC_PER_SEC / 60;
 
   return g_strdup_printf ("%s, %d %s %d %02d:%02d:%02d %c%02d%02d",
@@ -1342,59 +1353,90 @@ write_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   session_pump (self);
 }
 
-static void
-read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+/* The client sent something (or went away). */
+static gboolean
+readable_cb (GObject *stream, gpointer user_data)
 {
-  g_autoptr (GateRelaySession) self = user_data;
+  GateRelaySession *self = user_data;
   g_autoptr (GError) error = NULL;
   gssize n;
 
-  self->reading = FALSE;
-  n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
-  if (self->state == STATE_CLOSED)
-    return;
+  n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (stream), self->read_buffer,
+                                                READ_SIZE, NULL, &error);
+  if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    return G_SOURCE_CONTINUE;
+
+  /* The source's reference keeps the session alive through what follows. */
+  g_object_ref (self);
+  stop_reading (self);
   if (n <= 0)
     {
-      gboolean in_data;
+      gboolean in_data = self->state == STATE_DATA;
 
       if (n < 0)
         g_debug ("Reading from %s: %s", self->peer, error->message);
-      in_data = self->state == STATE_DATA;
-
       session_finish (self); /* drops the half-received message first */
       if (in_data && self->server)
         gate_relay_server_log (
             self->server, _ ("%s disconnected in the middle of a message; nothing was kept"), self->peer);
-      return;
     }
-  self->last_activity = g_get_monotonic_time ();
-  g_byte_array_append (self->in, self->read_buffer, (guint)n);
-  session_process_input (self);
-  session_pump (self);
+  else
+    {
+      self->last_activity = g_get_monotonic_time ();
+      g_byte_array_append (self->in, self->read_buffer, (guint)n);
+      session_process_input (self);
+      session_pump (self);
+    }
+  g_object_unref (self);
+  return G_SOURCE_REMOVE;
 }
 
 /* Decides what to do next: write what is pending, close, switch to TLS,
  * or read more.  Never reads while a reply is unsent: a batch of pipelined
- * commands is answered with one write. */
+ * commands is answered with one write.  Replies are small and the socket
+ * almost always takes them at once: they are written without waiting, and
+ * only what it does not take waits for an asynchronous write. */
 static void
 session_pump (GateRelaySession *self)
 {
+  GInputStream *input;
+
   if (self->state == STATE_CLOSED || self->writing)
     return;
   if (self->out->len > 0)
     {
       GOutputStream *output = g_io_stream_get_output_stream (self->stream);
-      GBytes *bytes = g_string_free_to_bytes (self->out);
+      g_autoptr (GError) error = NULL;
+      GBytes *bytes;
       gsize len = 0;
-      const void *data = g_bytes_get_data (bytes, &len);
+      const void *data;
 
-      self->out = g_string_new (NULL);
-      self->writing = TRUE;
-      /* The bytes stay alive with the task's data. */
-      g_object_set_data_full (G_OBJECT (self), "pending-write", bytes, (GDestroyNotify)g_bytes_unref);
-      g_output_stream_write_all_async (output, data, len, G_PRIORITY_DEFAULT, self->cancellable, write_cb,
-                                       g_object_ref (self));
-      return;
+      if (G_IS_POLLABLE_OUTPUT_STREAM (output)
+          && g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (output)))
+        {
+          gssize n = g_pollable_output_stream_write_nonblocking (
+              G_POLLABLE_OUTPUT_STREAM (output), self->out->str, self->out->len, NULL, &error);
+          if (n < 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              g_debug ("Writing to %s: %s", self->peer, error->message);
+              session_finish (self);
+              return;
+            }
+          if (n > 0)
+            g_string_erase (self->out, 0, n);
+        }
+      if (self->out->len > 0)
+        {
+          bytes = g_string_free_to_bytes (self->out);
+          data = g_bytes_get_data (bytes, &len);
+          self->out = g_string_new (NULL);
+          self->writing = TRUE;
+          /* The bytes stay alive with the task's data. */
+          g_object_set_data_full (G_OBJECT (self), "pending-write", bytes, (GDestroyNotify)g_bytes_unref);
+          g_output_stream_write_all_async (output, data, len, G_PRIORITY_DEFAULT, self->cancellable, write_cb,
+                                           g_object_ref (self));
+          return;
+        }
     }
   if (self->state == STATE_CLOSING)
     {
@@ -1406,11 +1448,14 @@ session_pump (GateRelaySession *self)
       start_tls (self);
       return;
     }
-  if (self->state == STATE_COMMITTING || self->state == STATE_TLS_HANDSHAKE || self->reading)
+  if (self->state == STATE_COMMITTING || self->state == STATE_TLS_HANDSHAKE || self->read_source != NULL)
     return;
-  self->reading = TRUE;
-  g_input_stream_read_async (g_io_stream_get_input_stream (self->stream), self->read_buffer, READ_SIZE,
-                             G_PRIORITY_DEFAULT, self->cancellable, read_cb, g_object_ref (self));
+  input = g_io_stream_get_input_stream (self->stream);
+  /* Both the plain socket's stream and a TLS connection's are pollable. */
+  self->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (input), NULL);
+  g_source_set_callback (self->read_source, G_SOURCE_FUNC (readable_cb), g_object_ref (self), g_object_unref);
+  g_source_set_static_name (self->read_source, "[gate-relay-session] read");
+  g_source_attach (self->read_source, g_main_context_get_thread_default ());
 }
 
 /* Ends the session at once, with @line said if the socket takes it without
@@ -1468,6 +1513,7 @@ gate_relay_session_dispose (GObject *object)
   GateRelaySession *self = GATE_RELAY_SESSION (object);
 
   g_clear_handle_id (&self->tick_source, g_source_remove);
+  stop_reading (self);
   if (self->writer)
     gate_spool_writer_abort (g_steal_pointer (&self->writer));
   g_clear_object (&self->stream);

@@ -199,6 +199,34 @@ gate_spool_entry_unref (GateSpoolEntry *entry)
   g_free (entry);
 }
 
+static GateSpoolEntry *
+entry_copy (const GateSpoolEntry *entry)
+{
+  GateSpoolEntry *copy = entry_new (entry->n_recipients);
+
+  copy->id = g_strdup (entry->id);
+  copy->client_address = g_strdup (entry->client_address);
+  copy->client_name = g_strdup (entry->client_name);
+  copy->received = entry->received;
+  copy->sender = g_strdup (entry->sender);
+  copy->original_sender = g_strdup (entry->original_sender);
+  copy->message_id = g_strdup (entry->message_id);
+  copy->body_flags = entry->body_flags;
+  copy->size = entry->size;
+  for (guint i = 0; i < entry->n_recipients; i++)
+    {
+      copy->recipients[i] = g_strdup (entry->recipients[i]);
+      copy->states[i] = entry->states[i];
+      copy->replies[i] = g_strdup (entry->replies[i]);
+    }
+  copy->status = entry->status;
+  copy->attempts = entry->attempts;
+  copy->next_attempt = entry->next_attempt;
+  copy->last_error = g_strdup (entry->last_error);
+  copy->release_time = entry->release_time;
+  return copy;
+}
+
 static gboolean
 entry_equal (const GateSpoolEntry *a, const GateSpoolEntry *b)
 {
@@ -465,6 +493,9 @@ typedef struct
 {
   GateSpoolEntry *entry;
   GateSpoolFsStamp state;
+  /* When this process claimed the message without writing it down (see
+   * gate_spool_claim()); 0 when the claim, if any, is on disk. */
+  gint64 claimed_at;
 } Record;
 
 static void
@@ -480,8 +511,14 @@ struct _GateSpoolWriter
   char *id;
   int fd;
   int env_fd;
+  /* The content stays here until the commit unless it outgrows the buffer:
+   * the sync thread then creates and writes the files of a whole batch, and
+   * the forwarder gets small messages from memory (Record.content). */
   guint8 *buffer;
   gsize buffer_len;
+  gboolean spilled; /* the content went to its file: the buffer is not all of it */
+  char *env_data;
+  gsize env_len;
   gint64 size;
   GError *error;         /* sticky: the first write error */
   GateSpoolEntry *entry; /* envelope under construction (status QUEUED) */
@@ -504,8 +541,18 @@ struct _GateSpool
   int dir_fd;
   int owner_fd;
   GMainContext *context;
-  GHashTable *records;    /* id → Record */
-  GHashTable *committing; /* ids handed to the sync thread, not yet done */
+  GHashTable *records;          /* id → Record */
+  GHashTable *committing;       /* ids handed to the sync thread, not yet done */
+  GHashTable *unwritten_claims; /* ids claimed in memory only */
+  GSource *claims_source;       /* writes down claims that last */
+  /* Small messages just stored, kept in memory for their first sending: the
+   * forwarder need not read back what it was just given. */
+  GHashTable *contents; /* id → GBytes */
+  gsize contents_size;
+  /* Delivered messages are removed by a worker thread, off the main loop;
+   * until it is done their ids are here (under the mutex). */
+  GThreadPool *remover;
+  GHashTable *removing;
   SyncMode sync_mode;
   GFileMonitor *monitor;
   guint counter;
@@ -536,6 +583,9 @@ static GParamSpec *properties[N_PROPS];
 G_DEFINE_FINAL_TYPE (GateSpool, gate_spool, G_TYPE_OBJECT)
 
 static void writer_free (GateSpoolWriter *writer);
+static void writer_write_files (GateSpoolWriter *writer);
+static gboolean is_being_removed (GateSpool *self, const char *id);
+static void remove_delivered_func (gpointer data, gpointer user_data);
 
 static char *
 spool_file (GateSpool *self, const char *id, const char *suffix)
@@ -571,16 +621,56 @@ load_entry (GateSpool *self, const char *id, GError **error)
   return entry;
 }
 
-/* Puts @entry (stolen, may be NULL for "removed") in the table and tells the
- * listeners when something changed. */
+/* Keeps a small message's content for its first sending, within a bound:
+ * when the forwarder lags far behind, the rest is read back from disk. */
+#define CONTENTS_MAX_SIZE (4 * 1024 * 1024)
+
 static void
-spool_set_entry (GateSpool *self, const char *id, GateSpoolEntry *entry)
+keep_content (GateSpool *self, GateSpoolWriter *writer)
+{
+  /* Not spilled: the buffer holds the whole content (written to the file by
+   * now, which emptied it in name only). */
+  gsize len = (gsize)writer->size;
+  GBytes *bytes;
+
+  if (self->contents_size + len > CONTENTS_MAX_SIZE)
+    return;
+  bytes = g_bytes_new_take (g_realloc (g_steal_pointer (&writer->buffer), MAX (len, 1)), len);
+  writer->buffer_len = 0;
+  self->contents_size += len;
+  g_hash_table_replace (self->contents, g_strdup (writer->id), bytes);
+}
+
+static GBytes *
+take_content (GateSpool *self, const char *id)
+{
+  gpointer key = NULL;
+  gpointer bytes = NULL;
+
+  if (!g_hash_table_steal_extended (self->contents, id, &key, &bytes))
+    return NULL;
+  g_free (key);
+  self->contents_size -= g_bytes_get_size (bytes);
+  return bytes;
+}
+
+/* Puts @entry (stolen, may be NULL for "removed") in the table and tells the
+ * listeners when something changed.  @stamp is what is known of its state
+ * file, NULL to look. */
+static void
+spool_set_entry_stamped (GateSpool *self, const char *id, GateSpoolEntry *entry,
+                         const GateSpoolFsStamp *stamp)
 {
   g_autofree char *id_copy = g_strdup (id);
   Record *record = g_hash_table_lookup (self->records, id);
+  g_autoptr (GBytes) content = NULL;
+  gboolean same;
 
+  if (entry == NULL || entry->status != GATE_SPOOL_STATUS_IN_FLIGHT)
+    g_hash_table_remove (self->unwritten_claims, id);
   if (entry == NULL)
     {
+      content = take_content (self, id); /* dropped */
       if (record == NULL)
         return;
       g_hash_table_remove (self->records, id);
@@ -593,17 +683,40 @@ spool_set_entry (GateSpool *self, const char *id, GateSpoolEntry *entry)
       record = g_new0 (Record, 1);
       g_hash_table_insert (self->records, g_strdup (id), record);
     }
-  else if (entry_equal (record->entry, entry))
-    {
-      gate_spool_entry_unref (record->entry);
-      record->entry = entry;
-      stat_state (self, id, &record->state);
-      return;
-    }
+  same = record->entry != NULL && entry_equal (record->entry, entry);
   g_clear_pointer (&record->entry, gate_spool_entry_unref);
   record->entry = entry;
-  stat_state (self, id, &record->state);
-  g_signal_emit (self, signals[SIGNAL_CHANGED], 0, id_copy, entry);
+  if (!g_hash_table_contains (self->unwritten_claims, id))
+    record->claimed_at = 0;
+  if (stamp != NULL)
+    record->state = *stamp;
+  else
+    stat_state (self, id, &record->state);
+  if (!same)
+    g_signal_emit (self, signals[SIGNAL_CHANGED], 0, id_copy, entry);
+}
+
+static void
+spool_set_entry (GateSpool *self, const char *id, GateSpoolEntry *entry)
+{
+  spool_set_entry_stamped (self, id, entry, NULL);
+}
+
+/* This process claimed @entry's message in memory only: what is on disk still
+ * says "queued".  Keeps the claim over what was just read back, unless the
+ * user decided otherwise meanwhile (held it, for example). */
+static void
+keep_unwritten_claim (GateSpool *self, GateSpoolEntry *entry)
+{
+  Record *record;
+
+  if (entry->status != GATE_SPOOL_STATUS_QUEUED || !g_hash_table_contains (self->unwritten_claims, entry->id))
+    return;
+  record = g_hash_table_lookup (self->records, entry->id);
+  if (record == NULL || record->entry == NULL)
+    return;
+  entry->status = GATE_SPOOL_STATUS_IN_FLIGHT;
+  entry->attempts = MAX (entry->attempts, record->entry->attempts);
 }
 
 static void
@@ -754,8 +867,8 @@ reload_id (GateSpool *self, const char *id)
   GateSpoolEntry *entry;
 
   /* Our own commit in progress: it appears (or not) when the batch is done,
-   * never before the folder is synced. */
-  if (g_hash_table_contains (self->committing, id))
+   * never before the folder is synced.  Our own removal in progress: gone. */
+  if (g_hash_table_contains (self->committing, id) || is_being_removed (self, id))
     return;
   if (!g_file_test (env_path, G_FILE_TEST_EXISTS))
     {
@@ -785,6 +898,7 @@ reload_id (GateSpool *self, const char *id)
       g_debug ("Reloading %s: %s", id, error->message);
       return;
     }
+  keep_unwritten_claim (self, entry);
   spool_set_entry (self, id, entry);
 }
 
@@ -983,7 +1097,12 @@ batch_done_cb (gpointer user_data)
         {
           GateSpoolEntry *entry = g_steal_pointer (&writer->entry);
 
-          spool_set_entry (done->spool, entry->id, gate_spool_entry_ref (entry));
+          /* A new message has no state file yet. */
+          const GateSpoolFsStamp no_state = { 0, 0, -1 };
+
+          if (!writer->spilled)
+            keep_content (done->spool, writer);
+          spool_set_entry_stamped (done->spool, entry->id, gate_spool_entry_ref (entry), &no_state);
           g_task_return_pointer (task, entry, (GDestroyNotify)gate_spool_entry_unref);
         }
       g_object_unref (task);
@@ -1002,15 +1121,17 @@ sync_batch (GateSpool *self, GPtrArray *batch)
   gboolean synced = FALSE;
   int err;
 
-  /* The data of every file first, then the renames, then one folder sync
-   * that makes all the new names durable together.  Write-back of the whole
-   * batch starts before the first sync waits, so that one journal commit
-   * covers every file (the syncs after the first find their data written);
-   * GATE_SPOOL_SYNC=syncfs syncs the whole file system in one call instead. */
+  /* The files of every message, then their data synced, then the renames,
+   * then one folder sync that makes all the new names durable together.
+   * Write-back of the whole batch starts before the first sync waits, so
+   * that one journal commit covers every file (the syncs after the first
+   * find their data written); GATE_SPOOL_SYNC=syncfs syncs the whole file
+   * system in one call instead. */
   for (guint i = 0; i < batch->len; i++)
     {
       GateSpoolWriter *writer = batch->pdata[i];
 
+      writer_write_files (writer);
       if (writer->error == NULL)
         {
           gate_spool_fs_start_writeback (writer->fd);
@@ -1136,6 +1257,13 @@ gate_spool_dispose (GObject *object)
       g_mutex_unlock (&self->mutex);
       g_thread_join (g_steal_pointer (&self->sync_thread));
     }
+  if (self->remover)
+    g_thread_pool_free (g_steal_pointer (&self->remover), FALSE, TRUE);
+  if (self->claims_source)
+    {
+      g_source_destroy (self->claims_source);
+      g_clear_pointer (&self->claims_source, g_source_unref);
+    }
   if (self->monitor)
     {
       g_signal_handlers_disconnect_by_data (self->monitor, self);
@@ -1152,6 +1280,9 @@ gate_spool_finalize (GObject *object)
 
   g_clear_pointer (&self->records, g_hash_table_unref);
   g_clear_pointer (&self->committing, g_hash_table_unref);
+  g_clear_pointer (&self->unwritten_claims, g_hash_table_unref);
+  g_clear_pointer (&self->contents, g_hash_table_unref);
+  g_clear_pointer (&self->removing, g_hash_table_unref);
   g_clear_pointer (&self->pending, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   gate_spool_fs_close_folder (self->dir_fd);
@@ -1201,6 +1332,9 @@ gate_spool_init (GateSpool *self)
   self->owner_fd = -1;
   self->records = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)record_free);
   self->committing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->unwritten_claims = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  self->contents = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
+  self->removing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   /* Read once here: getenv() is not safe to call from the sync thread. */
   self->sync_mode = g_strcmp0 (g_getenv ("GATE_SPOOL_SYNC"), "syncfs") == 0 ? SYNC_FILE_SYSTEM : SYNC_FILES;
   self->pending = g_ptr_array_new ();
@@ -1292,7 +1426,10 @@ gate_spool_open (const char *path, GateSpoolOpenFlags flags, GError **error)
     start_watching (self);
 
   if (flags & GATE_SPOOL_OPEN_OWNER)
-    self->sync_thread = g_thread_new ("gate-spool-sync", sync_thread_func, self);
+    {
+      self->sync_thread = g_thread_new ("gate-spool-sync", sync_thread_func, self);
+      self->remover = g_thread_pool_new (remove_delivered_func, self, 1, FALSE, NULL);
+    }
 
   return g_steal_pointer (&self);
 }
@@ -1355,6 +1492,7 @@ gate_spool_open_content (GateSpool *self, const char *id, GError **error)
   g_autofree char *path = NULL;
   g_autoptr (GFile) file = NULL;
   g_autoptr (GError) local_error = NULL;
+  g_autoptr (GBytes) content = NULL;
   GFileInputStream *stream;
 
   g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
@@ -1365,6 +1503,10 @@ gate_spool_open_content (GateSpool *self, const char *id, GError **error)
                    _ ("There is no message “%s” in the mail queue"), id);
       return NULL;
     }
+  /* Kept from its arrival for this first sending; later ones read the file. */
+  content = take_content (self, id);
+  if (content != NULL)
+    return g_memory_input_stream_new_from_bytes (content);
   path = spool_file (self, id, ".msg");
   file = g_file_new_for_path (path);
   stream = g_file_read (file, NULL, &local_error);
@@ -1393,6 +1535,7 @@ writer_free (GateSpoolWriter *writer)
   g_clear_object (&writer->task);
   g_clear_object (&writer->spool);
   g_free (writer->buffer);
+  g_free (writer->env_data);
   g_free (writer->id);
   g_free (writer);
 }
@@ -1401,14 +1544,13 @@ GateSpoolWriter *
 gate_spool_begin (GateSpool *self, GError **error)
 {
   GateSpoolWriter *writer;
-  g_autofree char *path = NULL;
-  int saved_errno;
 
   g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
   g_return_val_if_fail (self->flags & GATE_SPOOL_OPEN_OWNER, NULL);
 
   writer = g_new0 (GateSpoolWriter, 1);
   writer->spool = g_object_ref (self);
+  writer->fd = -1;
   writer->env_fd = -1;
   /* Sortable by time; the counter and random part keep ids apart within one
    * microsecond and across restarts. */
@@ -1419,13 +1561,6 @@ gate_spool_begin (GateSpool *self, GError **error)
   writer->entry->sender = g_strdup ("");
   writer->entry->client_address = g_strdup ("");
   writer->entry->client_name = g_strdup ("");
-  path = spool_tmp_file (self, writer->id, ".msg");
-  if ((saved_errno = gate_spool_fs_create (path, TRUE, &writer->fd)) != 0)
-    {
-      set_errno_error (error, saved_errno, _ ("create"), path);
-      writer_free (writer);
-      return NULL;
-    }
   writer->buffer = g_malloc (WRITE_BUFFER_SIZE);
   return writer;
 }
@@ -1488,6 +1623,9 @@ gate_spool_writer_set_message_id (GateSpoolWriter *writer, const char *message_i
   replace_string (&writer->entry->message_id, message_id);
 }
 
+/* Writes the buffer to the content file, creating it first; used by the
+ * main thread when a message outgrows the buffer, and by the sync thread for
+ * the rest of every message. */
 static gboolean
 writer_flush (GateSpoolWriter *writer)
 {
@@ -1495,6 +1633,16 @@ writer_flush (GateSpoolWriter *writer)
 
   if (writer->error)
     return FALSE;
+  if (writer->fd < 0)
+    {
+      g_autofree char *path = spool_tmp_file (writer->spool, writer->id, ".msg");
+
+      if ((saved_errno = gate_spool_fs_create (path, TRUE, &writer->fd)) != 0)
+        {
+          writer_fail (writer, saved_errno, _ ("create"));
+          return FALSE;
+        }
+    }
   if (writer->buffer_len > 0 && !write_all (writer->fd, writer->buffer, writer->buffer_len, &saved_errno))
     {
       writer_fail (writer, saved_errno, _ ("write"));
@@ -1510,24 +1658,23 @@ gate_spool_writer_write (GateSpoolWriter *writer, const void *data, gsize len, G
   g_return_val_if_fail (writer != NULL, FALSE);
   g_return_val_if_fail (writer->task == NULL, FALSE);
 
+  if (writer->error == NULL && writer->buffer_len + len >= WRITE_BUFFER_SIZE)
+    {
+      /* Too large to keep: the content goes to its file from now on. */
+      writer->spilled = TRUE;
+      writer_flush (writer);
+    }
   if (writer->error == NULL)
     {
-      if (writer->buffer_len + len > WRITE_BUFFER_SIZE)
-        writer_flush (writer);
-      if (writer->error == NULL)
+      int saved_errno = 0;
+
+      if (len < WRITE_BUFFER_SIZE)
         {
-          if (len >= WRITE_BUFFER_SIZE)
-            {
-              int saved_errno = 0;
-              if (!write_all (writer->fd, data, len, &saved_errno))
-                writer_fail (writer, saved_errno, _ ("write"));
-            }
-          else
-            {
-              memcpy (writer->buffer + writer->buffer_len, data, len);
-              writer->buffer_len += len;
-            }
+          memcpy (writer->buffer + writer->buffer_len, data, len);
+          writer->buffer_len += len;
         }
+      else if (!write_all (writer->fd, data, len, &saved_errno))
+        writer_fail (writer, saved_errno, _ ("write"));
     }
   if (writer->error)
     {
@@ -1558,16 +1705,13 @@ gate_spool_writer_abort (GateSpoolWriter *writer)
   writer_free (writer);
 }
 
-static gboolean
-writer_write_envelope (GateSpoolWriter *writer)
+/* Completes the entry and puts its envelope into words, for the sync thread
+ * to write. */
+static void
+writer_make_envelope (GateSpoolWriter *writer)
 {
-  GateSpool *self = writer->spool;
   GateSpoolEntry *entry = writer->entry;
-  g_autofree char *path = spool_tmp_file (self, writer->id, ".env");
-  g_autofree char *data = NULL;
   GateSpoolEntry *full;
-  gsize len = 0;
-  int saved_errno = 0;
 
   /* The entry was made with no recipients; make the real one now. */
   full = entry_new (writer->recipients->len);
@@ -1584,19 +1728,23 @@ writer_write_envelope (GateSpoolWriter *writer)
     full->recipients[i] = g_strdup (writer->recipients->pdata[i]);
   gate_spool_entry_unref (writer->entry);
   writer->entry = full;
+  writer->env_data = entry_envelope_to_data (full, &writer->env_len);
+}
 
-  data = entry_envelope_to_data (full, &len);
-  if ((saved_errno = gate_spool_fs_create (path, TRUE, &writer->env_fd)) != 0)
-    {
-      writer_fail (writer, saved_errno, _ ("create"));
-      return FALSE;
-    }
-  if (!write_all (writer->env_fd, data, len, &saved_errno))
-    {
-      writer_fail (writer, saved_errno, _ ("write"));
-      return FALSE;
-    }
-  return TRUE;
+/* Sync thread: the files of one message, under their temporary names. */
+static void
+writer_write_files (GateSpoolWriter *writer)
+{
+  g_autofree char *env_path = NULL;
+  int saved_errno = 0;
+
+  if (!writer_flush (writer))
+    return;
+  env_path = spool_tmp_file (writer->spool, writer->id, ".env");
+  if ((saved_errno = gate_spool_fs_create (env_path, TRUE, &writer->env_fd)) != 0)
+    writer_fail (writer, saved_errno, _ ("create"));
+  else if (!write_all (writer->env_fd, writer->env_data, writer->env_len, &saved_errno))
+    writer_fail (writer, saved_errno, _ ("write"));
 }
 
 void
@@ -1617,7 +1765,7 @@ gate_spool_writer_commit_async (GateSpoolWriter *writer, GCancellable *cancellab
                  _ ("A message needs at least one recipient"));
 
   if (g_cancellable_set_error_if_cancelled (cancellable, writer->error ? NULL : &writer->error)
-      || writer->error != NULL || !writer_flush (writer) || !writer_write_envelope (writer))
+      || writer->error != NULL)
     {
       GTask *task = g_steal_pointer (&writer->task);
 
@@ -1631,6 +1779,7 @@ gate_spool_writer_commit_async (GateSpoolWriter *writer, GCancellable *cancellab
       return;
     }
 
+  writer_make_envelope (writer);
   g_hash_table_add (self->committing, g_strdup (writer->id));
   g_mutex_lock (&self->mutex);
   g_ptr_array_add (self->pending, writer);
@@ -1651,10 +1800,10 @@ gate_spool_writer_commit_finish (GateSpool *self, GAsyncResult *result, GError *
 
 typedef enum
 {
+  UPDATE_NONE,
   UPDATE_WRITE,
   UPDATE_WRITE_DURABLE,
   UPDATE_DELETE,
-  UPDATE_DELETE_DURABLE,
   UPDATE_ERROR,
 } UpdateAction;
 
@@ -1711,22 +1860,23 @@ spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, g
       gate_spool_fs_close (fd);
       return NULL;
     }
+  keep_unwritten_claim (self, entry);
   action = func (entry, data, error);
   switch (action)
     {
+      case UPDATE_NONE:
+        break;
       case UPDATE_WRITE:
       case UPDATE_WRITE_DURABLE:
         if (!write_state_file (self, entry, action == UPDATE_WRITE_DURABLE, error))
           g_clear_pointer (&entry, gate_spool_entry_unref);
+        else
+          g_hash_table_remove (self->unwritten_claims, id); /* on disk now */
         break;
       case UPDATE_DELETE:
-      case UPDATE_DELETE_DURABLE:
-        /* A delivered message needs no folder sync: a deletion undone by a
-         * crash only means it is sent once more (delivery is at least once).
-         * The user's deletion is kept. */
+        /* Every recipient done: as gate_spool_remove_delivered(), no folder
+         * sync. */
         remove_files (self, id);
-        if (action == UPDATE_DELETE_DURABLE)
-          gate_spool_fs_sync_folder (self->dir_fd);
         g_clear_pointer (&entry, gate_spool_entry_unref);
         if (deleted)
           *deleted = TRUE;
@@ -1746,7 +1896,7 @@ spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, g
       spool_set_entry (self, id, gate_spool_entry_ref (entry));
       return entry;
     }
-  if (action == UPDATE_DELETE || action == UPDATE_DELETE_DURABLE)
+  if (action == UPDATE_DELETE)
     {
       notify_owner (self, id);
       spool_set_entry (self, id, NULL);
@@ -1769,12 +1919,96 @@ claim_func (GateSpoolEntry *entry, gpointer data, GError **error)
   return UPDATE_WRITE;
 }
 
+static UpdateAction
+write_claim_func (GateSpoolEntry *entry, gpointer data, GError **error)
+{
+  return entry->status == GATE_SPOOL_STATUS_IN_FLIGHT ? UPDATE_WRITE : UPDATE_NONE;
+}
+
+/* Claims that last (a large message, a slow server) are written down, so
+ * that other programs looking at the queue see the message being sent. */
+#define CLAIM_WRITE_DELAY_US (G_USEC_PER_SEC)
+
+static gboolean
+write_lasting_claims_cb (gpointer user_data)
+{
+  GateSpool *self = user_data;
+  g_autoptr (GPtrArray) due = g_ptr_array_new_with_free_func (g_free);
+  gint64 now = g_get_monotonic_time ();
+  GHashTableIter iter;
+  const char *id;
+
+  g_hash_table_iter_init (&iter, self->unwritten_claims);
+  while (g_hash_table_iter_next (&iter, (gpointer *)&id, NULL))
+    {
+      Record *record = g_hash_table_lookup (self->records, id);
+
+      if (record == NULL || now - record->claimed_at >= CLAIM_WRITE_DELAY_US)
+        g_ptr_array_add (due, g_strdup (id));
+    }
+  for (guint i = 0; i < due->len; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GateSpoolEntry) entry = NULL;
+
+      /* Still in the set while the update runs, so that the claim is kept
+       * over what is read back. */
+      entry = spool_update (self, due->pdata[i], write_claim_func, NULL, NULL, &error);
+      g_hash_table_remove (self->unwritten_claims, due->pdata[i]);
+      if (error != NULL && !g_error_matches (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND))
+        g_debug ("Writing down the claim on %s: %s", (char *)due->pdata[i], error->message);
+    }
+  if (g_hash_table_size (self->unwritten_claims) > 0)
+    return G_SOURCE_CONTINUE;
+  g_clear_pointer (&self->claims_source, g_source_unref);
+  return G_SOURCE_REMOVE;
+}
+
 GateSpoolEntry *
 gate_spool_claim (GateSpool *self, const char *id, GError **error)
 {
+  g_autofree char *id_copy = NULL;
+  GateSpoolEntry *claimed;
+  Record *record;
+
   g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
   g_return_val_if_fail (id != NULL, NULL);
-  return spool_update (self, id, claim_func, NULL, NULL, error);
+
+  if (!(self->flags & GATE_SPOOL_OPEN_OWNER))
+    return spool_update (self, id, claim_func, NULL, NULL, error);
+
+  /* The relay owns the queue and knows its state: claiming costs nothing on
+   * disk.  A crash then finds the message "queued", which is what recovery
+   * would make of "in flight" anyway; what is lost is only the count of
+   * attempts that did not end.  Changes from other programs come through
+   * reload_id(), which keeps the claim. */
+  record = g_hash_table_lookup (self->records, id);
+  if (record == NULL || record->entry == NULL)
+    {
+      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
+                   _ ("There is no message “%s” in the mail queue"), id);
+      return NULL;
+    }
+  claimed = entry_copy (record->entry);
+  if (claim_func (claimed, NULL, error) == UPDATE_ERROR)
+    {
+      gate_spool_entry_unref (claimed);
+      return NULL;
+    }
+  id_copy = g_strdup (id);
+  g_hash_table_add (self->unwritten_claims, g_strdup (id));
+  gate_spool_entry_unref (record->entry);
+  record->entry = gate_spool_entry_ref (claimed);
+  record->claimed_at = g_get_monotonic_time ();
+  if (self->claims_source == NULL)
+    {
+      self->claims_source = g_timeout_source_new (CLAIM_WRITE_DELAY_US / 1000);
+      g_source_set_callback (self->claims_source, write_lasting_claims_cb, self, NULL);
+      g_source_set_static_name (self->claims_source, "[gate-spool] write lasting claims");
+      g_source_attach (self->claims_source, self->context);
+    }
+  g_signal_emit (self, signals[SIGNAL_CHANGED], 0, id_copy, claimed);
+  return claimed;
 }
 
 typedef struct
@@ -1929,32 +2163,122 @@ gate_spool_retry (GateSpool *self, const char *id, GError **error)
   return spool_update (self, id, retry_func, NULL, NULL, error);
 }
 
-static UpdateAction
-delete_func (GateSpoolEntry *entry, gpointer data, GError **error)
+/* Removes a message under its lock; unlike spool_update() it need not read
+ * the message's state first, whatever it is. */
+static gboolean
+spool_remove (GateSpool *self, const char *id, gboolean durable, GError **error)
 {
-  return GPOINTER_TO_INT (data) ? UPDATE_DELETE : UPDATE_DELETE_DURABLE;
+  g_autofree char *env_path = NULL;
+  int saved_errno;
+  int fd;
+
+  if (!id_is_valid (id))
+    {
+      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
+                   _ ("There is no message “%s” in the mail queue"), id);
+      return FALSE;
+    }
+  env_path = spool_file (self, id, ".env");
+  if ((saved_errno = gate_spool_fs_open_existing (env_path, &fd)) != 0)
+    {
+      if (saved_errno == ENOENT)
+        {
+          g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
+                       _ ("There is no message “%s” in the mail queue"), id);
+          spool_set_entry (self, id, NULL);
+        }
+      else
+        set_errno_error (error, saved_errno, _ ("open"), env_path);
+      return FALSE;
+    }
+  gate_spool_fs_lock (fd, TRUE, TRUE);
+  if (gate_spool_fs_is_deleted (fd))
+    {
+      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
+                   _ ("There is no message “%s” in the mail queue"), id);
+      gate_spool_fs_close (fd);
+      spool_set_entry (self, id, NULL);
+      return FALSE;
+    }
+  remove_files (self, id);
+  /* A delivered message needs no folder sync: a removal undone by a crash
+   * only means it is sent once more (delivery is at least once).  The
+   * user's deletion is kept. */
+  if (durable)
+    gate_spool_fs_sync_folder (self->dir_fd);
+  gate_spool_fs_close (fd);
+  notify_owner (self, id);
+  spool_set_entry (self, id, NULL);
+  return TRUE;
 }
 
 gboolean
 gate_spool_delete (GateSpool *self, const char *id, GError **error)
 {
-  gboolean deleted = FALSE;
-
   g_return_val_if_fail (GATE_IS_SPOOL (self), FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
-  spool_update (self, id, delete_func, GINT_TO_POINTER (FALSE), &deleted, error);
-  return deleted;
+  return spool_remove (self, id, TRUE, error);
+}
+
+static gboolean
+is_being_removed (GateSpool *self, const char *id)
+{
+  gboolean removing;
+
+  g_mutex_lock (&self->mutex);
+  removing = g_hash_table_contains (self->removing, id);
+  g_mutex_unlock (&self->mutex);
+  return removing;
+}
+
+/* Remover thread: one delivered message's files. */
+static void
+remove_delivered_func (gpointer data, gpointer user_data)
+{
+  char *id = data;
+  GateSpool *self = user_data; /* not a reference: dispose waits for this thread */
+  g_autofree char *env_path = spool_file (self, id, ".env");
+  int fd;
+
+  /* Under the message's lock, as every change: another program may be
+   * holding or deleting it right now. */
+  if (gate_spool_fs_open_existing (env_path, &fd) == 0)
+    {
+      gate_spool_fs_lock (fd, TRUE, TRUE);
+      if (!gate_spool_fs_is_deleted (fd))
+        remove_files (self, id);
+      gate_spool_fs_close (fd);
+    }
+  g_mutex_lock (&self->mutex);
+  g_hash_table_remove (self->removing, id);
+  g_mutex_unlock (&self->mutex);
+  g_free (id);
 }
 
 gboolean
 gate_spool_remove_delivered (GateSpool *self, const char *id, GError **error)
 {
-  gboolean deleted = FALSE;
-
   g_return_val_if_fail (GATE_IS_SPOOL (self), FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
-  spool_update (self, id, delete_func, GINT_TO_POINTER (TRUE), &deleted, error);
-  return deleted;
+
+  if (self->remover != NULL && is_being_removed (self, id))
+    {
+      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
+                   _ ("There is no message “%s” in the mail queue"), id);
+      return FALSE;
+    }
+  if (self->remover == NULL || !g_hash_table_contains (self->records, id))
+    return spool_remove (self, id, FALSE, error);
+  /* Gone from the queue at once; its files go in the background (unlinking
+   * and freeing them is a good part of the cost of a message).  A crash
+   * before they are gone means the message is sent once more, as for any
+   * removal without a folder sync. */
+  g_mutex_lock (&self->mutex);
+  g_hash_table_add (self->removing, g_strdup (id));
+  g_mutex_unlock (&self->mutex);
+  spool_set_entry (self, id, NULL);
+  g_thread_pool_push (self->remover, g_strdup (id), NULL);
+  return TRUE;
 }
 
 static UpdateAction

@@ -120,7 +120,7 @@ class Env:
     def relay_listening(self):
         if self.relay.poll() is not None:
             raise AssertionError("the relay exited with %d:\n%s" % (self.relay.returncode, self.relay_log()))
-        ports = re.findall(r"listening on 127\.0\.0\.1:(\d+)", self.relay_log())
+        ports = re.findall(r"Listening for mail on 127\.0\.0\.1 port (\d+)", self.relay_log())
         if not ports:
             return False
         self.relay_port = int(ports[-1])

@@ -135,9 +135,12 @@ read_content (GateSpool *spool, const char *id)
   g_autoptr (GOutputStream) out = g_memory_output_stream_new_resizable ();
 
   g_assert_no_error (error);
-  g_output_stream_splice (out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL, &error);
+  g_output_stream_splice (out, in, G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE, NULL, &error);
   g_assert_no_error (error);
-  g_output_stream_write (out, "", 1, NULL, NULL);
+  /* The terminating nul, before the stream is closed. */
+  g_output_stream_write (out, "", 1, NULL, &error);
+  g_assert_no_error (error);
+  g_output_stream_close (out, NULL, NULL);
   return g_memory_output_stream_steal_data (G_MEMORY_OUTPUT_STREAM (out));
 }
 
@@ -167,6 +170,10 @@ test_roundtrip (Fixture *f, gconstpointer data)
   g_assert_cmpint (gate_spool_entry_get_size (entry), ==, (gint64)strlen (expected));
   g_assert_cmpuint (gate_spool_get_n_messages (spool), ==, 1);
 
+  /* The first reading is from memory, the next ones from the file. */
+  content = read_content (spool, gate_spool_entry_get_id (entry));
+  g_assert_cmpstr (content, ==, expected);
+  g_clear_pointer (&content, g_free);
   content = read_content (spool, gate_spool_entry_get_id (entry));
   g_assert_cmpstr (content, ==, expected);
 
@@ -421,6 +428,166 @@ test_other_process (Fixture *f, gconstpointer data)
   g_free (w.id);
 }
 
+/* A message larger than the writer's buffer goes to its file as it comes;
+ * one of exactly the buffer's size too.  Either way the content reads back
+ * whole, and nothing of it is kept in memory. */
+static void
+test_large (Fixture *f, gconstpointer data)
+{
+  const gsize sizes[] = { 64 * 1024, 200 * 1024 + 17 };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+
+  g_assert_no_error (error);
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    {
+      g_autoptr (GPtrArray) done = g_ptr_array_new_with_free_func ((GDestroyNotify)gate_spool_entry_unref);
+      g_autoptr (GString) expected = g_string_new ("Subject: large\r\n\r\n");
+      GateSpoolWriter *writer = gate_spool_begin (spool, &error);
+      g_autofree char *content = NULL;
+      gsize off = 0;
+
+      g_assert_no_error (error);
+      while (expected->len < sizes[s])
+        g_string_append_printf (expected, "line %" G_GSIZE_FORMAT "\r\n", expected->len);
+      g_string_truncate (expected, sizes[s]);
+      gate_spool_writer_set_sender (writer, "device@example.test");
+      gate_spool_writer_add_recipient (writer, "a@example.test");
+      /* One piece as large as the buffer, then small ones. */
+      if (s == 1)
+        {
+          g_assert_true (gate_spool_writer_write (writer, expected->str, 64 * 1024, &error));
+          off = 64 * 1024;
+        }
+      for (; off < expected->len; off += 1000)
+        g_assert_true (
+            gate_spool_writer_write (writer, expected->str + off, MIN (1000, expected->len - off), &error));
+      gate_spool_writer_commit_async (writer, NULL, commit_cb, done);
+      while (done->len == 0)
+        g_main_context_iteration (NULL, TRUE);
+      g_assert_cmpint (gate_spool_entry_get_size (done->pdata[0]), ==, (gint64)expected->len);
+      content = read_content (spool, gate_spool_entry_get_id (done->pdata[0]));
+      g_assert_cmpuint (strlen (content), ==, expected->len);
+      g_assert_true (memcmp (content, expected->str, expected->len) == 0);
+    }
+}
+
+static void
+iterate_for (guint ms)
+{
+  gint64 end = g_get_monotonic_time () + ms * 1000;
+
+  while (g_get_monotonic_time () < end)
+    {
+      g_main_context_iteration (NULL, FALSE);
+      g_usleep (10000);
+    }
+}
+
+/* The relay claims a message in memory; only a claim that lasts is written
+ * down for other programs to see.  A change another program makes to a
+ * message being sent (a retry) does not free it for a second claim. */
+static void
+test_claims (Fixture *f, gconstpointer data)
+{
+  const char *rcpts[] = { "a@example.test", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) relay
+      = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER | GATE_SPOOL_OPEN_WATCH, &error);
+  g_autoptr (GateSpoolEntry) entry = NULL;
+  g_autoptr (GateSpoolEntry) e = NULL;
+  g_autoptr (GateSpool) reader = NULL;
+  g_autofree char *cli = NULL;
+  WaitChange w = { 0 };
+  int status = 0;
+
+  g_assert_no_error (error);
+  entry = store_message (relay, 1, rcpts);
+  w.id = g_strdup (gate_spool_entry_get_id (entry));
+
+  e = gate_spool_claim (relay, w.id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_IN_FLIGHT);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+
+  /* Not on disk yet... */
+  reader = gate_spool_open (f->dir, GATE_SPOOL_OPEN_NONE, &error);
+  e = gate_spool_lookup (reader, w.id);
+  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_QUEUED);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+  g_clear_object (&reader);
+
+  /* ...but once the claim has lasted a while. */
+  iterate_for (1500);
+  reader = gate_spool_open (f->dir, GATE_SPOOL_OPEN_NONE, &error);
+  e = gate_spool_lookup (reader, w.id);
+  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_IN_FLIGHT);
+  g_assert_cmpuint (gate_spool_entry_get_attempts (e), ==, 1);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+  g_clear_object (&reader);
+
+  /* The attempt ends; the next claim is in memory again, and "retry" from
+   * the command line meanwhile does not undo it. */
+  e = gate_spool_finish_attempt (relay, w.id, 0, "451 later", NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+  e = gate_spool_claim (relay, w.id, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (gate_spool_entry_get_attempts (e), ==, 2);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+
+  g_signal_connect (relay, "changed", G_CALLBACK (wait_changed_cb), &w);
+  w.status = GATE_SPOOL_STATUS_IN_FLIGHT;
+  cli = g_strdup_printf ("%s --retry %s %s", self_path, f->dir, w.id);
+  g_assert_true (g_spawn_command_line_sync (cli, NULL, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  wait_for (&w);
+  e = gate_spool_lookup (relay, w.id);
+  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_IN_FLIGHT);
+  g_assert_cmpuint (gate_spool_entry_get_attempts (e), ==, 2);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+  g_assert_null (gate_spool_claim (relay, w.id, &error));
+  g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID);
+  g_signal_handlers_disconnect_by_data (relay, &w);
+  g_free (w.id);
+}
+
+/* A delivered message leaves the queue at once and its files soon after;
+ * closing the spool waits for them. */
+static void
+test_remove_delivered (Fixture *f, gconstpointer data)
+{
+  const char *rcpts[] = { "a@example.test", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) files = NULL;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autoptr (GateSpoolEntry) entry = store_message (spool, i, rcpts);
+      g_autoptr (GateSpoolEntry) claimed = gate_spool_claim (spool, gate_spool_entry_get_id (entry), &error);
+
+      g_assert_no_error (error);
+      g_ptr_array_add (ids, g_strdup (gate_spool_entry_get_id (entry)));
+    }
+  for (guint i = 0; i < ids->len; i++)
+    {
+      g_assert_true (gate_spool_remove_delivered (spool, ids->pdata[i], &error));
+      g_assert_no_error (error);
+      g_assert_null (gate_spool_lookup (spool, ids->pdata[i]));
+    }
+  g_assert_cmpuint (gate_spool_get_n_messages (spool), ==, 0);
+  /* Removed twice: no such message any more. */
+  g_assert_false (gate_spool_remove_delivered (spool, ids->pdata[0], &error));
+  g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND);
+  g_clear_object (&spool);
+  files = list_files (f->dir);
+  g_assert_cmpuint (files->len, ==, 0);
+}
+
 static void
 test_owner_lock (Fixture *f, gconstpointer data)
 {
@@ -632,7 +799,9 @@ main (int argc, char **argv)
 
   if (argc == 3 && strcmp (argv[1], "--writer") == 0)
     return run_writer (argv[2]);
-  if (argc == 4 && (strcmp (argv[1], "--hold") == 0 || strcmp (argv[1], "--delete") == 0))
+  if (argc == 4
+      && (strcmp (argv[1], "--hold") == 0 || strcmp (argv[1], "--delete") == 0
+          || strcmp (argv[1], "--retry") == 0))
     {
       g_autoptr (GError) error = NULL;
       g_autoptr (GateSpool) spool = gate_spool_open (argv[2], GATE_SPOOL_OPEN_NONE, &error);
@@ -642,6 +811,8 @@ main (int argc, char **argv)
         return 1;
       if (strcmp (argv[1], "--hold") == 0)
         return (e = gate_spool_hold (spool, argv[3], &error)) != NULL ? 0 : 1;
+      if (strcmp (argv[1], "--retry") == 0)
+        return (e = gate_spool_retry (spool, argv[3], &error)) != NULL ? 0 : 1;
       return gate_spool_delete (spool, argv[3], &error) ? 0 : 1;
     }
   if (argc == 3 && strcmp (argv[1], "--own") == 0)
@@ -660,6 +831,10 @@ main (int argc, char **argv)
   g_test_add ("/spool/group-commit", Fixture, NULL, fixture_setup, test_group_commit, fixture_teardown);
   g_test_add ("/spool/states", Fixture, NULL, fixture_setup, test_states, fixture_teardown);
   g_test_add ("/spool/other-process", Fixture, NULL, fixture_setup, test_other_process, fixture_teardown);
+  g_test_add ("/spool/large", Fixture, NULL, fixture_setup, test_large, fixture_teardown);
+  g_test_add ("/spool/claims", Fixture, NULL, fixture_setup, test_claims, fixture_teardown);
+  g_test_add ("/spool/remove-delivered", Fixture, NULL, fixture_setup, test_remove_delivered,
+              fixture_teardown);
   g_test_add ("/spool/owner-lock", Fixture, NULL, fixture_setup, test_owner_lock, fixture_teardown);
   g_test_add ("/spool/recovery", Fixture, NULL, fixture_setup, test_recovery, fixture_teardown);
   g_test_add ("/spool/crash", Fixture, NULL, fixture_setup, test_crash, fixture_teardown);
