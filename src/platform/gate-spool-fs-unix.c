@@ -145,6 +145,17 @@ gate_spool_fs_sync_data (int fd)
 }
 
 int
+gate_spool_fs_empty (const char *path)
+{
+  int r;
+
+  do
+    r = truncate (path, 0);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? errno : 0;
+}
+
+int
 gate_spool_fs_rename (const char *from, const char *to)
 {
   return g_rename (from, to) < 0 ? errno : 0;

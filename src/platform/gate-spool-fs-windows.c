@@ -89,6 +89,17 @@ gate_spool_fs_create (const char *path, gboolean exclusive, int *fd)
 }
 
 int
+gate_spool_fs_empty (const char *path)
+{
+  int fd;
+  int err = open_file (path, GENERIC_WRITE, TRUNCATE_EXISTING, _O_WRONLY, &fd);
+
+  if (err == 0)
+    gate_spool_fs_close (fd);
+  return err;
+}
+
+int
 gate_spool_fs_open_existing (const char *path, int *fd)
 {
   return open_file (path, GENERIC_READ, OPEN_EXISTING, _O_RDONLY, fd);

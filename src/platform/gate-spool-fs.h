@@ -40,6 +40,9 @@ void gate_spool_fs_start_writeback (int fd);
 /* Waits until @fd's data (and what is needed to read it back) is on disk. */
 int gate_spool_fs_sync_data (int fd);
 
+/* Empties the file at @path, keeping the file itself. */
+int gate_spool_fs_empty (const char *path);
+
 /* Renames @from over @to; on Windows the rename itself is written through. */
 int gate_spool_fs_rename (const char *from, const char *to);
 

@@ -121,7 +121,7 @@ class Harness:
     def spool_files(self):
         if not os.path.isdir(self.spool):
             return []
-        return sorted(n for n in os.listdir(self.spool) if n not in (".owner.lock", ".control"))
+        return sorted(n for n in os.listdir(self.spool) if n not in (".owner.lock", ".control", ".free"))
 
     def messages(self):
         """{id: (envelope dict, content bytes)} of complete messages."""

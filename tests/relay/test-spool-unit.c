@@ -54,7 +54,8 @@ fixture_teardown (Fixture *f, gconstpointer data)
   g_free (f->dir);
 }
 
-/* The files of the folder, sorted, without the owner lock and control folder. */
+/* The files of the folder, sorted, without the owner lock, the control folder
+ * and the folder of files kept for reuse. */
 static GPtrArray *
 list_files (const char *dir_path)
 {
@@ -63,7 +64,7 @@ list_files (const char *dir_path)
   const char *name;
 
   while (dir && (name = g_dir_read_name (dir)) != NULL)
-    if (strcmp (name, ".owner.lock") != 0 && strcmp (name, ".control") != 0)
+    if (strcmp (name, ".owner.lock") != 0 && strcmp (name, ".control") != 0 && strcmp (name, ".free") != 0)
       g_ptr_array_add (names, g_strdup (name));
   g_ptr_array_sort (names, (GCompareFunc)(void (*) (void))g_strcmp0);
   return names;
@@ -222,11 +223,17 @@ test_group_commit (Fixture *f, gconstpointer data)
   const char *rcpts[] = { "a@example.test", NULL };
   const guint n = 300;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_autoptr (GateSpool) spool = NULL;
   g_autoptr (GPtrArray) done = g_ptr_array_new_with_free_func ((GDestroyNotify)gate_spool_entry_unref);
   g_autoptr (GPtrArray) files = NULL;
   g_autoptr (GHashTable) ids = g_hash_table_new (g_str_hash, g_str_equal);
   guint changed = 0;
+
+  /* Each way of syncing a batch: the default, and files one by one. */
+  if (data != NULL)
+    g_setenv ("GATE_SPOOL_SYNC", data, TRUE);
+  spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_unsetenv ("GATE_SPOOL_SYNC");
 
   g_assert_no_error (error);
   g_signal_connect (spool, "changed", G_CALLBACK (count_changed_cb), &changed);
@@ -553,6 +560,18 @@ test_claims (Fixture *f, gconstpointer data)
   g_free (w.id);
 }
 
+static guint
+count_free_files (const char *dir_path)
+{
+  g_autofree char *path = g_build_filename (dir_path, ".free", NULL);
+  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  guint n = 0;
+
+  while (dir != NULL && g_dir_read_name (dir) != NULL)
+    n++;
+  return n;
+}
+
 /* A delivered message leaves the queue at once and its files soon after;
  * closing the spool waits for them. */
 static void
@@ -567,7 +586,7 @@ test_remove_delivered (Fixture *f, gconstpointer data)
   g_assert_no_error (error);
   for (guint i = 0; i < 20; i++)
     {
-      g_autoptr (GateSpoolEntry) entry = store_message (spool, i, rcpts);
+      g_autoptr (GateSpoolEntry) entry = store_message (spool, 100000 + i, rcpts);
       g_autoptr (GateSpoolEntry) claimed = gate_spool_claim (spool, gate_spool_entry_get_id (entry), &error);
 
       g_assert_no_error (error);
@@ -583,9 +602,34 @@ test_remove_delivered (Fixture *f, gconstpointer data)
   /* Removed twice: no such message any more. */
   g_assert_false (gate_spool_remove_delivered (spool, ids->pdata[0], &error));
   g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* Their files are emptied and used again for new messages, which read
+   * back exactly (from the file, the second time), shorter as they are. */
+  while (count_free_files (f->dir) < 2 * ids->len)
+    g_usleep (10000);
+  for (guint i = 0; i < 30; i++)
+    {
+      g_autoptr (GateSpoolEntry) entry = store_message (spool, i, rcpts);
+      g_autofree char *expected = make_content (i);
+      g_autofree char *first = read_content (spool, gate_spool_entry_get_id (entry));
+      g_autofree char *again = read_content (spool, gate_spool_entry_get_id (entry));
+
+      g_assert_cmpstr (first, ==, expected);
+      g_assert_cmpstr (again, ==, expected);
+      g_assert_true (gate_spool_delete (spool, gate_spool_entry_get_id (entry), &error));
+    }
+  /* Sixty files needed, the forty kept all used (a deletion by the user
+   * removes its files). */
+  g_assert_cmpuint (count_free_files (f->dir), ==, 0);
+
   g_clear_object (&spool);
   files = list_files (f->dir);
   g_assert_cmpuint (files->len, ==, 0);
+  /* The next owner starts with none kept. */
+  spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (count_free_files (f->dir), ==, 0);
 }
 
 static void
@@ -829,6 +873,8 @@ main (int argc, char **argv)
   g_test_add ("/spool/roundtrip", Fixture, NULL, fixture_setup, test_roundtrip, fixture_teardown);
   g_test_add ("/spool/abort", Fixture, NULL, fixture_setup, test_abort, fixture_teardown);
   g_test_add ("/spool/group-commit", Fixture, NULL, fixture_setup, test_group_commit, fixture_teardown);
+  g_test_add ("/spool/group-commit-files", Fixture, "files", fixture_setup, test_group_commit,
+              fixture_teardown);
   g_test_add ("/spool/states", Fixture, NULL, fixture_setup, test_states, fixture_teardown);
   g_test_add ("/spool/other-process", Fixture, NULL, fixture_setup, test_other_process, fixture_teardown);
   g_test_add ("/spool/large", Fixture, NULL, fixture_setup, test_large, fixture_teardown);
