@@ -19,6 +19,9 @@
 #define MAX_ERRORS 20
 #define MAX_AUTH_FAILURES 3
 #define READ_SIZE 65536
+/* What a client may send ahead while its input waits (a commit under way, a
+ * reply it does not read) before reading stops for a while. */
+#define INPUT_LIMIT (4 * READ_SIZE)
 /* Headers longer than this are passed through untouched (only Received: is
  * added): they are not headers any sane device writes. */
 #define MAX_HEADER_BLOCK (256 * 1024)
@@ -63,7 +66,10 @@ struct _GateRelaySession
   GByteArray *in;
   guint8 *read_buffer;
   GString *out;
-  GSource *read_source; /* set while waiting for the client */
+  /* Watches the client for the whole session (one source, not one per
+   * read: attaching and destroying a source each wakes the main loop once
+   * more).  Gone only while input is not wanted. */
+  GSource *read_source;
   gboolean writing;
   gboolean discarding_long_line;
   guint errors;
@@ -1317,6 +1323,8 @@ start_tls (GateRelaySession *self)
   g_autoptr (GError) error = NULL;
   GIOStream *tls;
 
+  /* What follows is the handshake, on the stream that replaces this one. */
+  stop_reading (self);
   tls = g_tls_server_connection_new (G_IO_STREAM (self->connection),
                                      gate_relay_server_get_tls_certificate (self->server), &error);
   if (tls == NULL)
@@ -1359,6 +1367,7 @@ readable_cb (GObject *stream, gpointer user_data)
 {
   GateRelaySession *self = user_data;
   g_autoptr (GError) error = NULL;
+  gboolean keep;
   gssize n;
 
   n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (stream), self->read_buffer,
@@ -1368,7 +1377,6 @@ readable_cb (GObject *stream, gpointer user_data)
 
   /* The source's reference keeps the session alive through what follows. */
   g_object_ref (self);
-  stop_reading (self);
   if (n <= 0)
     {
       gboolean in_data = self->state == STATE_DATA;
@@ -1384,11 +1392,14 @@ readable_cb (GObject *stream, gpointer user_data)
     {
       self->last_activity = g_get_monotonic_time ();
       g_byte_array_append (self->in, self->read_buffer, (guint)n);
+      if (self->in->len >= INPUT_LIMIT)
+        stop_reading (self); /* until what it holds is handled */
       session_process_input (self);
       session_pump (self);
     }
+  keep = self->read_source != NULL && self->read_source == g_main_current_source ();
   g_object_unref (self);
-  return G_SOURCE_REMOVE;
+  return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 /* Decides what to do next: write what is pending, close, switch to TLS,
@@ -1448,7 +1459,9 @@ session_pump (GateRelaySession *self)
       start_tls (self);
       return;
     }
-  if (self->state == STATE_COMMITTING || self->state == STATE_TLS_HANDSHAKE || self->read_source != NULL)
+  /* Input that comes while a message is being committed waits in self->in:
+   * session_process_input() leaves it there until the commit is done. */
+  if (self->state == STATE_TLS_HANDSHAKE || self->read_source != NULL || self->in->len >= INPUT_LIMIT)
     return;
   input = g_io_stream_get_input_stream (self->stream);
   /* Both the plain socket's stream and a TLS connection's are pollable. */
