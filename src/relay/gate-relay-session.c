@@ -1468,6 +1468,9 @@ session_pump (GateRelaySession *self)
   self->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (input), NULL);
   g_source_set_callback (self->read_source, G_SOURCE_FUNC (readable_cb), g_object_ref (self), g_object_unref);
   g_source_set_static_name (self->read_source, "[gate-relay-session] read");
+  /* Never run from a nested main loop, and so spared being taken out of the
+   * poll set and put back (two more wake-ups) around each call. */
+  g_source_set_can_recurse (self->read_source, TRUE);
   g_source_attach (self->read_source, g_main_context_get_thread_default ());
 }
 

@@ -322,6 +322,8 @@ typedef struct _Op
   gulong user_cancelled_id;
   GMainContext *context;
   GSource *timer;
+  GSource *read_source; /* while waiting for the server's next bytes */
+  guint read_nesting;   /* reads that went on at once, one inside the other */
   gboolean timed_out;
   gint64 started;
   gint64 stage_started;
@@ -358,7 +360,7 @@ typedef struct _Op
   GByteArray *out;
   guint64 bytes_sent;
   guint64 lines_sent;
-  gboolean quit_pipelined;   /* QUIT went in the same write as the final dot */
+  gboolean quit_pipelined;    /* QUIT went in the same write as the final dot */
   GateSmtpReply *final_reply; /* the reply to the dot, while the 221 is read */
 } Op;
 
@@ -378,6 +380,11 @@ op_free (gpointer data)
   Op *op = data;
 
   op_disarm_timer (op);
+  if (op->read_source != NULL)
+    {
+      g_source_destroy (op->read_source);
+      g_clear_pointer (&op->read_source, g_source_unref);
+    }
   if (op->user_cancelled_id != 0)
     g_cancellable_disconnect (op->user_cancellable, op->user_cancelled_id);
   g_clear_object (&op->user_cancellable);
@@ -630,14 +637,10 @@ op_return_boolean (GTask *task)
 static void reader_continue (GTask *task);
 
 static void
-on_read (GObject *source, GAsyncResult *result, gpointer data)
+reader_got (GTask *task, gssize n, GError *error)
 {
-  GTask *task = data;
   GateSmtpClient *self = task_self (task);
-  GError *error = NULL;
-  gssize n;
 
-  n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
   if (n < 0)
     {
       op_fail_io (task, error);
@@ -656,6 +659,86 @@ on_read (GObject *source, GAsyncResult *result, gpointer data)
 
   self->rend += n;
   reader_continue (task);
+}
+
+static void
+on_read (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GError *error = NULL;
+  gssize n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+
+  reader_got (data, n, error);
+}
+
+/* Reads what the server sent without waiting; FALSE when there is nothing. */
+static gboolean
+reader_try (GTask *task, GPollableInputStream *input)
+{
+  GateSmtpClient *self = task_self (task);
+  Op *op = task_op (task);
+  GError *error = NULL;
+  gssize n = -1;
+
+  if (!g_cancellable_set_error_if_cancelled (op->cancellable, &error))
+    n = g_pollable_input_stream_read_nonblocking (input, self->rbuf + self->rend,
+                                                  READ_BUFFER_SIZE - self->rend, NULL, &error);
+  if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    {
+      g_error_free (error);
+      return FALSE;
+    }
+  /* The operation may end in there: the reference keeps @op until after. */
+  g_object_ref (task);
+  op->read_nesting++;
+  reader_got (task, n, error);
+  op->read_nesting--;
+  g_object_unref (task);
+  return TRUE;
+}
+
+static gboolean
+on_readable (GObject *stream, gpointer data)
+{
+  GTask *task = data;
+  Op *op = task_op (task);
+
+  /* The source goes with this call; reader_try() may end the operation. */
+  g_clear_pointer (&op->read_source, g_source_unref);
+  if (reader_try (task, G_POLLABLE_INPUT_STREAM (stream)))
+    return G_SOURCE_REMOVE;
+  op->read_source = g_source_ref (g_main_current_source ());
+  return G_SOURCE_CONTINUE;
+}
+
+/* Waits for the server's next bytes.  A source on the stream costs less than
+ * an asynchronous read (no task, and with can-recurse no taking the socket
+ * out of the poll set and back around the call, each of which wakes the
+ * main loop once more): a relay reads two replies per message it forwards.
+ * The read is tried first, as GIO does: a TLS connection may hold bytes it
+ * has already decrypted, which no poll would announce. */
+static void
+reader_wait (GTask *task)
+{
+  GateSmtpClient *self = task_self (task);
+  Op *op = task_op (task);
+  GInputStream *input = g_io_stream_get_input_stream (self->stream);
+
+  /* A server that keeps sending in pieces must not grow the stack: past a
+   * few reads that went on at once, the next one goes through the loop. */
+  if (!G_IS_POLLABLE_INPUT_STREAM (input)
+      || !g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (input)) || op->read_nesting >= 4)
+    {
+      g_input_stream_read_async (input, self->rbuf + self->rend, READ_BUFFER_SIZE - self->rend,
+                                 G_PRIORITY_DEFAULT, op->cancellable, on_read, task);
+      return;
+    }
+  if (reader_try (task, G_POLLABLE_INPUT_STREAM (input)))
+    return;
+  op->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (input), op->cancellable);
+  g_source_set_callback (op->read_source, G_SOURCE_FUNC (on_readable), task, NULL);
+  g_source_set_can_recurse (op->read_source, TRUE);
+  g_source_set_static_name (op->read_source, "[gate-smtp-client] read");
+  g_source_attach (op->read_source, op->context);
 }
 
 static void
@@ -697,9 +780,7 @@ reader_continue (GTask *task)
               self->rstart = 0;
               self->rend = avail;
             }
-          g_input_stream_read_async (g_io_stream_get_input_stream (self->stream), self->rbuf + self->rend,
-                                     READ_BUFFER_SIZE - self->rend, G_PRIORITY_DEFAULT, op->cancellable,
-                                     on_read, task);
+          reader_wait (task);
           return;
         }
 
@@ -2365,7 +2446,8 @@ gate_smtp_client_set_property (GObject *object, guint prop_id, const GValue *val
           const char *path = g_value_get_string (value);
           /* GIO's file database wants an absolute path (it warns otherwise), and
            * a relative one would change meaning if the working folder does. */
-          g_autofree char *absolute = path != NULL && *path != '\0' ? g_canonicalize_filename (path, NULL) : NULL;
+          g_autofree char *absolute
+              = path != NULL && *path != '\0' ? g_canonicalize_filename (path, NULL) : NULL;
           changed = replace_string (&self->ca_file, absolute);
         }
         break;

@@ -114,6 +114,27 @@ test_slow_server_times_out (void)
   g_assert_error (error, GATE_SMTP_ERROR, GATE_SMTP_ERROR_TIMED_OUT);
 }
 
+/* Replies that come a byte at a time, some already waiting, some not yet
+ * sent: read whole, whatever the pieces. */
+static void
+test_trickling_server (void)
+{
+  g_autoptr (TestServer) server = start_hostile ("trickle");
+  g_autoptr (GateSmtpClient) client = test_client_new ("127.0.0.1", server->port, GATE_SMTP_SECURITY_NONE);
+  g_autoptr (GateSmtpEnvelope) envelope
+      = test_envelope_new ("from@example.test", "a@example.test", "b@example.test", "c@example.test", NULL);
+  g_autoptr (GInputStream) message = test_message_stream ("Subject: x\r\n\r\nbody\r\n");
+  g_autoptr (GateSmtpSendResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_assert_true (test_run_connect (client, NULL, &error));
+  g_assert_no_error (error);
+  result = test_run_send (client, envelope, message, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (gate_smtp_send_result_get_n_accepted (result), ==, 3);
+  g_assert_true (test_run_quit (client, NULL));
+}
+
 static void
 test_refused_recipients_then_354 (void)
 {
@@ -381,6 +402,7 @@ main (int argc, char **argv)
   g_test_add_func ("/client/hostile/never-answers", test_never_answers);
   g_test_add_func ("/client/hostile/slow-server-times-out", test_slow_server_times_out);
   g_test_add_func ("/client/hostile/refused-recipients-then-354", test_refused_recipients_then_354);
+  g_test_add_func ("/client/hostile/trickling-server", test_trickling_server);
   g_test_add_func ("/client/hostile/connection-refused", test_connection_refused);
   g_test_add_func ("/client/cancel/connect", test_cancel_connect);
   g_test_add_func ("/client/cancel/greeting", test_cancel_greeting);

@@ -22,6 +22,7 @@ answers 250 to everything):
   no-starttls-offered  a server without STARTTLS (offers AUTH in clear)
   slow                 waits --delay seconds (default 2) before each reply
   refuse-rcpt-then-354 refuses every RCPT (550) yet answers DATA with 354
+  trickle              sends every reply one byte at a time
   normal               none of the above
 --log FILE records every line received ("C: line"), and "=== connect" per
 connection, so a test can check what reached the server.
@@ -40,7 +41,7 @@ def parse_args():
     p.add_argument("--behaviour", "--behavior", required=True,
                    choices=["garbage", "overlong-line", "close-mid-reply", "starttls-inject",
                             "never-answer", "no-starttls-offered", "slow", "refuse-rcpt-then-354",
-                            "normal"])
+                            "trickle", "normal"])
     p.add_argument("--ipv6", action="store_true")
     p.add_argument("--delay", type=float, default=2.0)
     p.add_argument("--max-lifetime", type=float, default=60)
@@ -61,6 +62,16 @@ def log(text):
 async def reply(writer, text):
     if ARGS.behaviour == "slow":
         await asyncio.sleep(ARGS.delay)
+    if ARGS.behaviour == "trickle":
+        data = text.encode() if isinstance(text, str) else text
+        for i in range(len(data)):
+            writer.write(data[i:i + 1])
+            await writer.drain()
+            # Every other byte at once, the rest after a pause: the client
+            # sees both bytes waiting and bytes still to come.
+            if i % 2:
+                await asyncio.sleep(0.001)
+        return
     writer.write(text.encode() if isinstance(text, str) else text)
     await writer.drain()
 
