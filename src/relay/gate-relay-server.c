@@ -17,7 +17,7 @@ struct _GateRelayServer
   GObject parent_instance;
 
   GateSpool *spool;
-  GSocketService *service;
+  GPtrArray *listeners; /* Listener */
   guint16 port;
   GPtrArray *allowed; /* GInetAddressMask; empty = loopback only */
   GPtrArray *sessions;
@@ -174,11 +174,63 @@ session_accepted_cb (GateRelaySession *session, GateSpoolEntry *entry, gpointer 
   g_signal_emit (self, signals[SIGNAL_MESSAGE_ACCEPTED], 0, entry);
 }
 
+/* One listening socket, watched for its whole life. */
+typedef struct
+{
+  GSocket *socket;
+  GSource *source;
+} Listener;
+
+static void
+listener_free (Listener *listener)
+{
+  if (listener->source != NULL)
+    {
+      g_source_destroy (listener->source);
+      g_source_unref (listener->source);
+    }
+  if (listener->socket != NULL)
+    {
+      g_socket_close (listener->socket, NULL);
+      g_object_unref (listener->socket);
+    }
+  g_free (listener);
+}
+
+static void handle_connection (GateRelayServer *self, GSocketConnection *connection);
+
+/* Takes the connections waiting on a listening socket, a bounded number at
+ * a time.  One source for the socket's life, allowed to recurse, rather than
+ * an asynchronous accept per connection: every source GLib attaches,
+ * destroys or holds back around a call wakes the main loop once more. */
+#define ACCEPT_BATCH 32
+
 static gboolean
-incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *source_object,
-             gpointer user_data)
+accept_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
 {
   GateRelayServer *self = user_data;
+
+  for (guint i = 0; i < ACCEPT_BATCH; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GSocket) client = g_socket_accept (socket, NULL, &error);
+      g_autoptr (GSocketConnection) connection = NULL;
+
+      if (client == NULL)
+        {
+          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            g_debug ("Accepting a connection: %s", error->message);
+          break;
+        }
+      connection = g_socket_connection_factory_create_connection (client);
+      handle_connection (self, connection);
+    }
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+handle_connection (GateRelayServer *self, GSocketConnection *connection)
+{
   g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
   g_autofree char *peer = NULL;
   GateRelaySession *session;
@@ -186,7 +238,7 @@ incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *so
   if (!G_IS_INET_SOCKET_ADDRESS (remote))
     {
       refuse (connection, "554 5.7.1 Not allowed\r\n");
-      return TRUE;
+      return;
     }
   peer = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
   if (!gate_relay_server_is_allowed (self,
@@ -197,7 +249,7 @@ incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *so
       gate_relay_server_log (self, _ ("Refused a connection from %s: %s"), peer, reason);
       g_signal_emit (self, signals[SIGNAL_CLIENT_REFUSED], 0, peer, reason);
       refuse (connection, "554 5.7.1 Your address is not allowed to use this relay\r\n");
-      return TRUE;
+      return;
     }
   if (self->sessions->len >= self->max_connections)
     {
@@ -206,7 +258,7 @@ incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *so
       gate_relay_server_log (self, _ ("Refused a connection from %s: %s"), peer, reason);
       g_signal_emit (self, signals[SIGNAL_CLIENT_REFUSED], 0, peer, reason);
       refuse (connection, "421 4.3.2 Too many connections; try again later\r\n");
-      return TRUE;
+      return;
     }
 
   /* Replies are small and each one is awaited: never hold one back for
@@ -219,7 +271,6 @@ incoming_cb (GSocketService *service, GSocketConnection *connection, GObject *so
   g_signal_connect (session, "message-accepted", G_CALLBACK (session_accepted_cb), self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CONNECTIONS]);
   gate_relay_session_start (session);
-  return TRUE;
 }
 
 static void
@@ -227,9 +278,9 @@ gate_relay_server_dispose (GObject *object)
 {
   GateRelayServer *self = GATE_RELAY_SERVER (object);
 
-  if (self->service)
+  if (self->listeners != NULL)
     gate_relay_server_stop (self);
-  g_clear_object (&self->service);
+  g_clear_pointer (&self->listeners, g_ptr_array_unref);
   g_clear_object (&self->spool);
   g_clear_object (&self->certificate);
   G_OBJECT_CLASS (gate_relay_server_parent_class)->dispose (object);
@@ -351,6 +402,8 @@ gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 po
   g_autoptr (GInetAddress) inet = NULL;
   g_autoptr (GSocketAddress) socket_address = NULL;
   g_autoptr (GSocketAddress) effective = NULL;
+  g_autoptr (GSocket) socket = NULL;
+  Listener *listener;
 
   g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
@@ -362,24 +415,35 @@ gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 po
                    _ ("“%s” is not an IP address to listen on"), address);
       return FALSE;
     }
-  if (self->service == NULL)
-    {
-      self->service = g_socket_service_new ();
-      /* GLib's default of 10 drops the SYNs of a burst of devices (or a load
-       * generator): they then wait seconds for the kernel to retry. */
-      g_socket_listener_set_backlog (G_SOCKET_LISTENER (self->service), 1024);
-      g_signal_connect (self->service, "incoming", G_CALLBACK (incoming_cb), self);
-    }
   socket_address = g_inet_socket_address_new (inet, port);
-  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (self->service), socket_address, G_SOCKET_TYPE_STREAM,
-                                      G_SOCKET_PROTOCOL_TCP, NULL, &effective, error))
+  socket
+      = g_socket_new (g_inet_address_get_family (inet), G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, error);
+  if (socket == NULL)
+    return FALSE;
+  g_socket_set_blocking (socket, FALSE);
+  /* GLib's default of 10 drops the SYNs of a burst of devices (or a load
+   * generator): they then wait seconds for the kernel to retry. */
+  g_socket_set_listen_backlog (socket, 1024);
+  if (!g_socket_bind (socket, socket_address, TRUE, error) || !g_socket_listen (socket, error))
+    return FALSE;
+  effective = g_socket_get_local_address (socket, error);
+  if (effective == NULL)
     return FALSE;
   if (self->port == 0)
     {
       self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective));
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
     }
-  g_socket_service_start (self->service);
+  listener = g_new0 (Listener, 1);
+  listener->socket = g_steal_pointer (&socket);
+  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
+  g_source_set_callback (listener->source, G_SOURCE_FUNC (accept_cb), self, NULL);
+  g_source_set_can_recurse (listener->source, TRUE);
+  g_source_set_static_name (listener->source, "[gate-relay-server] accept");
+  g_source_attach (listener->source, g_main_context_get_thread_default ());
+  if (self->listeners == NULL)
+    self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify)listener_free);
+  g_ptr_array_add (self->listeners, listener);
   gate_relay_server_log (self, _ ("Listening for mail on %s port %u"), address,
                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
   return TRUE;
@@ -436,11 +500,8 @@ gate_relay_server_stop (GateRelayServer *self)
 
   g_return_if_fail (GATE_IS_RELAY_SERVER (self));
 
-  if (self->service)
-    {
-      g_socket_service_stop (self->service);
-      g_socket_listener_close (G_SOCKET_LISTENER (self->service));
-    }
+  if (self->listeners != NULL)
+    g_ptr_array_set_size (self->listeners, 0);
   /* session_finished_cb removes each from the list. */
   sessions = g_ptr_array_copy (self->sessions, (GCopyFunc)(void (*) (void))g_object_ref, NULL);
   g_ptr_array_set_free_func (sessions, g_object_unref);

@@ -273,6 +273,22 @@ def test_disconnect_mid_data(h):
     check(not [n for n in h.spool_files() if n.startswith("tmp-")], "disconnect mid-DATA: no temporary file")
 
 
+def test_listen_addresses():
+    """IPv6 loopback works like IPv4; a port another program holds is a clear
+    error at start, not a relay that silently takes nothing."""
+    with Harness(args=["--listen", "[::1]:0"]) as h:
+        with smtplib.SMTP("::1", h.port, timeout=30) as s:
+            s.sendmail("device@example.test", ["a@example.test"], b"Subject: over IPv6\r\n\r\nhello\r\n")
+        stored = list(h.messages().values())
+        check(len(stored) == 1 and b"over IPv6" in stored[0][1], "a message over ::1 is stored")
+        check(stored[0][0].get("ClientAddress") == "::1", "its client address is ::1 (%r)" % stored[0][0].get("ClientAddress"))
+        try:
+            with Harness(args=["--listen", "[::1]:%d" % h.port]):
+                check(False, "a second relay on the same port must not start")
+        except RuntimeError as e:
+            check("in use" in str(e), "the port in use is named as the reason (%s)" % str(e).strip())
+
+
 def test_allowed_ranges():
     with Harness(args=["--allow", "127.0.0.1/32"]) as h:
         c = RawClient(h.port, bind="127.0.0.5")
@@ -468,6 +484,7 @@ def main():
         test_utf8(h)
         test_disconnect_mid_data(h)
     test_allowed_ranges()
+    test_listen_addresses()
     test_open_relay_refused()
     test_connection_cap()
     test_idle_timeout()
