@@ -63,6 +63,13 @@ set_errno_error (GError **error, int saved_errno, const char *what, const char *
                  g_strerror (saved_errno));
 }
 
+static void
+set_not_found (GError **error, const char *id)
+{
+  g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
+               _ ("There is no message “%s” in the mail queue"), id);
+}
+
 static gboolean
 write_all (int fd, const void *data, gsize len, int *saved_errno)
 {
@@ -400,8 +407,7 @@ entry_load_envelope (const char *path, const char *id, GError **error)
   if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &local_error))
     {
       if (g_error_matches (local_error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                     _ ("There is no message “%s” in the mail queue"), id);
+        set_not_found (error, id);
       else
         g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID,
                      _ ("The envelope of message “%s” is unreadable: %s"), id, local_error->message);
@@ -1606,8 +1612,7 @@ gate_spool_open_content (GateSpool *self, const char *id, GError **error)
   g_return_val_if_fail (id != NULL, NULL);
   if (!id_is_valid (id))
     {
-      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                   _ ("There is no message “%s” in the mail queue"), id);
+      set_not_found (error, id);
       return NULL;
     }
   /* Kept from its arrival for this first sending; later ones read the file. */
@@ -1620,8 +1625,7 @@ gate_spool_open_content (GateSpool *self, const char *id, GError **error)
   if (stream == NULL)
     {
       if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
-        g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                     _ ("There is no message “%s” in the mail queue"), id);
+        set_not_found (error, id);
       else
         g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_FAILED, "%s", local_error->message);
       return NULL;
@@ -1916,6 +1920,43 @@ typedef enum
 
 typedef UpdateAction (*UpdateFunc) (GateSpoolEntry *entry, gpointer data, GError **error);
 
+/* Opens message @id's envelope and takes its lock, the one every change
+ * holds.  A message found gone is dropped from the table. */
+static gboolean
+lock_message (GateSpool *self, const char *id, int *fd, GError **error)
+{
+  g_autofree char *env_path = NULL;
+  int saved_errno;
+
+  if (!id_is_valid (id))
+    {
+      set_not_found (error, id);
+      return FALSE;
+    }
+  env_path = spool_file (self, id, ".env");
+  if ((saved_errno = gate_spool_fs_open_existing (env_path, fd)) != 0)
+    {
+      if (saved_errno == ENOENT)
+        {
+          set_not_found (error, id);
+          spool_set_entry (self, id, NULL);
+        }
+      else
+        set_errno_error (error, saved_errno, _ ("open"), env_path);
+      return FALSE;
+    }
+  gate_spool_fs_lock (*fd, TRUE, TRUE);
+  /* Deleted by another process while we waited for the lock? */
+  if (gate_spool_fs_is_deleted (*fd))
+    {
+      set_not_found (error, id);
+      gate_spool_fs_close (*fd);
+      spool_set_entry (self, id, NULL);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 /* Takes the message's lock (flock on its envelope, which is never replaced),
  * re-reads its state from disk, applies @func and writes the result.  Returns
  * the new entry, or NULL with *deleted set or an error. */
@@ -1923,43 +1964,14 @@ static GateSpoolEntry *
 spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, gboolean *deleted,
               GError **error)
 {
-  g_autofree char *env_path = NULL;
   GateSpoolEntry *entry = NULL;
   UpdateAction action;
-  int saved_errno;
   int fd;
 
   if (deleted)
     *deleted = FALSE;
-  if (!id_is_valid (id))
-    {
-      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                   _ ("There is no message “%s” in the mail queue"), id);
-      return NULL;
-    }
-  env_path = spool_file (self, id, ".env");
-  if ((saved_errno = gate_spool_fs_open_existing (env_path, &fd)) != 0)
-    {
-      if (saved_errno == ENOENT)
-        {
-          g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                       _ ("There is no message “%s” in the mail queue"), id);
-          spool_set_entry (self, id, NULL);
-        }
-      else
-        set_errno_error (error, saved_errno, _ ("open"), env_path);
-      return NULL;
-    }
-  gate_spool_fs_lock (fd, TRUE, TRUE);
-  /* Deleted by another process while we waited for the lock? */
-  if (gate_spool_fs_is_deleted (fd))
-    {
-      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                   _ ("There is no message “%s” in the mail queue"), id);
-      gate_spool_fs_close (fd);
-      spool_set_entry (self, id, NULL);
-      return NULL;
-    }
+  if (!lock_message (self, id, &fd, error))
+    return NULL;
 
   entry = load_entry (self, id, error);
   if (entry == NULL)
@@ -2092,8 +2104,7 @@ gate_spool_claim (GateSpool *self, const char *id, GError **error)
   record = g_hash_table_lookup (self->records, id);
   if (record == NULL || record->entry == NULL)
     {
-      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                   _ ("There is no message “%s” in the mail queue"), id);
+      set_not_found (error, id);
       return NULL;
     }
   claimed = entry_copy (record->entry);
@@ -2275,38 +2286,10 @@ gate_spool_retry (GateSpool *self, const char *id, GError **error)
 static gboolean
 spool_remove (GateSpool *self, const char *id, gboolean durable, GError **error)
 {
-  g_autofree char *env_path = NULL;
-  int saved_errno;
   int fd;
 
-  if (!id_is_valid (id))
-    {
-      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                   _ ("There is no message “%s” in the mail queue"), id);
-      return FALSE;
-    }
-  env_path = spool_file (self, id, ".env");
-  if ((saved_errno = gate_spool_fs_open_existing (env_path, &fd)) != 0)
-    {
-      if (saved_errno == ENOENT)
-        {
-          g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                       _ ("There is no message “%s” in the mail queue"), id);
-          spool_set_entry (self, id, NULL);
-        }
-      else
-        set_errno_error (error, saved_errno, _ ("open"), env_path);
-      return FALSE;
-    }
-  gate_spool_fs_lock (fd, TRUE, TRUE);
-  if (gate_spool_fs_is_deleted (fd))
-    {
-      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                   _ ("There is no message “%s” in the mail queue"), id);
-      gate_spool_fs_close (fd);
-      spool_set_entry (self, id, NULL);
-      return FALSE;
-    }
+  if (!lock_message (self, id, &fd, error))
+    return FALSE;
   remove_files (self, id);
   /* A delivered message needs no folder sync: a removal undone by a crash
    * only means it is sent once more (delivery is at least once).  The
@@ -2384,8 +2367,7 @@ gate_spool_remove_delivered (GateSpool *self, const char *id, GError **error)
 
   if (self->remover != NULL && is_being_removed (self, id))
     {
-      g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND,
-                   _ ("There is no message “%s” in the mail queue"), id);
+      set_not_found (error, id);
       return FALSE;
     }
   if (self->remover == NULL || !g_hash_table_contains (self->records, id))

@@ -377,6 +377,20 @@ wait_for (WaitChange *w)
   g_source_remove (timeout);
 }
 
+/* This test program, run again as another process that changes message
+ * @id the way the command line would (--hold, --delete, --retry). */
+static void
+change_from_other_process (const char *dir, const char *action, const char *id)
+{
+  g_autofree char *cli = g_strdup_printf ("%s %s %s %s", self_path, action, dir, id);
+  g_autoptr (GError) error = NULL;
+  int status = 0;
+
+  g_assert_true (g_spawn_command_line_sync (cli, NULL, NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+}
+
 /* A hold from another process (the command line) is noticed by the relay,
  * and the relay's next update does not overwrite it. */
 static void
@@ -389,11 +403,8 @@ test_other_process (Fixture *f, gconstpointer data)
   g_autoptr (GateSpoolEntry) entry = NULL;
   g_autoptr (GateSpoolEntry) e = NULL;
   g_autoptr (GateSpoolEntry) seen = NULL;
-  g_autofree char *cli = NULL;
-  g_autofree char *out = NULL;
   WaitChange w = { 0 };
   gboolean removed = FALSE;
-  int status = 0;
 
   g_assert_no_error (error);
   entry = store_message (relay, 1, rcpts);
@@ -406,10 +417,7 @@ test_other_process (Fixture *f, gconstpointer data)
   g_clear_pointer (&e, gate_spool_entry_unref);
 
   /* ...when the user holds it from another process. */
-  cli = g_strdup_printf ("%s --hold %s %s", self_path, f->dir, w.id);
-  g_assert_true (g_spawn_command_line_sync (cli, &out, NULL, &status, &error));
-  g_assert_no_error (error);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  change_from_other_process (f->dir, "--hold", w.id);
   w.status = GATE_SPOOL_STATUS_HELD;
   wait_for (&w);
   seen = gate_spool_lookup (relay, w.id);
@@ -422,10 +430,7 @@ test_other_process (Fixture *f, gconstpointer data)
   g_clear_pointer (&e, gate_spool_entry_unref);
 
   /* Deleted from another process: the relay notices; its updates say so. */
-  g_free (cli);
-  cli = g_strdup_printf ("%s --delete %s %s", self_path, f->dir, w.id);
-  g_assert_true (g_spawn_command_line_sync (cli, NULL, NULL, &status, &error));
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  change_from_other_process (f->dir, "--delete", w.id);
   w.seen = FALSE;
   w.status = (GateSpoolStatus)-1;
   wait_for (&w);
@@ -504,9 +509,7 @@ test_claims (Fixture *f, gconstpointer data)
   g_autoptr (GateSpoolEntry) entry = NULL;
   g_autoptr (GateSpoolEntry) e = NULL;
   g_autoptr (GateSpool) reader = NULL;
-  g_autofree char *cli = NULL;
   WaitChange w = { 0 };
-  int status = 0;
 
   g_assert_no_error (error);
   entry = store_message (relay, 1, rcpts);
@@ -545,10 +548,7 @@ test_claims (Fixture *f, gconstpointer data)
 
   g_signal_connect (relay, "changed", G_CALLBACK (wait_changed_cb), &w);
   w.status = GATE_SPOOL_STATUS_IN_FLIGHT;
-  cli = g_strdup_printf ("%s --retry %s %s", self_path, f->dir, w.id);
-  g_assert_true (g_spawn_command_line_sync (cli, NULL, NULL, &status, &error));
-  g_assert_no_error (error);
-  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  change_from_other_process (f->dir, "--retry", w.id);
   wait_for (&w);
   e = gate_spool_lookup (relay, w.id);
   g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_IN_FLIGHT);
