@@ -19,13 +19,14 @@ CLI = os.environ.get("POSTGATE_CLI", "")
 
 
 class Harness:
-    def __init__(self, spool=None, args=(), time_limit=120, preexec_fn=None):
+    def __init__(self, spool=None, args=(), time_limit=120, preexec_fn=None, prefix=()):
         self.tmp = None
         if spool is None:
             self.tmp = tempfile.TemporaryDirectory(prefix="relay-spool-")
             spool = os.path.join(self.tmp.name, "spool")
         self.spool = spool
-        cmd = [HARNESS, "--spool", spool, "--time-limit", str(time_limit)] + list(args)
+        # @prefix runs the harness under another program (strace).
+        cmd = list(prefix) + [HARNESS, "--spool", spool, "--time-limit", str(time_limit)] + list(args)
         # stderr to a file: a pipe nobody reads could fill up and stall the relay.
         self.stderr_file = tempfile.TemporaryFile(mode="w+")
         self.proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=self.stderr_file,

@@ -1,0 +1,156 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Every message is on disk before its 250, checked on the relay's own system
+calls: the relay runs under strace while real clients send, and for each
+"250 ... queued as ID" the trace must show, before it, the message's two
+files written, their data synced (each file, or the whole file system once
+they were written), the envelope renamed to its final name, and the queue
+folder synced after that rename."""
+import importlib.util
+import os
+import re
+import shutil
+import smtplib
+import sys
+import tempfile
+import threading
+
+spec = importlib.util.spec_from_file_location(
+    "support", os.path.join(os.path.dirname(os.path.abspath(__file__)), "test-server-support.py"))
+support = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(support)
+Harness = support.Harness
+
+t = support.Checks()
+check = t.check
+
+LINE = re.compile(r"^(\d+)\s+(\d+\.\d+)\s+(.*)$")
+RESUMED = re.compile(r"^<\.\.\. (\w+) resumed>(.*)$")
+
+
+def parse_trace(path):
+    """[(start, end, name, text)] of every system call in the trace."""
+    pending, events = {}, []
+    with open(path, errors="replace") as f:
+        for raw in f:
+            m = LINE.match(raw.rstrip("\n"))
+            if not m:
+                continue
+            pid, when, rest = m.group(1), float(m.group(2)), m.group(3)
+            r = RESUMED.match(rest)
+            if r:
+                if pid in pending:
+                    start, name, text = pending.pop(pid)
+                    events.append((start, when, name, text + r.group(2)))
+            elif rest.endswith("<unfinished ...>"):
+                pending[pid] = (when, rest.split("(", 1)[0], rest)
+            elif "(" in rest:
+                events.append((when, when, rest.split("(", 1)[0], rest))
+    events.sort()
+    return events
+
+
+def fd_path(text):
+    """The path strace -y shows for a call's first argument."""
+    m = re.match(r"\w+\(\d+<([^>]*)>", text)
+    return m.group(1) if m else None
+
+
+def verify(events, spool, ident):
+    msg_tmp = os.path.join(spool, "tmp-%s.msg" % ident)
+    env_tmp = os.path.join(spool, "tmp-%s.env" % ident)
+    env = os.path.join(spool, "%s.env" % ident)
+    replies = [e for e in events if e[2] == "sendto" and ("queued as %s" % ident) in e[3]]
+    if not replies:
+        return "no 250 for it in the trace"
+    t250 = replies[0][0]
+    renames = [e for e in events if e[2] == "rename" and '"%s"' % env_tmp in e[3] and '"%s"' % env in e[3]
+               and e[1] <= t250]
+    if not renames:
+        return "its envelope was not renamed before the 250"
+    r_start, r_end = renames[0][0], renames[0][1]
+    if not any(e[2] == "fsync" and fd_path(e[3]) == spool and e[0] >= r_end and e[1] <= t250 for e in events):
+        return "the queue folder was not synced between the rename and the 250"
+    for path in (msg_tmp, env_tmp):
+        writes = [e for e in events if e[2] in ("write", "pwrite64", "writev") and fd_path(e[3]) == path]
+        if not writes:
+            return "no write to %s" % os.path.basename(path)
+        last = max(e[1] for e in writes)
+        synced = any(e[0] >= last and e[1] <= r_start
+                     and ((e[2] in ("fdatasync", "fsync") and fd_path(e[3]) == path) or e[2] == "syncfs")
+                     for e in events)
+        if not synced:
+            return "%s was not synced after its last write and before the rename" % os.path.basename(path)
+    return None
+
+
+def send_some(port, n, tag, ids, lock):
+    for i in range(n):
+        with smtplib.SMTP("127.0.0.1", port, timeout=60) as s:
+            s.ehlo()
+            s.mail("device@example.test")
+            s.rcpt("a@example.test")
+            code, text = s.data(("Subject: %s %d\r\n\r\n" % (tag, i) + "line\r\n" * (50 + i)).encode())
+            m = re.search(r"queued as (\S+)", text.decode(errors="replace"))
+            with lock:
+                ids.append((code, m.group(1) if m else None))
+
+
+def run(mode):
+    tmp = tempfile.mkdtemp(prefix="relay-durability-")
+    trace = os.path.join(tmp, "trace")
+    spool = os.path.join(tmp, "spool")
+    env_before = os.environ.get("GATE_SPOOL_SYNC")
+    if mode:
+        os.environ["GATE_SPOOL_SYNC"] = mode
+    try:
+        # -D: strace runs beside the relay, not as its parent, so that the
+        # harness's own stop (SIGTERM) reaches the relay.
+        prefix = ["strace", "-D", "-f", "-ttt", "-y", "-s", "80", "-o", trace,
+                  "-e", "trace=write,pwrite64,writev,fsync,fdatasync,syncfs,rename,renameat,renameat2,sendto"]
+        ids, lock = [], threading.Lock()
+        with Harness(spool=spool, prefix=prefix, time_limit=200) as h:
+            # Several clients at once, so that commits share batches.
+            threads = [threading.Thread(target=send_some, args=(h.port, 15, "c%d" % k, ids, lock))
+                       for k in range(4)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join(180)
+        # strace writes the end of the trace once the relay is gone.
+        support.wait_until(lambda: "+++ exited" in open(trace, errors="replace").read(), 30,
+                           "the end of the trace")
+        label = mode or "default"
+        check(len(ids) == 60 and all(code == 250 and ident for code, ident in ids),
+              "%s: 60 messages accepted (%d)" % (label, len(ids)))
+        events = parse_trace(trace)
+        problems = {}
+        for _, ident in ids:
+            why = verify(events, os.path.realpath(spool), ident)
+            if why:
+                problems[ident] = why
+        check(not problems, "%s: every 250 came after the message's files were synced, renamed and the folder "
+                            "synced%s" % (label, "" if not problems else ": %r" % list(problems.items())[:3]))
+        if mode is None:
+            check(any(e[2] == "syncfs" for e in events), "default: batches were synced with syncfs")
+        else:
+            check(not any(e[2] == "syncfs" for e in events), "files: no syncfs")
+    finally:
+        if env_before is None:
+            os.environ.pop("GATE_SPOOL_SYNC", None)
+        else:
+            os.environ["GATE_SPOOL_SYNC"] = env_before
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    if shutil.which("strace") is None:
+        print("FAIL - strace is needed (build-aux/test installs it)")
+        return 1
+    run(None)
+    run("files")
+    return t.report()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
