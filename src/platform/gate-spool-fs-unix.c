@@ -207,11 +207,13 @@ gate_spool_fs_lock (int fd, gboolean exclusive, gboolean wait)
 }
 
 gboolean
-gate_spool_fs_is_deleted (int fd)
+gate_spool_fs_is_at (int fd, const char *path)
 {
-  struct stat st;
+  struct stat open_st, path_st;
 
-  return fstat (fd, &st) < 0 || st.st_nlink == 0;
+  if (fstat (fd, &open_st) < 0 || open_st.st_nlink == 0 || g_stat (path, &path_st) < 0)
+    return FALSE;
+  return open_st.st_dev == path_st.st_dev && open_st.st_ino == path_st.st_ino;
 }
 
 void

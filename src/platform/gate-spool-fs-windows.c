@@ -246,14 +246,38 @@ gate_spool_fs_lock (int fd, gboolean exclusive, gboolean wait)
   return last_errno ();
 }
 
-gboolean
-gate_spool_fs_is_deleted (int fd)
+static gboolean
+file_identity (HANDLE handle, BY_HANDLE_FILE_INFORMATION *info)
 {
-  FILE_STANDARD_INFO info;
+  return handle != INVALID_HANDLE_VALUE && GetFileInformationByHandle (handle, info);
+}
 
-  if (!GetFileInformationByHandleEx (handle_of (fd), FileStandardInfo, &info, sizeof info))
-    return TRUE;
-  return info.DeletePending || info.NumberOfLinks == 0;
+gboolean
+gate_spool_fs_is_at (int fd, const char *path)
+{
+  FILE_STANDARD_INFO standard;
+  BY_HANDLE_FILE_INFORMATION open_info, path_info;
+  gunichar2 *wpath;
+  HANDLE handle;
+  gboolean same;
+
+  if (!GetFileInformationByHandleEx (handle_of (fd), FileStandardInfo, &standard, sizeof standard)
+      || standard.DeletePending || standard.NumberOfLinks == 0 || !file_identity (handle_of (fd), &open_info))
+    return FALSE;
+  wpath = g_utf8_to_utf16 (path, -1, NULL, NULL, NULL);
+  if (wpath == NULL)
+    return FALSE;
+  /* No access asked: only the file's identity is read. */
+  handle = CreateFileW ((const wchar_t *)wpath, 0, FILE_SHARE_READ | FILE_SHARE_WRITE | FILE_SHARE_DELETE,
+                        NULL, OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, NULL);
+  g_free (wpath);
+  same = file_identity (handle, &path_info)
+         && open_info.dwVolumeSerialNumber == path_info.dwVolumeSerialNumber
+         && open_info.nFileIndexHigh == path_info.nFileIndexHigh
+         && open_info.nFileIndexLow == path_info.nFileIndexLow;
+  if (handle != INVALID_HANDLE_VALUE)
+    CloseHandle (handle);
+  return same;
 }
 
 void

@@ -62,8 +62,10 @@ int gate_spool_fs_sync_file_system (int folder_fd);
  * closing @fd.  Without @wait, EWOULDBLOCK when another process holds it. */
 int gate_spool_fs_lock (int fd, gboolean exclusive, gboolean wait);
 
-/* Whether the file open as @fd was deleted meanwhile (no name left). */
-gboolean gate_spool_fs_is_deleted (int fd);
+/* Whether the file open as @fd is still the one at @path: FALSE when it was
+ * deleted or moved away meanwhile (the spool reuses the files of delivered
+ * messages, so a name can come to hold another file). */
+gboolean gate_spool_fs_is_at (int fd, const char *path);
 
 /* Enough of a file's identity to tell one version of it from the next. */
 typedef struct

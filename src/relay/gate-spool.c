@@ -525,7 +525,7 @@ struct _GateSpoolWriter
   int env_fd;
   /* The content stays here until the commit unless it outgrows the buffer:
    * the sync thread then creates and writes the files of a whole batch, and
-   * the forwarder gets small messages from memory (Record.content). */
+   * the forwarder gets small messages from memory (GateSpool.contents). */
   guint8 *buffer;
   gsize buffer_len;
   gboolean spilled; /* the content went to its file: the buffer is not all of it */
@@ -1946,8 +1946,9 @@ lock_message (GateSpool *self, const char *id, int *fd, GError **error)
       return FALSE;
     }
   gate_spool_fs_lock (*fd, TRUE, TRUE);
-  /* Deleted by another process while we waited for the lock? */
-  if (gate_spool_fs_is_deleted (*fd))
+  /* Deleted by another process while we waited for the lock, or delivered
+   * (its file then moved away to be used again)? */
+  if (!gate_spool_fs_is_at (*fd, env_path))
     {
       set_not_found (error, id);
       gate_spool_fs_close (*fd);
@@ -1957,9 +1958,9 @@ lock_message (GateSpool *self, const char *id, int *fd, GError **error)
   return TRUE;
 }
 
-/* Takes the message's lock (flock on its envelope, which is never replaced),
- * re-reads its state from disk, applies @func and writes the result.  Returns
- * the new entry, or NULL with *deleted set or an error. */
+/* Takes the message's lock (flock on its envelope, never replaced while the
+ * message exists), re-reads its state from disk, applies @func and writes the
+ * result.  Returns the new entry, or NULL with *deleted set or an error. */
 static GateSpoolEntry *
 spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, gboolean *deleted,
               GError **error)
@@ -2335,7 +2336,7 @@ remove_delivered_func (gpointer data, gpointer user_data)
   if (gate_spool_fs_open_existing (env_path, &fd) == 0)
     {
       gate_spool_fs_lock (fd, TRUE, TRUE);
-      if (!gate_spool_fs_is_deleted (fd))
+      if (gate_spool_fs_is_at (fd, env_path))
         {
           const char *const suffixes[] = { ".env", ".msg" };
           g_autofree char *state_path = spool_file (self, id, ".state");
