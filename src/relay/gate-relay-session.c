@@ -1403,10 +1403,12 @@ readable_cb (GObject *stream, gpointer user_data)
 }
 
 /* Decides what to do next: write what is pending, close, switch to TLS,
- * or read more.  Never reads while a reply is unsent: a batch of pipelined
- * commands is answered with one write.  Replies are small and the socket
- * almost always takes them at once: they are written without waiting, and
- * only what it does not take waits for an asynchronous write. */
+ * or watch for more input.  Everything one read brings is handled before
+ * anything is written: a batch of pipelined commands is answered with one
+ * write.  Replies are small and the socket almost always takes them at once:
+ * they are written without waiting, and only what it does not take waits
+ * for an asynchronous write (input that comes meanwhile waits in self->in,
+ * up to INPUT_LIMIT). */
 static void
 session_pump (GateRelaySession *self)
 {
