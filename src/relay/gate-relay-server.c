@@ -174,60 +174,6 @@ session_accepted_cb (GateRelaySession *session, GateSpoolEntry *entry, gpointer 
   g_signal_emit (self, signals[SIGNAL_MESSAGE_ACCEPTED], 0, entry);
 }
 
-/* One listening socket, watched for its whole life. */
-typedef struct
-{
-  GSocket *socket;
-  GSource *source;
-} Listener;
-
-static void
-listener_free (Listener *listener)
-{
-  if (listener->source != NULL)
-    {
-      g_source_destroy (listener->source);
-      g_source_unref (listener->source);
-    }
-  if (listener->socket != NULL)
-    {
-      g_socket_close (listener->socket, NULL);
-      g_object_unref (listener->socket);
-    }
-  g_free (listener);
-}
-
-static void handle_connection (GateRelayServer *self, GSocketConnection *connection);
-
-/* Takes the connections waiting on a listening socket, a bounded number at
- * a time.  One source for the socket's life, allowed to recurse, rather than
- * an asynchronous accept per connection: every source GLib attaches,
- * destroys or holds back around a call wakes the main loop once more. */
-#define ACCEPT_BATCH 32
-
-static gboolean
-accept_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
-{
-  GateRelayServer *self = user_data;
-
-  for (guint i = 0; i < ACCEPT_BATCH; i++)
-    {
-      g_autoptr (GError) error = NULL;
-      g_autoptr (GSocket) client = g_socket_accept (socket, NULL, &error);
-      g_autoptr (GSocketConnection) connection = NULL;
-
-      if (client == NULL)
-        {
-          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            g_debug ("Accepting a connection: %s", error->message);
-          break;
-        }
-      connection = g_socket_connection_factory_create_connection (client);
-      handle_connection (self, connection);
-    }
-  return G_SOURCE_CONTINUE;
-}
-
 static void
 handle_connection (GateRelayServer *self, GSocketConnection *connection)
 {
@@ -271,6 +217,58 @@ handle_connection (GateRelayServer *self, GSocketConnection *connection)
   g_signal_connect (session, "message-accepted", G_CALLBACK (session_accepted_cb), self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CONNECTIONS]);
   gate_relay_session_start (session);
+}
+
+/* One listening socket, watched for its whole life. */
+typedef struct
+{
+  GSocket *socket;
+  GSource *source;
+} Listener;
+
+static void
+listener_free (Listener *listener)
+{
+  if (listener->source != NULL)
+    {
+      g_source_destroy (listener->source);
+      g_source_unref (listener->source);
+    }
+  if (listener->socket != NULL)
+    {
+      g_socket_close (listener->socket, NULL);
+      g_object_unref (listener->socket);
+    }
+  g_free (listener);
+}
+
+/* Takes the connections waiting on a listening socket, a bounded number at
+ * a time.  One source for the socket's life, allowed to recurse, rather than
+ * an asynchronous accept per connection: every source GLib attaches,
+ * destroys or holds back around a call wakes the main loop once more. */
+#define ACCEPT_BATCH 32
+
+static gboolean
+accept_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
+{
+  GateRelayServer *self = user_data;
+
+  for (guint i = 0; i < ACCEPT_BATCH; i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autoptr (GSocket) client = g_socket_accept (socket, NULL, &error);
+      g_autoptr (GSocketConnection) connection = NULL;
+
+      if (client == NULL)
+        {
+          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            g_debug ("Accepting a connection: %s", error->message);
+          break;
+        }
+      connection = g_socket_connection_factory_create_connection (client);
+      handle_connection (self, connection);
+    }
+  return G_SOURCE_CONTINUE;
 }
 
 static void

@@ -1402,6 +1402,23 @@ readable_cb (GObject *stream, gpointer user_data)
   return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
+/* Writes what the socket takes without waiting; -1 with WOULD_BLOCK when
+ * it takes nothing (or the stream cannot be written that way). */
+static gssize
+write_now (GateRelaySession *self, const char *data, gsize len, GError **error)
+{
+  GOutputStream *output = g_io_stream_get_output_stream (self->stream);
+
+  if (!G_IS_POLLABLE_OUTPUT_STREAM (output)
+      || !g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (output)))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK, "not pollable");
+      return -1;
+    }
+  return g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (output), data, len, NULL,
+                                                     error);
+}
+
 /* Decides what to do next: write what is pending, close, switch to TLS,
  * or watch for more input.  Everything one read brings is handled before
  * anything is written: a batch of pipelined commands is answered with one
@@ -1420,24 +1437,19 @@ session_pump (GateRelaySession *self)
     {
       GOutputStream *output = g_io_stream_get_output_stream (self->stream);
       g_autoptr (GError) error = NULL;
+      gssize n = write_now (self, self->out->str, self->out->len, &error);
       GBytes *bytes;
       gsize len = 0;
       const void *data;
 
-      if (G_IS_POLLABLE_OUTPUT_STREAM (output)
-          && g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (output)))
+      if (n < 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
         {
-          gssize n = g_pollable_output_stream_write_nonblocking (
-              G_POLLABLE_OUTPUT_STREAM (output), self->out->str, self->out->len, NULL, &error);
-          if (n < 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            {
-              g_debug ("Writing to %s: %s", self->peer, error->message);
-              session_finish (self);
-              return;
-            }
-          if (n > 0)
-            g_string_erase (self->out, 0, n);
+          g_debug ("Writing to %s: %s", self->peer, error->message);
+          session_finish (self);
+          return;
         }
+      if (n > 0)
+        g_string_erase (self->out, 0, n);
       if (self->out->len > 0)
         {
           bytes = g_string_free_to_bytes (self->out);
@@ -1485,13 +1497,9 @@ close_now (GateRelaySession *self, const char *line)
     return;
   if (!self->writing && self->state != STATE_TLS_HANDSHAKE)
     {
-      GOutputStream *output = g_io_stream_get_output_stream (self->stream);
       g_autofree char *text = g_strdup_printf ("%s\r\n", line);
 
-      if (G_IS_POLLABLE_OUTPUT_STREAM (output)
-          && g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (output)))
-        g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (output), text, strlen (text),
-                                                    NULL, NULL);
+      write_now (self, text, strlen (text), NULL);
     }
   session_finish (self);
 }

@@ -735,20 +735,6 @@ keep_unwritten_claim (GateSpool *self, GateSpoolEntry *entry)
   entry->attempts = MAX (entry->attempts, record->entry->attempts);
 }
 
-static void
-remove_files (GateSpool *self, const char *id)
-{
-  const char *const suffixes[] = { ".env", ".msg", ".state" };
-
-  /* The envelope first: without it the rest is debris that recovery removes. */
-  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
-    {
-      g_autofree char *path = spool_file (self, id, suffixes[i]);
-      if (g_unlink (path) < 0 && errno != ENOENT)
-        g_warning ("Could not remove %s: %s", path, g_strerror (errno));
-    }
-}
-
 /* Remover thread: empties @path and keeps it for a new message, or removes
  * it when enough are kept already.  Returns FALSE when @path is still there. */
 static gboolean
@@ -812,6 +798,26 @@ clear_free_files (GateSpool *self)
     {
       g_autofree char *path = g_build_filename (folder, name, NULL);
       g_unlink (path);
+    }
+}
+
+/* Removes message @id's files; with @recycle (the remover thread), its
+ * content and envelope files are kept, emptied, for new messages. */
+static void
+remove_files (GateSpool *self, const char *id, gboolean recycle)
+{
+  const char *const suffixes[] = { ".env", ".msg", ".state" };
+
+  /* The envelope first: without it the rest is debris that recovery removes. */
+  for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *path = spool_file (self, id, suffixes[i]);
+      gboolean removed = recycle && strcmp (suffixes[i], ".state") != 0
+                             ? recycle_file (self, path)
+                             : g_unlink (path) == 0 || errno == ENOENT;
+
+      if (!removed)
+        g_warning ("Could not remove %s: %s", path, g_strerror (errno));
     }
 }
 
@@ -912,7 +918,7 @@ scan_folder (GateSpool *self, gboolean recover)
             /* A delete interrupted between its unlinks: finish it. */
             if (recover)
               {
-                remove_files (self, id);
+                remove_files (self, id, FALSE);
                 removed = TRUE;
               }
             continue;
@@ -1920,8 +1926,27 @@ typedef enum
 
 typedef UpdateAction (*UpdateFunc) (GateSpoolEntry *entry, gpointer data, GError **error);
 
-/* Opens message @id's envelope and takes its lock, the one every change
- * holds.  A message found gone is dropped from the table. */
+/* Opens the envelope at @env_path and takes its lock, the one every change
+ * holds; from any thread.  ENOENT when the message is gone: deleted, or
+ * delivered (its file then moved away to be used again) while we waited. */
+static int
+lock_envelope (const char *env_path, int *fd)
+{
+  int saved_errno;
+
+  if ((saved_errno = gate_spool_fs_open_existing (env_path, fd)) != 0)
+    return saved_errno;
+  gate_spool_fs_lock (*fd, TRUE, TRUE);
+  if (!gate_spool_fs_is_at (*fd, env_path))
+    {
+      gate_spool_fs_close (*fd);
+      return ENOENT;
+    }
+  return 0;
+}
+
+/* lock_envelope() for message @id; a message found gone is dropped from the
+ * table. */
 static gboolean
 lock_message (GateSpool *self, const char *id, int *fd, GError **error)
 {
@@ -1934,28 +1959,16 @@ lock_message (GateSpool *self, const char *id, int *fd, GError **error)
       return FALSE;
     }
   env_path = spool_file (self, id, ".env");
-  if ((saved_errno = gate_spool_fs_open_existing (env_path, fd)) != 0)
-    {
-      if (saved_errno == ENOENT)
-        {
-          set_not_found (error, id);
-          spool_set_entry (self, id, NULL);
-        }
-      else
-        set_errno_error (error, saved_errno, _ ("open"), env_path);
-      return FALSE;
-    }
-  gate_spool_fs_lock (*fd, TRUE, TRUE);
-  /* Deleted by another process while we waited for the lock, or delivered
-   * (its file then moved away to be used again)? */
-  if (!gate_spool_fs_is_at (*fd, env_path))
+  if ((saved_errno = lock_envelope (env_path, fd)) == 0)
+    return TRUE;
+  if (saved_errno == ENOENT)
     {
       set_not_found (error, id);
-      gate_spool_fs_close (*fd);
       spool_set_entry (self, id, NULL);
-      return FALSE;
     }
-  return TRUE;
+  else
+    set_errno_error (error, saved_errno, _ ("open"), env_path);
+  return FALSE;
 }
 
 /* Takes the message's lock (flock on its envelope, never replaced while the
@@ -1996,7 +2009,7 @@ spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, g
       case UPDATE_DELETE:
         /* Every recipient done: as gate_spool_remove_delivered(), no folder
          * sync. */
-        remove_files (self, id);
+        remove_files (self, id, FALSE);
         g_clear_pointer (&entry, gate_spool_entry_unref);
         if (deleted)
           *deleted = TRUE;
@@ -2291,7 +2304,7 @@ spool_remove (GateSpool *self, const char *id, gboolean durable, GError **error)
 
   if (!lock_message (self, id, &fd, error))
     return FALSE;
-  remove_files (self, id);
+  remove_files (self, id, FALSE);
   /* A delivered message needs no folder sync: a removal undone by a crash
    * only means it is sent once more (delivery is at least once).  The
    * user's deletion is kept. */
@@ -2333,25 +2346,9 @@ remove_delivered_func (gpointer data, gpointer user_data)
 
   /* Under the message's lock, as every change: another program may be
    * holding or deleting it right now. */
-  if (gate_spool_fs_open_existing (env_path, &fd) == 0)
+  if (lock_envelope (env_path, &fd) == 0)
     {
-      gate_spool_fs_lock (fd, TRUE, TRUE);
-      if (gate_spool_fs_is_at (fd, env_path))
-        {
-          const char *const suffixes[] = { ".env", ".msg" };
-          g_autofree char *state_path = spool_file (self, id, ".state");
-
-          /* The envelope first, as in remove_files(). */
-          for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
-            {
-              g_autofree char *path = spool_file (self, id, suffixes[i]);
-
-              if (!recycle_file (self, path))
-                g_warning ("Could not remove %s: %s", path, g_strerror (errno));
-            }
-          if (g_unlink (state_path) < 0 && errno != ENOENT)
-            g_warning ("Could not remove %s: %s", state_path, g_strerror (errno));
-        }
+      remove_files (self, id, TRUE);
       gate_spool_fs_close (fd);
     }
   g_mutex_lock (&self->mutex);
