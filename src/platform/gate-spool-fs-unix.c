@@ -28,6 +28,28 @@ gate_spool_fs_create (const char *path, gboolean exclusive, int *fd)
 }
 
 int
+gate_spool_fs_open_for_overwrite (const char *path, int *fd)
+{
+  return open_file (path, O_WRONLY, fd);
+}
+
+int
+gate_spool_fs_cut (int fd, gint64 size)
+{
+  struct stat st;
+  int r;
+
+  if (fstat (fd, &st) < 0)
+    return errno;
+  if (st.st_size <= size)
+    return 0;
+  do
+    r = ftruncate (fd, (off_t)size);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? errno : 0;
+}
+
+int
 gate_spool_fs_open_existing (const char *path, int *fd)
 {
   return open_file (path, O_RDONLY, fd);
@@ -142,17 +164,6 @@ gate_spool_fs_sync_data (int fd)
 #else
   return retry_sync (fsync, fd);
 #endif
-}
-
-int
-gate_spool_fs_empty (const char *path)
-{
-  int r;
-
-  do
-    r = truncate (path, 0);
-  while (r < 0 && errno == EINTR);
-  return r < 0 ? errno : 0;
 }
 
 int

@@ -89,14 +89,19 @@ gate_spool_fs_create (const char *path, gboolean exclusive, int *fd)
 }
 
 int
-gate_spool_fs_empty (const char *path)
+gate_spool_fs_open_for_overwrite (const char *path, int *fd)
 {
-  int fd;
-  int err = open_file (path, GENERIC_WRITE, TRUNCATE_EXISTING, _O_WRONLY, &fd);
+  return open_file (path, GENERIC_WRITE, OPEN_EXISTING, _O_WRONLY, fd);
+}
 
-  if (err == 0)
-    gate_spool_fs_close (fd);
-  return err;
+int
+gate_spool_fs_cut (int fd, gint64 size)
+{
+  gint64 length = _filelengthi64 (fd);
+
+  if (length < 0)
+    return errno;
+  return length > size ? _chsize_s (fd, size) : 0;
 }
 
 int

@@ -16,6 +16,16 @@ G_BEGIN_DECLS
  * when it is there already, otherwise it is emptied. */
 int gate_spool_fs_create (const char *path, gboolean exclusive, int *fd);
 
+/* An existing file opened for writing from its start, what it holds kept
+ * until written over: cut it to its new length with gate_spool_fs_cut() once
+ * written.  Overwriting a file's blocks in place spares the file system
+ * freeing them and finding new ones, which it would have to write down too
+ * (and, mounted with online discard, tell the disk about at once). */
+int gate_spool_fs_open_for_overwrite (const char *path, int *fd);
+
+/* Cuts the file to @size bytes when it is longer. */
+int gate_spool_fs_cut (int fd, gint64 size);
+
 /* An existing file opened only to be locked (and read). */
 int gate_spool_fs_open_existing (const char *path, int *fd);
 
@@ -39,9 +49,6 @@ void gate_spool_fs_start_writeback (int fd);
 
 /* Waits until @fd's data (and what is needed to read it back) is on disk. */
 int gate_spool_fs_sync_data (int fd);
-
-/* Empties the file at @path, keeping the file itself. */
-int gate_spool_fs_empty (const char *path);
 
 /* Renames @from over @to; on Windows the rename itself is written through. */
 int gate_spool_fs_rename (const char *from, const char *to);

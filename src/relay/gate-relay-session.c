@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gate-local-time.h"
+#include "gate-readable-source.h"
 #include "gate-smtp-envelope.h"
 
 /* RFC 5321 4.5.3.1: 512 octets for a command line is the minimum; old devices
@@ -589,6 +590,49 @@ out_crlf (DataOut *out)
   out_byte (out, '\n');
 }
 
+/* Length of the run of ordinary bytes (no CR, no LF) at the start of @data. */
+static gsize
+ordinary_run (const guint8 *data, gsize len)
+{
+  gsize n = 0;
+
+  while (n < len && data[n] != '\r' && data[n] != '\n')
+    n++;
+  return n;
+}
+
+/* Copies a run of ordinary bytes inside a line: what out_byte() does for
+ * each, for the whole run at once (most of a message is such runs). */
+static void
+out_run (DataOut *out, const guint8 *data, gsize len)
+{
+  GateRelaySession *self = out->self;
+
+  self->line_length += len;
+  if (self->line_length > MAX_TEXT_LINE)
+    self->line_too_long = TRUE;
+  if (!(self->body_flags & GATE_SMTP_BODY_8BITMIME))
+    {
+      guint8 high = 0;
+
+      for (gsize i = 0; i < len; i++)
+        high |= data[i];
+      if (high & 0x80)
+        self->body_flags |= GATE_SMTP_BODY_8BITMIME;
+    }
+  while (len > 0)
+    {
+      gsize n = MIN (len, sizeof out->buffer - out->len);
+
+      memcpy (out->buffer + out->len, data, n);
+      out->len += n;
+      data += n;
+      len -= n;
+      if (out->len == sizeof out->buffer)
+        out_flush (out);
+    }
+}
+
 /* Feeds client bytes to the DATA scanner.  Returns how many were used; sets
  * *ended when <CRLF>.<CRLF> was seen (the bytes after it are commands).
  * Lone CR and lone LF are stored as CRLF; they never start or end a line for
@@ -596,13 +640,27 @@ out_crlf (DataOut *out)
 static gsize
 data_feed (GateRelaySession *self, const guint8 *data, gsize len, gboolean *ended)
 {
-  DataOut out = { self, { 0 }, 0 };
+  DataOut out;
   gsize i;
 
+  /* Not the whole buffer: it is written before it is read. */
+  out.self = self;
+  out.len = 0;
   *ended = FALSE;
   for (i = 0; i < len && !*ended; i++)
     {
-      char c = (char)data[i];
+      char c;
+
+      if (self->data_state == DATA_MID)
+        {
+          gsize run = ordinary_run (data + i, len - i);
+
+          out_run (&out, data + i, run);
+          i += run;
+          if (i == len)
+            break;
+        }
+      c = (char)data[i];
 
       switch (self->data_state)
         {
@@ -1363,15 +1421,16 @@ write_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
 /* The client sent something (or went away). */
 static gboolean
-readable_cb (GObject *stream, gpointer user_data)
+readable_cb (gpointer user_data)
 {
   GateRelaySession *self = user_data;
+  GInputStream *input = g_io_stream_get_input_stream (self->stream);
   g_autoptr (GError) error = NULL;
   gboolean keep;
   gssize n;
 
-  n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (stream), self->read_buffer,
-                                                READ_SIZE, NULL, &error);
+  n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (input), self->read_buffer, READ_SIZE,
+                                                NULL, &error);
   if (n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
     return G_SOURCE_CONTINUE;
 
@@ -1429,8 +1488,6 @@ write_now (GateRelaySession *self, const char *data, gsize len, GError **error)
 static void
 session_pump (GateRelaySession *self)
 {
-  GInputStream *input;
-
   if (self->state == STATE_CLOSED || self->writing)
     return;
   if (self->out->len > 0)
@@ -1477,14 +1534,11 @@ session_pump (GateRelaySession *self)
    * session_process_input() leaves it there until the commit is done. */
   if (self->state == STATE_TLS_HANDSHAKE || self->read_source != NULL || self->in->len >= INPUT_LIMIT)
     return;
-  input = g_io_stream_get_input_stream (self->stream);
-  /* Both the plain socket's stream and a TLS connection's are pollable. */
-  self->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (input), NULL);
-  g_source_set_callback (self->read_source, G_SOURCE_FUNC (readable_cb), g_object_ref (self), g_object_unref);
+  /* Both the plain socket's stream and a TLS connection's are pollable;
+   * readable_cb() never runs a nested main loop. */
+  self->read_source
+      = gate_readable_source_new (self->stream, NULL, readable_cb, g_object_ref (self), g_object_unref);
   g_source_set_static_name (self->read_source, "[gate-relay-session] read");
-  /* Never run from a nested main loop, and so spared being taken out of the
-   * poll set and put back (two more wake-ups) around each call. */
-  g_source_set_can_recurse (self->read_source, TRUE);
   g_source_attach (self->read_source, g_main_context_get_thread_default ());
 }
 

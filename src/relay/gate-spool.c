@@ -23,8 +23,11 @@
  * new ones: creating and freeing a file costs far more than renaming one
  * (on ext4 without a journal, creating one looks through every file freed
  * in the last minute). */
-#define FREE_DIR ".free"
-#define FREE_FILES_MAX 256
+/* Files of delivered messages kept for new ones, in the folder itself: a
+ * rename within one folder is made durable by that folder's sync. */
+#define FREE_PREFIX "free-"
+#define FREE_FILES_MAX 128              /* of each kind */
+#define FREE_FILE_MAX_SIZE (128 * 1024) /* larger ones give their space back */
 #define WRITE_BUFFER_SIZE (64 * 1024)
 
 G_DEFINE_QUARK (gate - spool - error - quark, gate_spool_error)
@@ -517,6 +520,13 @@ record_free (Record *record)
   g_free (record);
 }
 
+typedef enum
+{
+  FILE_CONTENT,
+  FILE_ENVELOPE,
+  N_FILE_KINDS,
+} FileKind;
+
 struct _GateSpoolWriter
 {
   GateSpool *spool;
@@ -529,6 +539,12 @@ struct _GateSpoolWriter
   guint8 *buffer;
   gsize buffer_len;
   gboolean spilled; /* the content went to its file: the buffer is not all of it */
+  /* Where the files are until they get their final names: a temporary name
+   * or that of a kept file (to be cut to length once written). */
+  char *msg_path;
+  char *env_path;
+  gboolean reused;
+  gboolean env_reused;
   char *env_data;
   gsize env_len;
   gint64 size;
@@ -566,7 +582,7 @@ struct _GateSpool
    * until it is done their ids are here (under the mutex). */
   GThreadPool *remover;
   GHashTable *removing;
-  GQueue free_files; /* paths in FREE_DIR, under the mutex */
+  GQueue free_files[N_FILE_KINDS]; /* paths of FREE_PREFIX files, under the mutex */
   guint free_counter;
   SyncMode sync_mode;
   gint64 syncfs_paused_until; /* sync thread only */
@@ -735,86 +751,96 @@ keep_unwritten_claim (GateSpool *self, GateSpoolEntry *entry)
   entry->attempts = MAX (entry->attempts, record->entry->attempts);
 }
 
-/* Remover thread: empties @path and keeps it for a new message, or removes
- * it when enough are kept already.  Returns FALSE when @path is still there. */
+/* Remover thread: keeps the file at @path, as it is, for a new message, or
+ * removes it when enough are kept already or it is large.  Returns FALSE
+ * when @path is still there.  A kept file is not emptied: the new message is
+ * written over it and the file cut to its length before it is synced, and
+ * what is kept is removed at the next start (the folder is the user's
+ * alone). */
 static gboolean
-recycle_file (GateSpool *self, const char *path)
+recycle_file (GateSpool *self, const char *path, FileKind kind)
 {
   g_autofree char *free_path = NULL;
+  GStatBuf st;
   gboolean keep;
 
   g_mutex_lock (&self->mutex);
-  keep = self->free_files.length < FREE_FILES_MAX;
+  keep = self->free_files[kind].length < FREE_FILES_MAX;
   if (keep)
     {
-      g_autofree char *name = g_strdup_printf ("%u", self->free_counter++);
-      free_path = g_build_filename (self->path, FREE_DIR, name, NULL);
+      g_autofree char *name = g_strdup_printf (FREE_PREFIX "%u", self->free_counter++);
+      free_path = g_build_filename (self->path, name, NULL);
     }
   g_mutex_unlock (&self->mutex);
 
-  if (!keep || gate_spool_fs_rename (path, free_path) != 0)
+  if (!keep || g_stat (path, &st) != 0 || st.st_size > FREE_FILE_MAX_SIZE
+      || gate_spool_fs_rename (path, free_path) != 0)
     return g_unlink (path) == 0 || errno == ENOENT;
-  if (gate_spool_fs_empty (free_path) != 0)
-    {
-      g_unlink (free_path);
-      return TRUE;
-    }
   g_mutex_lock (&self->mutex);
-  g_queue_push_tail (&self->free_files, g_steal_pointer (&free_path));
+  g_queue_push_tail (&self->free_files[kind], g_steal_pointer (&free_path));
   g_mutex_unlock (&self->mutex);
   return TRUE;
 }
 
-/* Sync thread (or the main thread for a large message): a new file at
- * @path, made of a kept one when there is one. */
+/* Sync thread (or the main thread for a large message): a new file of
+ * @kind, a kept one when there is one (*@reused: it still holds a delivered
+ * message, to be written over and cut to length), otherwise one made at
+ * @tmp_path.  *@path is where it is. */
 static int
-create_message_file (GateSpool *self, const char *path, int *fd)
+create_message_file (GateSpool *self, FileKind kind, const char *tmp_path, char **path, int *fd,
+                     gboolean *reused)
 {
   g_autofree char *free_path = NULL;
+  int err;
 
   g_mutex_lock (&self->mutex);
-  free_path = g_queue_pop_head (&self->free_files);
+  free_path = g_queue_pop_head (&self->free_files[kind]);
   g_mutex_unlock (&self->mutex);
-  if (free_path != NULL && gate_spool_fs_rename (free_path, path) == 0)
-    return gate_spool_fs_create (path, FALSE, fd);
+  *reused = FALSE;
   if (free_path != NULL)
-    g_unlink (free_path);
-  return gate_spool_fs_create (path, TRUE, fd);
+    {
+      if (gate_spool_fs_open_for_overwrite (free_path, fd) == 0)
+        {
+          *reused = TRUE;
+          *path = g_steal_pointer (&free_path);
+          return 0;
+        }
+      g_unlink (free_path);
+    }
+  if ((err = gate_spool_fs_create (tmp_path, TRUE, fd)) == 0)
+    *path = g_strdup (tmp_path);
+  return err;
 }
 
-/* Owner, at start: what was kept before is of no use (a crash may have left
- * it half emptied). */
+/* Owner, at start: what was kept before is of no use. */
 static void
 clear_free_files (GateSpool *self)
 {
-  g_autofree char *folder = g_build_filename (self->path, FREE_DIR, NULL);
-  g_autoptr (GDir) dir = NULL;
+  g_autoptr (GDir) dir = g_dir_open (self->path, 0, NULL);
   const char *name;
 
-  if (g_mkdir (folder, 0700) < 0 && errno != EEXIST)
-    return;
-  dir = g_dir_open (folder, 0, NULL);
   while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
-    {
-      g_autofree char *path = g_build_filename (folder, name, NULL);
-      g_unlink (path);
-    }
+    if (g_str_has_prefix (name, FREE_PREFIX))
+      {
+        g_autofree char *path = g_build_filename (self->path, name, NULL);
+        g_unlink (path);
+      }
 }
 
 /* Removes message @id's files; with @recycle (the remover thread), its
- * content and envelope files are kept, emptied, for new messages. */
+ * content and envelope files are kept for new messages. */
 static void
 remove_files (GateSpool *self, const char *id, gboolean recycle)
 {
   const char *const suffixes[] = { ".env", ".msg", ".state" };
+  const FileKind kinds[] = { FILE_ENVELOPE, FILE_CONTENT };
 
   /* The envelope first: without it the rest is debris that recovery removes. */
   for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
     {
       g_autofree char *path = spool_file (self, id, suffixes[i]);
-      gboolean removed = recycle && strcmp (suffixes[i], ".state") != 0
-                             ? recycle_file (self, path)
-                             : g_unlink (path) == 0 || errno == ENOENT;
+      gboolean removed = recycle && i < G_N_ELEMENTS (kinds) ? recycle_file (self, path, kinds[i])
+                                                             : g_unlink (path) == 0 || errno == ENOENT;
 
       if (!removed)
         g_warning ("Could not remove %s: %s", path, g_strerror (errno));
@@ -1156,12 +1182,15 @@ static void
 writer_unlink_all (GateSpoolWriter *writer)
 {
   const char *const suffixes[] = { ".env", ".msg" };
+  char **paths[] = { &writer->env_path, &writer->msg_path };
 
   for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
     {
-      g_autofree char *tmp = spool_tmp_file (writer->spool, writer->id, suffixes[i]);
       g_autofree char *final = spool_file (writer->spool, writer->id, suffixes[i]);
-      g_unlink (tmp);
+
+      if (*paths[i] != NULL)
+        g_unlink (*paths[i]);
+      g_clear_pointer (paths[i], g_free);
       g_unlink (final);
     }
 }
@@ -1273,9 +1302,7 @@ sync_batch (GateSpool *self, GPtrArray *batch)
   for (guint i = 0; i < batch->len; i++)
     {
       GateSpoolWriter *writer = batch->pdata[i];
-      g_autofree char *msg_tmp = spool_tmp_file (self, writer->id, ".msg");
       g_autofree char *msg = spool_file (self, writer->id, ".msg");
-      g_autofree char *env_tmp = spool_tmp_file (self, writer->id, ".env");
       g_autofree char *env = spool_file (self, writer->id, ".env");
 
       gate_spool_fs_close (writer->fd);
@@ -1287,8 +1314,8 @@ sync_batch (GateSpool *self, GPtrArray *batch)
           continue;
         }
       /* Content before envelope: the envelope's name is the commit point. */
-      if ((err = gate_spool_fs_rename (msg_tmp, msg)) != 0
-          || (err = gate_spool_fs_rename (env_tmp, env)) != 0)
+      if ((err = gate_spool_fs_rename (writer->msg_path, msg)) != 0
+          || (err = gate_spool_fs_rename (writer->env_path, env)) != 0)
         {
           writer_fail (writer, err, _ ("rename"));
           writer_unlink_all (writer);
@@ -1393,7 +1420,8 @@ gate_spool_finalize (GObject *object)
   g_clear_pointer (&self->unwritten_claims, g_hash_table_unref);
   g_clear_pointer (&self->contents, g_hash_table_unref);
   g_clear_pointer (&self->removing, g_hash_table_unref);
-  g_queue_clear_full (&self->free_files, g_free);
+  for (guint i = 0; i < N_FILE_KINDS; i++)
+    g_queue_clear_full (&self->free_files[i], g_free);
   g_clear_pointer (&self->pending, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   gate_spool_fs_close_folder (self->dir_fd);
@@ -1446,7 +1474,8 @@ gate_spool_init (GateSpool *self)
   self->unwritten_claims = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->contents = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify)g_bytes_unref);
   self->removing = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
-  g_queue_init (&self->free_files);
+  for (guint i = 0; i < N_FILE_KINDS; i++)
+    g_queue_init (&self->free_files[i]);
   /* Read once here: getenv() is not safe to call from the sync thread. */
   {
     const char *mode = g_getenv ("GATE_SPOOL_SYNC");
@@ -1653,6 +1682,8 @@ writer_free (GateSpoolWriter *writer)
   g_clear_object (&writer->spool);
   g_free (writer->buffer);
   g_free (writer->env_data);
+  g_free (writer->msg_path);
+  g_free (writer->env_path);
   g_free (writer->id);
   g_free (writer);
 }
@@ -1754,7 +1785,9 @@ writer_flush (GateSpoolWriter *writer)
     {
       g_autofree char *path = spool_tmp_file (writer->spool, writer->id, ".msg");
 
-      if ((saved_errno = create_message_file (writer->spool, path, &writer->fd)) != 0)
+      if ((saved_errno = create_message_file (writer->spool, FILE_CONTENT, path, &writer->msg_path,
+                                              &writer->fd, &writer->reused))
+          != 0)
         {
           writer_fail (writer, saved_errno, _ ("create"));
           return FALSE;
@@ -1852,15 +1885,24 @@ writer_make_envelope (GateSpoolWriter *writer)
 static void
 writer_write_files (GateSpoolWriter *writer)
 {
-  g_autofree char *env_path = NULL;
+  g_autofree char *tmp_path = NULL;
   int saved_errno = 0;
 
   if (!writer_flush (writer))
     return;
-  env_path = spool_tmp_file (writer->spool, writer->id, ".env");
-  if ((saved_errno = create_message_file (writer->spool, env_path, &writer->env_fd)) != 0)
+  if (writer->reused && (saved_errno = gate_spool_fs_cut (writer->fd, writer->size)) != 0)
+    {
+      writer_fail (writer, saved_errno, _ ("write"));
+      return;
+    }
+  tmp_path = spool_tmp_file (writer->spool, writer->id, ".env");
+  if ((saved_errno = create_message_file (writer->spool, FILE_ENVELOPE, tmp_path, &writer->env_path,
+                                          &writer->env_fd, &writer->env_reused))
+      != 0)
     writer_fail (writer, saved_errno, _ ("create"));
-  else if (!write_all (writer->env_fd, writer->env_data, writer->env_len, &saved_errno))
+  else if (!write_all (writer->env_fd, writer->env_data, writer->env_len, &saved_errno)
+           || (writer->env_reused
+               && (saved_errno = gate_spool_fs_cut (writer->env_fd, writer->env_len)) != 0))
     writer_fail (writer, saved_errno, _ ("write"));
 }
 

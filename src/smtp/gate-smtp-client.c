@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "gate-data-encoder.h"
+#include "gate-readable-source.h"
 
 /* The reader keeps at most this much unread input: enough for the longest
  * line a server may send plus a few more, never more whatever it sends. */
@@ -697,23 +698,25 @@ reader_try (GTask *task, GPollableInputStream *input)
 }
 
 static gboolean
-on_readable (GObject *stream, gpointer data)
+on_readable (gpointer data)
 {
   GTask *task = data;
   Op *op = task_op (task);
+  GInputStream *input = g_io_stream_get_input_stream (task_self (task)->stream);
 
   /* The source goes with this call; reader_try() may end the operation. */
   g_clear_pointer (&op->read_source, g_source_unref);
-  if (reader_try (task, G_POLLABLE_INPUT_STREAM (stream)))
+  if (reader_try (task, G_POLLABLE_INPUT_STREAM (input)))
     return G_SOURCE_REMOVE;
   op->read_source = g_source_ref (g_main_current_source ());
   return G_SOURCE_CONTINUE;
 }
 
 /* Waits for the server's next bytes.  A source on the stream costs less than
- * an asynchronous read (no task, and with can-recurse no taking the socket
- * out of the poll set and back around the call, each of which wakes the
- * main loop once more): a relay reads two replies per message it forwards.
+ * an asynchronous read (no task, and no taking the socket out of the poll set
+ * and back around the call, each of which wakes the main loop once more; see
+ * gate_readable_source_new()): a relay reads two replies per message it
+ * forwards.
  * The read is tried first, as GIO does: a TLS connection may hold bytes it
  * has already decrypted, which no poll would announce. */
 static void
@@ -734,9 +737,7 @@ reader_wait (GTask *task)
     }
   if (reader_try (task, G_POLLABLE_INPUT_STREAM (input)))
     return;
-  op->read_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (input), op->cancellable);
-  g_source_set_callback (op->read_source, G_SOURCE_FUNC (on_readable), task, NULL);
-  g_source_set_can_recurse (op->read_source, TRUE);
+  op->read_source = gate_readable_source_new (self->stream, op->cancellable, on_readable, task, NULL);
   g_source_set_static_name (op->read_source, "[gate-smtp-client] read");
   g_source_attach (op->read_source, op->context);
 }

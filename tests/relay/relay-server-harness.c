@@ -3,7 +3,9 @@
  * prints "PORT <n>" on stdout once listening, stops on SIGTERM/SIGINT or after
  * --time-limit seconds.  On SIGUSR1 it prints the spool's entries ("ENTRY id
  * status") followed by "END", so a test can see what the running relay knows
- * (changes made by another process included). */
+ * (changes made by another process included).  With --deliver, each message
+ * stored is taken as delivered at once, as by an upstream that takes
+ * everything, so that the spool reuses the files of delivered messages. */
 #define G_LOG_DOMAIN "relay-harness"
 
 #include "config.h"
@@ -19,6 +21,7 @@
 
 static GMainLoop *loop;
 static GateSpool *spool;
+static gboolean deliver;
 
 static gboolean
 quit_cb (gpointer user_data)
@@ -48,12 +51,27 @@ dump_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+static gboolean
+deliver_cb (gpointer data)
+{
+  const char *id = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpoolEntry) claimed = gate_spool_claim (spool, id, &error);
+
+  if (claimed == NULL || !gate_spool_remove_delivered (spool, id, &error))
+    g_printerr ("relay-server-harness: could not deliver %s: %s\n", id, error->message);
+  return G_SOURCE_REMOVE;
+}
+
 static void
 changed_cb (GateSpool *s, const char *id, GateSpoolEntry *entry, gpointer user_data)
 {
   printf ("CHANGED %s %s\n", id,
           entry ? gate_spool_status_to_string (gate_spool_entry_get_status (entry)) : "removed");
   fflush (stdout);
+  /* Not from within the signal: the spool is in the middle of a change. */
+  if (deliver && entry != NULL && gate_spool_entry_get_status (entry) == GATE_SPOOL_STATUS_QUEUED)
+    g_idle_add_full (G_PRIORITY_DEFAULT, deliver_cb, g_strdup (id), g_free);
 }
 
 static void
@@ -100,6 +118,7 @@ main (int argc, char **argv)
           { "auth-plain", 0, 0, G_OPTION_ARG_NONE, &auth_plain, "Allow AUTH without TLS", NULL },
           { "auth-required", 0, 0, G_OPTION_ARG_NONE, &auth_required, "Require AUTH", NULL },
           { "time-limit", 0, 0, G_OPTION_ARG_INT, &time_limit, "Exit after this many seconds", "SECONDS" },
+          { "deliver", 0, 0, G_OPTION_ARG_NONE, &deliver, "Take each message stored as delivered", NULL },
           { NULL } };
 
   /* A file size limit (the full-disk test) must give EFBIG, not kill us. */

@@ -3,9 +3,10 @@
 """Every message is on disk before its 250, checked on the relay's own system
 calls: the relay runs under strace while real clients send, and for each
 "250 ... queued as ID" the trace must show, before it, the message's two
-files written, their data synced (each file, or the whole file system once
-they were written), the envelope renamed to its final name, and the queue
-folder synced after that rename."""
+files written (under a temporary name, or that of a kept file written over
+and cut to length), their data synced (each file, or the whole file system
+once they were written), each renamed to its final name, the content before
+the envelope, and the queue folder synced after the envelope's rename."""
 import importlib.util
 import os
 import re
@@ -56,25 +57,33 @@ def fd_path(text):
     return m.group(1) if m else None
 
 
+RENAME = re.compile(r'^rename\("([^"]*)", "([^"]*)"')
+
+
 def verify(events, spool, ident):
-    msg_tmp = os.path.join(spool, "tmp-%s.msg" % ident)
-    env_tmp = os.path.join(spool, "tmp-%s.env" % ident)
-    env = os.path.join(spool, "%s.env" % ident)
     replies = [e for e in events if e[2] == "sendto" and ("queued as %s" % ident) in e[3]]
     if not replies:
         return "no 250 for it in the trace"
     t250 = replies[0][0]
-    renames = [e for e in events if e[2] == "rename" and '"%s"' % env_tmp in e[3] and '"%s"' % env in e[3]
-               and e[1] <= t250]
-    if not renames:
+    renamed = {}  # final name → (where it was written, start, end of the rename)
+    for e in events:
+        m = RENAME.match(e[3]) if e[2] == "rename" and e[1] <= t250 else None
+        if m and os.path.basename(m.group(2)) in ("%s.msg" % ident, "%s.env" % ident):
+            renamed[os.path.basename(m.group(2))] = (m.group(1), e[0], e[1])
+    if "%s.env" % ident not in renamed:
         return "its envelope was not renamed before the 250"
-    r_start, r_end = renames[0][0], renames[0][1]
-    if not any(e[2] == "fsync" and fd_path(e[3]) == spool and e[0] >= r_end and e[1] <= t250 for e in events):
+    if "%s.msg" % ident not in renamed:
+        return "its content was not renamed before the 250"
+    env_start, env_end = renamed["%s.env" % ident][1:]
+    if renamed["%s.msg" % ident][2] > env_start:
+        return "its envelope got its final name before its content"
+    if not any(e[2] == "fsync" and fd_path(e[3]) == spool and e[0] >= env_end and e[1] <= t250 for e in events):
         return "the queue folder was not synced between the rename and the 250"
-    for path in (msg_tmp, env_tmp):
-        writes = [e for e in events if e[2] in ("write", "pwrite64", "writev") and fd_path(e[3]) == path]
+    for final, (path, r_start, _) in renamed.items():
+        writes = [e for e in events
+                  if e[2] in ("write", "pwrite64", "writev", "ftruncate") and fd_path(e[3]) == path and e[1] <= r_start]
         if not writes:
-            return "no write to %s" % os.path.basename(path)
+            return "no write to %s before it became %s" % (os.path.basename(path), final)
         last = max(e[1] for e in writes)
         synced = any(e[0] >= last and e[1] <= r_start
                      and ((e[2] in ("fdatasync", "fsync") and fd_path(e[3]) == path) or e[2] == "syncfs")
@@ -107,9 +116,11 @@ def run(mode):
         # -D: strace runs beside the relay, not as its parent, so that the
         # harness's own stop (SIGTERM) reaches the relay.
         prefix = ["strace", "-D", "-f", "-ttt", "-y", "-s", "80", "-o", trace,
-                  "-e", "trace=write,pwrite64,writev,fsync,fdatasync,syncfs,rename,renameat,renameat2,sendto"]
+                  "-e", "trace=write,pwrite64,writev,ftruncate,fsync,fdatasync,syncfs,rename,renameat,renameat2,sendto"]
         ids, lock = [], threading.Lock()
-        with Harness(spool=spool, prefix=prefix, time_limit=200) as h:
+        # --deliver: messages leave the queue at once, and their files are
+        # written over for the messages after them.
+        with Harness(spool=spool, prefix=prefix, args=["--deliver"], time_limit=200) as h:
             # Several clients at once, so that commits share batches.
             threads = [threading.Thread(target=send_some, args=(h.port, 15, "c%d" % k, ids, lock))
                        for k in range(4)]
@@ -131,6 +142,9 @@ def run(mode):
                 problems[ident] = why
         check(not problems, "%s: every 250 came after the message's files were synced, renamed and the folder "
                             "synced%s" % (label, "" if not problems else ": %r" % list(problems.items())[:3]))
+        reused = [e for e in events if e[2] == "rename" and re.match(r'rename\("[^"]*/free-\d+", ', e[3])]
+        check(len(reused) > 0, "%s: files of delivered messages were written over for new ones (%d)"
+              % (label, len(reused)))
         if mode is None:
             check(any(e[2] == "syncfs" for e in events), "default: batches were synced with syncfs")
         else:

@@ -122,7 +122,8 @@ class Harness:
     def spool_files(self):
         if not os.path.isdir(self.spool):
             return []
-        return sorted(n for n in os.listdir(self.spool) if n not in (".owner.lock", ".control", ".free"))
+        return sorted(n for n in os.listdir(self.spool)
+                      if n not in (".owner.lock", ".control") and not n.startswith("free-"))
 
     def messages(self):
         """{id: (envelope dict, content bytes)} of complete messages."""

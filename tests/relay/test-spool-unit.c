@@ -55,7 +55,7 @@ fixture_teardown (Fixture *f, gconstpointer data)
 }
 
 /* The files of the folder, sorted, without the owner lock, the control folder
- * and the folder of files kept for reuse. */
+ * and the files kept for reuse. */
 static GPtrArray *
 list_files (const char *dir_path)
 {
@@ -64,7 +64,8 @@ list_files (const char *dir_path)
   const char *name;
 
   while (dir && (name = g_dir_read_name (dir)) != NULL)
-    if (strcmp (name, ".owner.lock") != 0 && strcmp (name, ".control") != 0 && strcmp (name, ".free") != 0)
+    if (strcmp (name, ".owner.lock") != 0 && strcmp (name, ".control") != 0
+        && !g_str_has_prefix (name, "free-"))
       g_ptr_array_add (names, g_strdup (name));
   g_ptr_array_sort (names, (GCompareFunc)(void (*) (void))g_strcmp0);
   return names;
@@ -563,12 +564,12 @@ test_claims (Fixture *f, gconstpointer data)
 static guint
 count_free_files (const char *dir_path)
 {
-  g_autofree char *path = g_build_filename (dir_path, ".free", NULL);
-  g_autoptr (GDir) dir = g_dir_open (path, 0, NULL);
+  g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
+  const char *name;
   guint n = 0;
 
-  while (dir != NULL && g_dir_read_name (dir) != NULL)
-    n++;
+  while (dir != NULL && (name = g_dir_read_name (dir)) != NULL)
+    n += g_str_has_prefix (name, "free-");
   return n;
 }
 
@@ -604,8 +605,8 @@ test_remove_delivered (Fixture *f, gconstpointer data)
   g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND);
   g_clear_error (&error);
 
-  /* Their files are emptied and used again for new messages, which read
-   * back exactly (from the file, the second time), shorter as they are. */
+  /* Their files are kept and used again for new messages, which read back
+   * exactly (from the file, the second time), shorter as they are. */
   while (count_free_files (f->dir) < 2 * ids->len)
     g_usleep (10000);
   for (guint i = 0; i < 30; i++)
@@ -630,6 +631,75 @@ test_remove_delivered (Fixture *f, gconstpointer data)
   spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (count_free_files (f->dir), ==, 0);
+}
+
+/* Only small files are kept for reuse: a large message's content gives its
+ * space back when it is delivered.  Its envelope (for many recipients) is
+ * kept, and a shorter one written over it reads back alone. */
+static void
+test_large_not_kept (Fixture *f, gconstpointer data)
+{
+  const char *rcpts[] = { "a@example.test", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_autoptr (GPtrArray) done = g_ptr_array_new_with_free_func ((GDestroyNotify)gate_spool_entry_unref);
+  g_autoptr (GateSpoolEntry) claimed = NULL;
+  g_autoptr (GateSpoolEntry) small = NULL;
+  g_autofree char *line = g_strnfill (998, 'x');
+  GateSpoolWriter *writer;
+  const char *id;
+
+  g_assert_no_error (error);
+  writer = gate_spool_begin (spool, &error);
+  g_assert_no_error (error);
+  gate_spool_writer_set_sender (writer, "device@example.test");
+  for (guint i = 0; i < 20; i++)
+    {
+      g_autofree char *rcpt = g_strdup_printf ("recipient-%u@example.test", i);
+      gate_spool_writer_add_recipient (writer, rcpt);
+    }
+  for (guint i = 0; i < 300; i++)
+    {
+      g_assert_true (gate_spool_writer_write (writer, line, strlen (line), &error));
+      g_assert_true (gate_spool_writer_write (writer, "\r\n", 2, &error));
+    }
+  gate_spool_writer_commit_async (writer, NULL, commit_cb, done);
+  while (done->len == 0)
+    g_main_context_iteration (NULL, TRUE);
+  id = gate_spool_entry_get_id (done->pdata[0]);
+  claimed = gate_spool_claim (spool, id, &error);
+  g_assert_no_error (error);
+  g_assert_true (gate_spool_remove_delivered (spool, id, &error));
+  g_assert_no_error (error);
+  for (;;)
+    {
+      g_autoptr (GPtrArray) files = list_files (f->dir);
+      if (files->len == 0)
+        break;
+      g_usleep (10000);
+    }
+  /* The envelope was kept, not the content; the next message takes it. */
+  g_assert_cmpuint (count_free_files (f->dir), ==, 1);
+  small = store_message (spool, 7, rcpts);
+  g_assert_cmpuint (count_free_files (f->dir), ==, 0);
+  g_clear_object (&spool);
+  /* Nothing of the longer envelope is left after the new one's end. */
+  {
+    g_autofree char *name = g_strconcat (gate_spool_entry_get_id (small), ".env", NULL);
+    g_autofree char *path = g_build_filename (f->dir, name, NULL);
+    g_autofree char *text = NULL;
+
+    g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+    g_assert_null (strstr (text, "recipient-"));
+  }
+
+  spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&claimed, gate_spool_entry_unref);
+  claimed = gate_spool_lookup (spool, gate_spool_entry_get_id (small));
+  g_assert_nonnull (claimed);
+  g_assert_cmpuint (gate_spool_entry_get_n_recipients (claimed), ==, 1);
+  g_assert_cmpstr (gate_spool_entry_get_recipient (claimed, 0), ==, "a@example.test");
 }
 
 static void
@@ -881,6 +951,7 @@ main (int argc, char **argv)
   g_test_add ("/spool/claims", Fixture, NULL, fixture_setup, test_claims, fixture_teardown);
   g_test_add ("/spool/remove-delivered", Fixture, NULL, fixture_setup, test_remove_delivered,
               fixture_teardown);
+  g_test_add ("/spool/large-not-kept", Fixture, NULL, fixture_setup, test_large_not_kept, fixture_teardown);
   g_test_add ("/spool/owner-lock", Fixture, NULL, fixture_setup, test_owner_lock, fixture_teardown);
   g_test_add ("/spool/recovery", Fixture, NULL, fixture_setup, test_recovery, fixture_teardown);
   g_test_add ("/spool/crash", Fixture, NULL, fixture_setup, test_crash, fixture_teardown);
