@@ -219,11 +219,13 @@ handle_connection (GateRelayServer *self, GSocketConnection *connection)
   gate_relay_session_start (session);
 }
 
-/* One listening socket, watched for its whole life. */
+/* One listening socket, watched for its whole life but for pauses. */
 typedef struct
 {
+  GateRelayServer *server; /* not a reference: the server owns its listeners */
   GSocket *socket;
   GSource *source;
+  GSource *resume_source; /* while accepting is paused */
 } Listener;
 
 static void
@@ -233,6 +235,11 @@ listener_free (Listener *listener)
     {
       g_source_destroy (listener->source);
       g_source_unref (listener->source);
+    }
+  if (listener->resume_source != NULL)
+    {
+      g_source_destroy (listener->resume_source);
+      g_source_unref (listener->resume_source);
     }
   if (listener->socket != NULL)
     {
@@ -247,11 +254,50 @@ listener_free (Listener *listener)
  * an asynchronous accept per connection: every source GLib attaches,
  * destroys or holds back around a call wakes the main loop once more. */
 #define ACCEPT_BATCH 32
+/* When a connection cannot be taken (no file descriptors left), it stays
+ * waiting and the socket stays readable: accepting pauses this long instead
+ * of trying again at every turn of the main loop. */
+#define ACCEPT_PAUSE_MS 250
+
+static gboolean accept_cb (GSocket *socket, GIOCondition condition, gpointer user_data);
+
+static void
+listener_watch (Listener *listener)
+{
+  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
+  g_source_set_callback (listener->source, G_SOURCE_FUNC (accept_cb), listener, NULL);
+  g_source_set_can_recurse (listener->source, TRUE);
+  g_source_set_static_name (listener->source, "[gate-relay-server] accept");
+  g_source_attach (listener->source, g_main_context_get_thread_default ());
+}
+
+static gboolean
+resume_accepting_cb (gpointer user_data)
+{
+  Listener *listener = user_data;
+
+  g_clear_pointer (&listener->resume_source, g_source_unref);
+  listener_watch (listener);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+pause_accepting (Listener *listener, const GError *error)
+{
+  gate_relay_server_log (listener->server,
+                         _ ("Could not take a new connection (%s); trying again in a moment"), error->message);
+  g_source_destroy (listener->source);
+  g_clear_pointer (&listener->source, g_source_unref);
+  listener->resume_source = g_timeout_source_new (ACCEPT_PAUSE_MS);
+  g_source_set_callback (listener->resume_source, resume_accepting_cb, listener, NULL);
+  g_source_set_static_name (listener->resume_source, "[gate-relay-server] resume accepting");
+  g_source_attach (listener->resume_source, g_main_context_get_thread_default ());
+}
 
 static gboolean
 accept_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
 {
-  GateRelayServer *self = user_data;
+  Listener *listener = user_data;
 
   for (guint i = 0; i < ACCEPT_BATCH; i++)
     {
@@ -261,12 +307,22 @@ accept_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
 
       if (client == NULL)
         {
-          if (!g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            g_debug ("Accepting a connection: %s", error->message);
-          break;
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            break;
+          /* Out of file descriptors or memory: the connection stays waiting.
+           * Other errors are the connection's own (given up by its client
+           * before it was taken): it is gone, take the next. */
+          if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TOO_MANY_OPEN_FILES)
+              || g_error_matches (error, G_IO_ERROR, G_IO_ERROR_NO_SPACE))
+            {
+              pause_accepting (listener, error);
+              return G_SOURCE_REMOVE;
+            }
+          g_debug ("Accepting a connection: %s", error->message);
+          continue;
         }
       connection = g_socket_connection_factory_create_connection (client);
-      handle_connection (self, connection);
+      handle_connection (listener->server, connection);
     }
   return G_SOURCE_CONTINUE;
 }
@@ -433,12 +489,9 @@ gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 po
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PORT]);
     }
   listener = g_new0 (Listener, 1);
+  listener->server = self;
   listener->socket = g_steal_pointer (&socket);
-  listener->source = g_socket_create_source (listener->socket, G_IO_IN, NULL);
-  g_source_set_callback (listener->source, G_SOURCE_FUNC (accept_cb), self, NULL);
-  g_source_set_can_recurse (listener->source, TRUE);
-  g_source_set_static_name (listener->source, "[gate-relay-server] accept");
-  g_source_attach (listener->source, g_main_context_get_thread_default ());
+  listener_watch (listener);
   if (self->listeners == NULL)
     self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify)listener_free);
   g_ptr_array_add (self->listeners, listener);

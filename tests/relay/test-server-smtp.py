@@ -5,7 +5,9 @@ a raw socket: the conversation, tolerance of old devices, SMTP smuggling
 probes, sender rewrite, STARTTLS and AUTH.  Every message checked on disk."""
 import importlib.util
 import os
+import resource
 import smtplib
+import socket
 import ssl
 import subprocess
 import sys
@@ -289,6 +291,35 @@ def test_listen_addresses():
             check("in use" in str(e), "the port in use is named as the reason (%s)" % str(e).strip())
 
 
+def test_out_of_descriptors():
+    """A relay that runs out of file descriptors says so and pauses taking
+    connections (rather than trying again at every turn of its loop); the
+    connections that waited meanwhile are taken once others end, and nothing
+    is lost."""
+    def limit():
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    with Harness(preexec_fn=limit) as h:
+        held = []
+        try:
+            for _ in range(100):
+                held.append(socket.create_connection(("127.0.0.1", h.port), timeout=30))
+            line = h.read_until(lambda l: "Could not take a new connection" in l)
+            check("Too many open files" in line, "running out of descriptors is logged (%s)" % line)
+            last = held.pop()
+            for c in held:
+                c.close()
+            held = [last]
+            last.settimeout(30)
+            check(last.recv(512).startswith(b"220 "), "a connection that waited is taken once others end")
+            with smtplib.SMTP("127.0.0.1", h.port, timeout=30) as s:
+                s.sendmail("device@example.test", ["a@example.test"], b"Subject: after the pause\r\n\r\nhi\r\n")
+            check(any(b"after the pause" in m[1] for m in h.messages().values()), "and mail is stored again")
+        finally:
+            for c in held:
+                c.close()
+
+
 def test_allowed_ranges():
     with Harness(args=["--allow", "127.0.0.1/32"]) as h:
         c = RawClient(h.port, bind="127.0.0.5")
@@ -484,6 +515,7 @@ def main():
         test_utf8(h)
         test_disconnect_mid_data(h)
     test_allowed_ranges()
+    test_out_of_descriptors()
     test_listen_addresses()
     test_open_relay_refused()
     test_connection_cap()
