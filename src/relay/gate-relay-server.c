@@ -284,8 +284,8 @@ resume_accepting_cb (gpointer user_data)
 static void
 pause_accepting (Listener *listener, const GError *error)
 {
-  gate_relay_server_log (listener->server,
-                         _ ("Could not take a new connection (%s); trying again in a moment"), error->message);
+  gate_relay_server_log (
+      listener->server, _ ("Could not take a new connection (%s); trying again in a moment"), error->message);
   g_source_destroy (listener->source);
   g_clear_pointer (&listener->source, g_source_unref);
   listener->resume_source = g_timeout_source_new (ACCEPT_PAUSE_MS);
