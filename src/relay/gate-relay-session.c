@@ -8,6 +8,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "gate-line-scan.h"
 #include "gate-local-time.h"
 #include "gate-readable-source.h"
 #include "gate-smtp-envelope.h"
@@ -590,17 +591,6 @@ out_crlf (DataOut *out)
   out_byte (out, '\n');
 }
 
-/* Length of the run of ordinary bytes (no CR, no LF) at the start of @data. */
-static gsize
-ordinary_run (const guint8 *data, gsize len)
-{
-  gsize n = 0;
-
-  while (n < len && data[n] != '\r' && data[n] != '\n')
-    n++;
-  return n;
-}
-
 /* Copies a run of ordinary bytes inside a line: what out_byte() does for
  * each, for the whole run at once (most of a message is such runs). */
 static void
@@ -611,15 +601,8 @@ out_run (DataOut *out, const guint8 *data, gsize len)
   self->line_length += len;
   if (self->line_length > MAX_TEXT_LINE)
     self->line_too_long = TRUE;
-  if (!(self->body_flags & GATE_SMTP_BODY_8BITMIME))
-    {
-      guint8 high = 0;
-
-      for (gsize i = 0; i < len; i++)
-        high |= data[i];
-      if (high & 0x80)
-        self->body_flags |= GATE_SMTP_BODY_8BITMIME;
-    }
+  if (!(self->body_flags & GATE_SMTP_BODY_8BITMIME) && gate_line_scan_has_8bit (data, len))
+    self->body_flags |= GATE_SMTP_BODY_8BITMIME;
   while (len > 0)
     {
       gsize n = MIN (len, sizeof out->buffer - out->len);
@@ -653,7 +636,7 @@ data_feed (GateRelaySession *self, const guint8 *data, gsize len, gboolean *ende
 
       if (self->data_state == DATA_MID)
         {
-          gsize run = ordinary_run (data + i, len - i);
+          gsize run = gate_line_scan_run (data + i, len - i);
 
           out_run (&out, data + i, run);
           i += run;

@@ -336,33 +336,80 @@ gate_spool_entry_to_envelope (const GateSpoolEntry *entry)
 #define ENV_GROUP "Envelope"
 #define STATE_GROUP "State"
 
+/* Appends "key=value" as GKeyFile writes it, and reads it back: line breaks
+ * and backslashes escaped, and spaces and tabs at the start. */
+static void
+append_key_value (GString *out, const char *key, const char *value)
+{
+  g_autofree char *valid = g_utf8_validate (value, -1, NULL) ? NULL : g_utf8_make_valid (value, -1);
+  gboolean leading = TRUE;
+
+  g_string_append (out, key);
+  g_string_append_c (out, '=');
+  for (const char *p = valid ? valid : value; *p; p++)
+    {
+      switch (*p)
+        {
+          case ' ':
+            g_string_append (out, leading ? "\\s" : " ");
+            break;
+          case '\t':
+            g_string_append (out, leading ? "\\t" : "\t");
+            break;
+          case '\n':
+            g_string_append (out, "\\n");
+            break;
+          case '\r':
+            g_string_append (out, "\\r");
+            break;
+          case '\\':
+            g_string_append (out, "\\\\");
+            leading = FALSE;
+            break;
+          default:
+            g_string_append_c (out, *p);
+            leading = FALSE;
+            break;
+        }
+    }
+  g_string_append_c (out, '\n');
+}
+
+/* The envelope file's text: what GKeyFile would write, without building a
+ * GKeyFile (which cost more than anything else the relay does with a
+ * message in memory).  It is read back with GKeyFile. */
 static char *
 entry_envelope_to_data (const GateSpoolEntry *entry, gsize *len)
 {
-  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  GString *out = g_string_sized_new (512);
+  char number[G_ASCII_DTOSTR_BUF_SIZE];
 
-  g_key_file_set_string (kf, ENV_GROUP, "Id", entry->id);
-  g_key_file_set_int64 (kf, ENV_GROUP, "Received", entry->received);
-  g_key_file_set_string (kf, ENV_GROUP, "ClientAddress", entry->client_address);
-  g_key_file_set_string (kf, ENV_GROUP, "ClientName", entry->client_name);
-  g_key_file_set_string (kf, ENV_GROUP, "Sender", entry->sender);
+  g_string_append (out, "[" ENV_GROUP "]\n");
+  append_key_value (out, "Id", entry->id);
+  g_snprintf (number, sizeof number, "%" G_GINT64_FORMAT, entry->received);
+  append_key_value (out, "Received", number);
+  append_key_value (out, "ClientAddress", entry->client_address);
+  append_key_value (out, "ClientName", entry->client_name);
+  append_key_value (out, "Sender", entry->sender);
   if (entry->original_sender)
-    g_key_file_set_string (kf, ENV_GROUP, "OriginalSender", entry->original_sender);
+    append_key_value (out, "OriginalSender", entry->original_sender);
   if (entry->message_id)
-    g_key_file_set_string (kf, ENV_GROUP, "MessageId", entry->message_id);
-  g_key_file_set_string (kf, ENV_GROUP, "Body",
-                         (entry->body_flags & GATE_SMTP_BODY_8BITMIME) ? "8bitmime" : "7bit");
-  g_key_file_set_boolean (kf, ENV_GROUP, "SmtpUtf8", (entry->body_flags & GATE_SMTP_BODY_SMTPUTF8) != 0);
-  g_key_file_set_int64 (kf, ENV_GROUP, "Size", entry->size);
-  g_key_file_set_integer (kf, ENV_GROUP, "Recipients", (int)entry->n_recipients);
+    append_key_value (out, "MessageId", entry->message_id);
+  append_key_value (out, "Body", (entry->body_flags & GATE_SMTP_BODY_8BITMIME) ? "8bitmime" : "7bit");
+  append_key_value (out, "SmtpUtf8", (entry->body_flags & GATE_SMTP_BODY_SMTPUTF8) ? "true" : "false");
+  g_snprintf (number, sizeof number, "%" G_GINT64_FORMAT, entry->size);
+  append_key_value (out, "Size", number);
+  g_snprintf (number, sizeof number, "%u", entry->n_recipients);
+  append_key_value (out, "Recipients", number);
   for (guint i = 0; i < entry->n_recipients; i++)
     {
       char key[32];
 
       g_snprintf (key, sizeof key, "Recipient%u", i);
-      g_key_file_set_string (kf, ENV_GROUP, key, entry->recipients[i]);
+      append_key_value (out, key, entry->recipients[i]);
     }
-  return g_key_file_to_data (kf, len, NULL);
+  *len = out->len;
+  return g_string_free (out, FALSE);
 }
 
 static char *

@@ -7,6 +7,8 @@
 
 #include <string.h>
 
+#include "gate-line-scan.h"
+
 struct _GateDataEncoder
 {
   gboolean at_line_start; /* the next byte starts a line */
@@ -94,11 +96,11 @@ gate_data_encoder_feed (GateDataEncoder *encoder, const guint8 *data, gsize len,
 
       /* Copy the rest of the line in one go: a 50 MB body must not cost a
        * call per byte. */
-      for (span = i; span < len && data[span] != '\r' && data[span] != '\n'; span++)
-        if (data[span] & 0x80)
-          encoder->saw_8bit = TRUE;
-      g_byte_array_append (out, data + i, span - i);
-      i = span;
+      span = gate_line_scan_run (data + i, len - i);
+      if (!encoder->saw_8bit && gate_line_scan_has_8bit (data + i, span))
+        encoder->saw_8bit = TRUE;
+      g_byte_array_append (out, data + i, span);
+      i += span;
     }
 }
 

@@ -214,11 +214,21 @@ format_count (guint64 value)
   return g_string_free (out, FALSE);
 }
 
+/* Whether anyone follows the transcript: a relay forwarding thousands of
+ * messages does not, and building its lines would cost more than sending. */
+static gboolean
+wants_transcript (GateSmtpClient *self)
+{
+  return g_signal_has_handler_pending (self, signals[SIGNAL_TRANSCRIPT], 0, FALSE);
+}
+
 static void
 emit_event (GateSmtpClient *self, GateTranscriptDirection direction, gboolean secret_hidden, const char *text)
 {
   g_autoptr (GateTranscriptEvent) event = NULL;
 
+  if (!wants_transcript (self))
+    return;
   event = gate_transcript_event_new (direction, self->in_tls, secret_hidden, text);
   g_signal_emit (self, signals[SIGNAL_TRANSCRIPT], 0, event);
 }
@@ -231,6 +241,8 @@ emit_info (GateSmtpClient *self, const char *format, ...)
   g_autofree char *text = NULL;
   va_list args;
 
+  if (!wants_transcript (self))
+    return;
   va_start (args, format);
   text = g_strdup_vprintf (format, args);
   va_end (args);
@@ -797,8 +809,11 @@ reader_continue (GTask *task)
           return;
         }
 
-      text = g_strndup ((const char *)start, len);
-      emit_event (self, GATE_TRANSCRIPT_SERVER, FALSE, text);
+      if (wants_transcript (self))
+        {
+          text = g_strndup ((const char *)start, len);
+          emit_event (self, GATE_TRANSCRIPT_SERVER, FALSE, text);
+        }
 
       res = gate_smtp_reply_parser_feed (self->parser, (const char *)start, len, &reply, &error);
       if (res == GATE_SMTP_REPLY_PARSER_ERROR)
@@ -1978,11 +1993,14 @@ on_message_read (GObject *source, GAsyncResult *result, gpointer data)
       gate_data_encoder_finish (op->encoder, op->out);
       /* The content, without the final "." line. */
       op->bytes_sent += op->out->len - before - 3;
-      size = format_count (op->bytes_sent);
-      lines = format_count (op->lines_sent);
-      text = g_strdup_printf (_ ("[message content: %s bytes, %s lines]"), size, lines);
-      emit_event (self, GATE_TRANSCRIPT_CLIENT, FALSE, text);
-      emit_event (self, GATE_TRANSCRIPT_CLIENT, FALSE, ".");
+      if (wants_transcript (self))
+        {
+          size = format_count (op->bytes_sent);
+          lines = format_count (op->lines_sent);
+          text = g_strdup_printf (_ ("[message content: %s bytes, %s lines]"), size, lines);
+          emit_event (self, GATE_TRANSCRIPT_CLIENT, FALSE, text);
+          emit_event (self, GATE_TRANSCRIPT_CLIENT, FALSE, ".");
+        }
 
       /* RFC 2920 lets QUIT follow the end of data in one group: for the
        * last message that saves the round trip a separate QUIT costs. */

@@ -702,6 +702,80 @@ test_large_not_kept (Fixture *f, gconstpointer data)
   g_assert_cmpstr (gate_spool_entry_get_recipient (claimed, 0), ==, "a@example.test");
 }
 
+/* The envelope file is written by hand: it must be what GKeyFile itself
+ * writes for the same values, and read back the same, whatever a device puts
+ * in its greeting or addresses. */
+static void
+test_envelope_text (Fixture *f, gconstpointer data)
+{
+  const char *odd[]
+      = { "  two leading spaces", "\ttab first, then\ta tab", "line\nbreak\rreturn",
+          "back\\slash \\s",      "trailing space ",          "caf\xc3\xa9@\xc3\xa9xample.test" };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_autoptr (GPtrArray) done = g_ptr_array_new_with_free_func ((GDestroyNotify)gate_spool_entry_unref);
+  g_autoptr (GKeyFile) kf = g_key_file_new ();
+  g_autofree char *name = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *expected = NULL;
+  g_autoptr (GateSpoolEntry) loaded = NULL;
+  GateSpoolEntry *entry;
+  GateSpoolWriter *writer;
+
+  g_assert_no_error (error);
+  writer = gate_spool_begin (spool, &error);
+  g_assert_no_error (error);
+  gate_spool_writer_set_sender (writer, odd[0]);
+  gate_spool_writer_set_original_sender (writer, odd[1]);
+  gate_spool_writer_set_client (writer, odd[2], odd[3]);
+  gate_spool_writer_set_message_id (writer, odd[4]);
+  gate_spool_writer_add_recipient (writer, odd[5]);
+  gate_spool_writer_add_recipient (writer, "plain@example.test");
+  g_assert_true (gate_spool_writer_write (writer, "Subject: x\r\n\r\nx\r\n", 17, &error));
+  gate_spool_writer_commit_async (writer, NULL, commit_cb, done);
+  while (done->len == 0)
+    g_main_context_iteration (NULL, TRUE);
+  entry = done->pdata[0];
+
+  name = g_strconcat (gate_spool_entry_get_id (entry), ".env", NULL);
+  path = g_build_filename (f->dir, name, NULL);
+  g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
+  g_key_file_set_string (kf, "Envelope", "Id", gate_spool_entry_get_id (entry));
+  g_key_file_set_int64 (kf, "Envelope", "Received", gate_spool_entry_get_received_time (entry));
+  g_key_file_set_string (kf, "Envelope", "ClientAddress", odd[2]);
+  g_key_file_set_string (kf, "Envelope", "ClientName", odd[3]);
+  g_key_file_set_string (kf, "Envelope", "Sender", odd[0]);
+  g_key_file_set_string (kf, "Envelope", "OriginalSender", odd[1]);
+  g_key_file_set_string (kf, "Envelope", "MessageId", odd[4]);
+  g_key_file_set_string (kf, "Envelope", "Body", "8bitmime");
+  g_key_file_set_boolean (kf, "Envelope", "SmtpUtf8", FALSE);
+  g_key_file_set_int64 (kf, "Envelope", "Size", 17);
+  g_key_file_set_integer (kf, "Envelope", "Recipients", 2);
+  g_key_file_set_string (kf, "Envelope", "Recipient0", odd[5]);
+  g_key_file_set_string (kf, "Envelope", "Recipient1", "plain@example.test");
+  expected = g_key_file_to_data (kf, NULL, NULL);
+  /* Body: the writer was given no body flags, so 7bit. */
+  {
+    g_autoptr (GString) fixed = g_string_new (expected);
+    g_string_replace (fixed, "Body=8bitmime", "Body=7bit", 1);
+    g_assert_cmpstr (text, ==, fixed->str);
+  }
+
+  g_clear_object (&spool);
+  spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_assert_no_error (error);
+  loaded = gate_spool_lookup (spool, gate_spool_entry_get_id (entry));
+  g_assert_nonnull (loaded);
+  g_assert_cmpstr (gate_spool_entry_get_sender (loaded), ==, odd[0]);
+  g_assert_cmpstr (gate_spool_entry_get_original_sender (loaded), ==, odd[1]);
+  g_assert_cmpstr (gate_spool_entry_get_client_address (loaded), ==, odd[2]);
+  g_assert_cmpstr (gate_spool_entry_get_client_name (loaded), ==, odd[3]);
+  g_assert_cmpstr (gate_spool_entry_get_message_id (loaded), ==, odd[4]);
+  g_assert_cmpstr (gate_spool_entry_get_recipient (loaded, 0), ==, odd[5]);
+  g_assert_cmpstr (gate_spool_entry_get_recipient (loaded, 1), ==, "plain@example.test");
+}
+
 static void
 test_owner_lock (Fixture *f, gconstpointer data)
 {
@@ -952,6 +1026,7 @@ main (int argc, char **argv)
   g_test_add ("/spool/remove-delivered", Fixture, NULL, fixture_setup, test_remove_delivered,
               fixture_teardown);
   g_test_add ("/spool/large-not-kept", Fixture, NULL, fixture_setup, test_large_not_kept, fixture_teardown);
+  g_test_add ("/spool/envelope-text", Fixture, NULL, fixture_setup, test_envelope_text, fixture_teardown);
   g_test_add ("/spool/owner-lock", Fixture, NULL, fixture_setup, test_owner_lock, fixture_teardown);
   g_test_add ("/spool/recovery", Fixture, NULL, fixture_setup, test_recovery, fixture_teardown);
   g_test_add ("/spool/crash", Fixture, NULL, fixture_setup, test_crash, fixture_teardown);
