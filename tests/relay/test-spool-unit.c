@@ -6,10 +6,12 @@
 
 #include "config.h"
 
+#include <fcntl.h>
 #include <glib/gstdio.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -776,6 +778,94 @@ test_envelope_text (Fixture *f, gconstpointer data)
   g_assert_cmpstr (gate_spool_entry_get_recipient (loaded, 1), ==, "plain@example.test");
 }
 
+static char *
+spool_path (const char *dir, const char *id, const char *suffix)
+{
+  g_autofree char *name = g_strconcat (id, suffix, NULL);
+  return g_build_filename (dir, name, NULL);
+}
+
+/* Whether process @pid waits for a file lock, as /proc/locks shows. */
+static gboolean
+waits_for_lock (GPid pid)
+{
+  g_autofree char *locks = NULL;
+  g_autofree char *needle = g_strdup_printf (" %d ", (int)pid);
+  g_auto (GStrv) lines = NULL;
+
+  if (!g_file_get_contents ("/proc/locks", &locks, NULL, NULL))
+    return FALSE;
+  lines = g_strsplit (locks, "\n", -1);
+  for (guint i = 0; lines[i]; i++)
+    if (strstr (lines[i], "-> FLOCK") && strstr (lines[i], needle))
+      return TRUE;
+  return FALSE;
+}
+
+/* Another process (the command line) waits for a message's lock while the
+ * relay delivers it: by the time it gets the lock, the envelope's file has
+ * been moved away to be used again, maybe already for another message.  It
+ * must find the message gone, and leave that file alone. */
+static void
+test_lock_after_reuse (Fixture *f, gconstpointer data)
+{
+  const char *rcpts[] = { "a@example.test", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_autoptr (GateSpoolEntry) entry = NULL;
+  g_autofree char *env = NULL;
+  g_autofree char *msg = NULL;
+  g_autofree char *state = NULL;
+  g_autofree char *kept = g_build_filename (f->dir, "free-999", NULL);
+  g_autofree char *kept_msg = g_build_filename (f->dir, "free-998", NULL);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  char *argv[] = { (char *)self_path, (char *)"--hold", f->dir, NULL, NULL };
+  gint64 deadline = g_get_monotonic_time () + 20 * G_USEC_PER_SEC;
+  GPid pid;
+  int status;
+  int fd;
+
+  if (!g_file_test ("/proc/locks", G_FILE_TEST_EXISTS))
+    {
+      g_test_skip ("no /proc/locks to see the other process wait");
+      return;
+    }
+  g_assert_no_error (error);
+  entry = store_message (spool, 1, rcpts);
+  env = spool_path (f->dir, gate_spool_entry_get_id (entry), ".env");
+  msg = spool_path (f->dir, gate_spool_entry_get_id (entry), ".msg");
+  state = spool_path (f->dir, gate_spool_entry_get_id (entry), ".state");
+  g_assert_true (g_file_get_contents (env, &before, NULL, NULL));
+
+  /* The relay's remover holds the message's lock... */
+  fd = open (env, O_RDONLY | O_CLOEXEC);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (flock (fd, LOCK_EX), ==, 0);
+  /* ...while the user holds the message from the command line. */
+  argv[3] = (char *)gate_spool_entry_get_id (entry);
+  g_assert_true (g_spawn_async (NULL, argv, NULL, G_SPAWN_DO_NOT_REAP_CHILD, NULL, NULL, &pid, &error));
+  g_assert_no_error (error);
+  while (!waits_for_lock (pid))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, deadline);
+      g_usleep (10000);
+    }
+  /* Delivered: its files move away to be used again, and the lock goes. */
+  g_assert_cmpint (g_rename (env, kept), ==, 0);
+  g_assert_cmpint (g_rename (msg, kept_msg), ==, 0);
+  close (fd);
+
+  g_assert_cmpint (waitpid (pid, &status, 0), ==, pid);
+  g_spawn_close_pid (pid);
+  g_assert_true (WIFEXITED (status));
+  g_assert_cmpint (WEXITSTATUS (status), ==, 1); /* no such message */
+  g_assert_false (g_file_test (state, G_FILE_TEST_EXISTS));
+  g_assert_false (g_file_test (env, G_FILE_TEST_EXISTS));
+  g_assert_true (g_file_get_contents (kept, &after, NULL, NULL));
+  g_assert_cmpstr (after, ==, before);
+}
+
 static void
 test_owner_lock (Fixture *f, gconstpointer data)
 {
@@ -1027,6 +1117,8 @@ main (int argc, char **argv)
               fixture_teardown);
   g_test_add ("/spool/large-not-kept", Fixture, NULL, fixture_setup, test_large_not_kept, fixture_teardown);
   g_test_add ("/spool/envelope-text", Fixture, NULL, fixture_setup, test_envelope_text, fixture_teardown);
+  g_test_add ("/spool/lock-after-reuse", Fixture, NULL, fixture_setup, test_lock_after_reuse,
+              fixture_teardown);
   g_test_add ("/spool/owner-lock", Fixture, NULL, fixture_setup, test_owner_lock, fixture_teardown);
   g_test_add ("/spool/recovery", Fixture, NULL, fixture_setup, test_recovery, fixture_teardown);
   g_test_add ("/spool/crash", Fixture, NULL, fixture_setup, test_crash, fixture_teardown);
