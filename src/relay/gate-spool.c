@@ -19,12 +19,11 @@
  * own writes to the queue do not come back to it. */
 #define CONTROL_DIR ".control"
 #define CONTROL_FILE "changes"
-/* The files of delivered messages, emptied, wait here to be used again for
- * new ones: creating and freeing a file costs far more than renaming one
+/* The files of delivered messages wait under this prefix to be written over
+ * for new ones: creating and freeing a file costs far more than renaming one
  * (on ext4 without a journal, creating one looks through every file freed
- * in the last minute). */
-/* Files of delivered messages kept for new ones, in the folder itself: a
- * rename within one folder is made durable by that folder's sync. */
+ * in the last minute).  They stay in the queue folder itself: a rename
+ * within one folder is made durable by that folder's sync. */
 #define FREE_PREFIX "free-"
 #define FREE_FILES_MAX 128              /* of each kind */
 #define FREE_FILE_MAX_SIZE (128 * 1024) /* larger ones give their space back */
