@@ -66,7 +66,9 @@ gate_relay_server_log (GateRelayServer *self, const char *format, ...)
   va_start (args, format);
   line = g_strdup_vprintf (format, args);
   va_end (args);
-  g_info ("%s", line);
+  /* Only when shown: formatting it costs even when it is not. */
+  if (!g_log_writer_default_would_drop (G_LOG_LEVEL_INFO, G_LOG_DOMAIN))
+    g_info ("%s", line);
   g_signal_emit (self, signals[SIGNAL_LOG], 0, line);
 }
 
@@ -210,7 +212,8 @@ handle_connection (GateRelayServer *self, GSocketConnection *connection)
   /* Replies are small and each one is awaited: never hold one back for
    * Nagle's algorithm (a 40 ms stall per reply with delayed ACKs). */
   g_socket_set_option (g_socket_connection_get_socket (connection), IPPROTO_TCP, TCP_NODELAY, 1, NULL);
-  g_debug ("Connection from %s", peer);
+  if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+    g_debug ("Connection from %s", peer);
   session = gate_relay_session_new (self, connection);
   g_ptr_array_add (self->sessions, session);
   g_signal_connect (session, "finished", G_CALLBACK (session_finished_cb), self);

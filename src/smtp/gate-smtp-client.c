@@ -254,7 +254,10 @@ set_stage (GateSmtpClient *self, GateSmtpStage stage)
 {
   if (self->stage == stage)
     return;
-  g_debug ("stage %d -> %d", self->stage, stage);
+  /* Formatting a debug message costs even when it is not shown: checked
+   * first, as this runs several times for each message a relay forwards. */
+  if (!g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+    g_debug ("stage %d -> %d", self->stage, stage);
   self->stage = stage;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_STAGE]);
 }
@@ -337,6 +340,7 @@ typedef struct _Op
   GSource *timer;
   GSource *read_source; /* while waiting for the server's next bytes */
   guint read_nesting;   /* reads that went on at once, one inside the other */
+  guint write_nesting;  /* the same for writes, and for reads of the message */
   gboolean timed_out;
   gint64 started;
   gint64 stage_started;
@@ -876,22 +880,56 @@ on_written (GObject *source, GAsyncResult *result, gpointer data)
   handler (task);
 }
 
-/* Writes @bytes (owned) in one write, then calls @handler. */
+/* Writes @bytes (owned) in one write, then calls @handler.  What the socket
+ * takes at once (nearly always all of it) is written without a task and the
+ * trip through the main loop its completion would take; a few such writes
+ * may nest (the handler writes again), past that the next goes through the
+ * loop. */
 static void
 op_write_bytes (GTask *task, GBytes *bytes, guint timeout, WrittenHandler handler)
 {
   GateSmtpClient *self = task_self (task);
   Op *op = task_op (task);
-  WriteData *wd = g_new0 (WriteData, 1);
+  GOutputStream *output = g_io_stream_get_output_stream (self->stream);
+  WriteData *wd;
   gsize len = 0;
   const guint8 *data = g_bytes_get_data (bytes, &len);
+  gsize done = 0;
 
+  if (op->write_nesting < 4 && G_IS_POLLABLE_OUTPUT_STREAM (output)
+      && g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (output)))
+    {
+      GError *error = NULL;
+      gssize n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (output), data, len,
+                                                             op->cancellable, &error);
+
+      if (n < 0 && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        {
+          g_bytes_unref (bytes);
+          op_fail_io (task, error);
+          return;
+        }
+      g_clear_error (&error);
+      done = n > 0 ? (gsize)n : 0;
+      if (done == len)
+        {
+          g_bytes_unref (bytes);
+          /* The operation may end in there: the reference keeps @op. */
+          g_object_ref (task);
+          op->write_nesting++;
+          handler (task);
+          op->write_nesting--;
+          g_object_unref (task);
+          return;
+        }
+    }
+  wd = g_new0 (WriteData, 1);
   wd->task = task;
   wd->handler = handler;
   wd->bytes = bytes;
   op_arm_timer (op, timeout);
-  g_output_stream_write_all_async (g_io_stream_get_output_stream (self->stream), data, len,
-                                   G_PRIORITY_DEFAULT, op->cancellable, on_written, wd);
+  g_output_stream_write_all_async (output, data + done, len - done, G_PRIORITY_DEFAULT, op->cancellable,
+                                   on_written, wd);
 }
 
 static void
@@ -1946,17 +1984,13 @@ on_chunk_written (GTask *task)
   read_message_chunk (task);
 }
 
+/* @n bytes of the message were read into op->chunk (0: its end), or @error. */
 static void
-on_message_read (GObject *source, GAsyncResult *result, gpointer data)
+message_read (GTask *task, gssize n, GError *error)
 {
-  GTask *task = data;
   GateSmtpClient *self = task_self (task);
   Op *op = task_op (task);
-  GError *error = NULL;
-  gssize n;
 
-  op_disarm_timer (op);
-  n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
   if (n < 0)
     {
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) || op->timed_out)
@@ -2033,11 +2067,44 @@ on_message_read (GObject *source, GAsyncResult *result, gpointer data)
 }
 
 static void
+on_message_read (GObject *source, GAsyncResult *result, gpointer data)
+{
+  GTask *task = data;
+  GError *error = NULL;
+  gssize n;
+
+  op_disarm_timer (task_op (task));
+  n = g_input_stream_read_finish (G_INPUT_STREAM (source), result, &error);
+  message_read (task, n, error);
+}
+
+/* Reads the next chunk of the message.  A message in memory (as the relay
+ * forwards small ones) is read at once, without a task, a few chunks nested
+ * at most; a file, asynchronously. */
+static void
 read_message_chunk (GTask *task)
 {
   GateSmtpClient *self = task_self (task);
   Op *op = task_op (task);
 
+  if (op->write_nesting < 4 && G_IS_POLLABLE_INPUT_STREAM (op->message)
+      && g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (op->message)))
+    {
+      GError *error = NULL;
+      gssize n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (op->message), op->chunk,
+                                                           DATA_CHUNK_SIZE, op->cancellable, &error);
+
+      if (!(n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)))
+        {
+          g_object_ref (task);
+          op->write_nesting++;
+          message_read (task, n, error);
+          op->write_nesting--;
+          g_object_unref (task);
+          return;
+        }
+      g_clear_error (&error);
+    }
   op_arm_timer (op, self->data_timeout);
   g_input_stream_read_async (op->message, op->chunk, DATA_CHUNK_SIZE, G_PRIORITY_DEFAULT, op->cancellable,
                              on_message_read, task);
