@@ -155,15 +155,17 @@ def is_visible(node):
     return node.getState().contains(pyatspi.STATE_VISIBLE)
 
 
+def lookup(parent, name, role):
+    """A visible node by accessible name and role, or None."""
+    for node in parent.findChildren(lambda n: n.roleName == role and _named(n, name)):
+        if is_visible(node):
+            return node
+    return None
+
+
 def find(parent, name, role, timeout=15):
     """A visible node by accessible name and role, waiting for it to appear."""
-    def look():
-        for node in parent.findChildren(lambda n: n.roleName == role and _named(n, name)):
-            if is_visible(node):
-                return node
-        return None
-
-    return wait_for(f"{role} '{name}'", look, timeout=timeout)
+    return wait_for(f"{role} '{name}'", lambda: lookup(parent, name, role), timeout=timeout)
 
 
 def find_prefix(parent, prefix, role, timeout=15):

@@ -9,7 +9,7 @@ import time
 
 import pyatspi
 
-from guitest import (click, fail, find, is_visible, key, launch, log, mnemonic, quit_app, run, screenshot,
+from guitest import (click, fail, find, is_visible, key, launch, log, lookup, mnemonic, quit_app, run, screenshot,
                      type_text, wait_for)
 
 
@@ -94,10 +94,18 @@ def main():
     wait_for("one profile less", lambda: len(profile_names(app)) == 2)
     deleted = [n for n in names_before if n not in profile_names(app)]
     log("deleted", deleted)
-    undo = find(app, "Undo", "push button")
-    screenshot("11-undo-toast")
-    click(undo)
+    # Undo at once: the toast is there for ten seconds, and on a loaded
+    # machine a screenshot taken first could outlast it (or its button be
+    # rebuilt meanwhile, the node found before then dead: looked up again).
+    def press_undo():
+        node = lookup(app, "Undo", "push button")
+        if node is not None:
+            click(node)
+        return node is not None
+
+    wait_for("the Undo button pressed", press_undo, timeout=8)
     wait_for("the profile back", lambda: sorted(profile_names(app)) == sorted(names_before))
+    screenshot("11-undone")
 
     # 360 pixels wide: the sidebar folds away and the page still fits.
     wid = window_id()
