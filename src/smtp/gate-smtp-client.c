@@ -914,6 +914,8 @@ op_write_bytes (GTask *task, GBytes *bytes, guint timeout, WrittenHandler handle
       if (done == len)
         {
           g_bytes_unref (bytes);
+          /* As on_written() does: no deadline of an earlier wait lives on. */
+          op_disarm_timer (op);
           /* The operation may end in there: the reference keeps @op. */
           g_object_ref (task);
           op->write_nesting++;
@@ -2096,6 +2098,7 @@ read_message_chunk (GTask *task)
 
       if (!(n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)))
         {
+          op_disarm_timer (op);
           g_object_ref (task);
           op->write_nesting++;
           message_read (task, n, error);
