@@ -563,6 +563,14 @@ test_claims (Fixture *f, gconstpointer data)
   g_free (w.id);
 }
 
+/* DIR/ID.SUFFIX, a message's file. */
+static char *
+spool_path (const char *dir, const char *id, const char *suffix)
+{
+  g_autofree char *name = g_strconcat (id, suffix, NULL);
+  return g_build_filename (dir, name, NULL);
+}
+
 static guint
 count_free_files (const char *dir_path)
 {
@@ -687,8 +695,7 @@ test_large_not_kept (Fixture *f, gconstpointer data)
   g_clear_object (&spool);
   /* Nothing of the longer envelope is left after the new one's end. */
   {
-    g_autofree char *name = g_strconcat (gate_spool_entry_get_id (small), ".env", NULL);
-    g_autofree char *path = g_build_filename (f->dir, name, NULL);
+    g_autofree char *path = spool_path (f->dir, gate_spool_entry_get_id (small), ".env");
     g_autofree char *text = NULL;
 
     g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
@@ -717,7 +724,6 @@ test_envelope_text (Fixture *f, gconstpointer data)
   g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
   g_autoptr (GPtrArray) done = g_ptr_array_new_with_free_func ((GDestroyNotify)gate_spool_entry_unref);
   g_autoptr (GKeyFile) kf = g_key_file_new ();
-  g_autofree char *name = NULL;
   g_autofree char *path = NULL;
   g_autofree char *text = NULL;
   g_autofree char *expected = NULL;
@@ -740,8 +746,7 @@ test_envelope_text (Fixture *f, gconstpointer data)
     g_main_context_iteration (NULL, TRUE);
   entry = done->pdata[0];
 
-  name = g_strconcat (gate_spool_entry_get_id (entry), ".env", NULL);
-  path = g_build_filename (f->dir, name, NULL);
+  path = spool_path (f->dir, gate_spool_entry_get_id (entry), ".env");
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   g_key_file_set_string (kf, "Envelope", "Id", gate_spool_entry_get_id (entry));
   g_key_file_set_int64 (kf, "Envelope", "Received", gate_spool_entry_get_received_time (entry));
@@ -776,13 +781,6 @@ test_envelope_text (Fixture *f, gconstpointer data)
   g_assert_cmpstr (gate_spool_entry_get_message_id (loaded), ==, odd[4]);
   g_assert_cmpstr (gate_spool_entry_get_recipient (loaded, 0), ==, odd[5]);
   g_assert_cmpstr (gate_spool_entry_get_recipient (loaded, 1), ==, "plain@example.test");
-}
-
-static char *
-spool_path (const char *dir, const char *id, const char *suffix)
-{
-  g_autofree char *name = g_strconcat (id, suffix, NULL);
-  return g_build_filename (dir, name, NULL);
 }
 
 /* Whether process @pid waits for a file lock, as /proc/locks shows. */
