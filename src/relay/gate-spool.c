@@ -1217,14 +1217,13 @@ typedef struct
   GPtrArray *batch; /* GateSpoolWriter */
 } BatchDone;
 
+/* @path: the file (or the folder) the failing call was made on, for the
+ * message to name it. */
 static void
-writer_fail (GateSpoolWriter *writer, int saved_errno, const char *what)
+writer_fail (GateSpoolWriter *writer, int saved_errno, const char *what, const char *path)
 {
   if (writer->error == NULL)
-    {
-      g_autofree char *path = spool_tmp_file (writer->spool, writer->id, ".msg");
-      set_errno_error (&writer->error, saved_errno, what, path);
-    }
+    set_errno_error (&writer->error, saved_errno, what, path != NULL ? path : writer->spool->path);
 }
 
 static void
@@ -1330,7 +1329,7 @@ sync_batch (GateSpool *self, GPtrArray *batch)
       else if (err != ENOSYS)
         {
           for (guint i = 0; i < batch->len; i++)
-            writer_fail (batch->pdata[i], err, _ ("sync"));
+            writer_fail (batch->pdata[i], err, _ ("sync"), self->path);
         }
       if (err == ENOSYS)
         self->sync_mode = SYNC_FILES;
@@ -1344,15 +1343,17 @@ sync_batch (GateSpool *self, GPtrArray *batch)
 
         if (writer->error)
           continue;
-        if ((err = gate_spool_fs_sync_data (writer->fd)) != 0
-            || (err = gate_spool_fs_sync_data (writer->env_fd)) != 0)
-          writer_fail (writer, err, _ ("sync"));
+        if ((err = gate_spool_fs_sync_data (writer->fd)) != 0)
+          writer_fail (writer, err, _ ("sync"), writer->msg_path);
+        else if ((err = gate_spool_fs_sync_data (writer->env_fd)) != 0)
+          writer_fail (writer, err, _ ("sync"), writer->env_path);
       }
   for (guint i = 0; i < batch->len; i++)
     {
       GateSpoolWriter *writer = batch->pdata[i];
       g_autofree char *msg = spool_file (self, writer->id, ".msg");
       g_autofree char *env = spool_file (self, writer->id, ".env");
+      const char *failed = NULL;
 
       gate_spool_fs_close (writer->fd);
       gate_spool_fs_close (writer->env_fd);
@@ -1363,10 +1364,13 @@ sync_batch (GateSpool *self, GPtrArray *batch)
           continue;
         }
       /* Content before envelope: the envelope's name is the commit point. */
-      if ((err = gate_spool_fs_rename (writer->msg_path, msg)) != 0
-          || (err = gate_spool_fs_rename (writer->env_path, env)) != 0)
+      if ((err = gate_spool_fs_rename (writer->msg_path, msg)) != 0)
+        failed = writer->msg_path;
+      else if ((err = gate_spool_fs_rename (writer->env_path, env)) != 0)
+        failed = writer->env_path;
+      if (failed != NULL)
         {
-          writer_fail (writer, err, _ ("rename"));
+          writer_fail (writer, err, _ ("rename"), failed);
           writer_unlink_all (writer);
           continue;
         }
@@ -1379,7 +1383,7 @@ sync_batch (GateSpool *self, GPtrArray *batch)
           GateSpoolWriter *writer = batch->pdata[i];
           if (writer->error == NULL)
             {
-              writer_fail (writer, err, _ ("sync"));
+              writer_fail (writer, err, _ ("sync"), self->path);
               writer_unlink_all (writer);
             }
         }
@@ -1838,13 +1842,13 @@ writer_flush (GateSpoolWriter *writer)
                                               &writer->fd, &writer->reused))
           != 0)
         {
-          writer_fail (writer, saved_errno, _ ("create"));
+          writer_fail (writer, saved_errno, _ ("create"), path);
           return FALSE;
         }
     }
   if (writer->buffer_len > 0 && !write_all (writer->fd, writer->buffer, writer->buffer_len, &saved_errno))
     {
-      writer_fail (writer, saved_errno, _ ("write"));
+      writer_fail (writer, saved_errno, _ ("write"), writer->msg_path);
       return FALSE;
     }
   writer->buffer_len = 0;
@@ -1873,7 +1877,7 @@ gate_spool_writer_write (GateSpoolWriter *writer, const void *data, gsize len, G
           writer->buffer_len += len;
         }
       else if (!write_all (writer->fd, data, len, &saved_errno))
-        writer_fail (writer, saved_errno, _ ("write"));
+        writer_fail (writer, saved_errno, _ ("write"), writer->msg_path);
     }
   if (writer->error)
     {
@@ -1941,18 +1945,18 @@ writer_write_files (GateSpoolWriter *writer)
     return;
   if (writer->reused && (saved_errno = gate_spool_fs_cut (writer->fd, writer->size)) != 0)
     {
-      writer_fail (writer, saved_errno, _ ("write"));
+      writer_fail (writer, saved_errno, _ ("write"), writer->msg_path);
       return;
     }
   tmp_path = spool_tmp_file (writer->spool, writer->id, ".env");
   if ((saved_errno = create_message_file (writer->spool, FILE_ENVELOPE, tmp_path, &writer->env_path,
                                           &writer->env_fd, &writer->env_reused))
       != 0)
-    writer_fail (writer, saved_errno, _ ("create"));
+    writer_fail (writer, saved_errno, _ ("create"), tmp_path);
   else if (!write_all (writer->env_fd, writer->env_data, writer->env_len, &saved_errno)
            || (writer->env_reused
                && (saved_errno = gate_spool_fs_cut (writer->env_fd, writer->env_len)) != 0))
-    writer_fail (writer, saved_errno, _ ("write"));
+    writer_fail (writer, saved_errno, _ ("write"), writer->env_path);
 }
 
 void

@@ -711,6 +711,76 @@ test_large_not_kept (Fixture *f, gconstpointer data)
   g_assert_cmpstr (gate_spool_entry_get_recipient (claimed, 0), ==, "a@example.test");
 }
 
+static void
+commit_error_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GError **error = user_data;
+  GateSpoolEntry *entry = gate_spool_writer_commit_finish (GATE_SPOOL (source), result, error);
+
+  g_assert_null (entry);
+  g_assert_nonnull (*error);
+}
+
+/* A commit that fails names the file it failed on (the user reads it in the
+ * relay's log), and leaves nothing of the message: here the final name of
+ * one of its files is taken by a folder, so that the rename fails.  With a
+ * kept file, the file named is that one. */
+static void
+test_error_names_file (Fixture *f, gconstpointer data)
+{
+  const char *rcpts[] = { "a@example.test", NULL };
+  const char *const suffixes[] = { ".msg", ".env" };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+
+  g_assert_no_error (error);
+  for (guint round = 0; round < 2; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
+      {
+        if (round == 1)
+          {
+            /* A delivered message, whose two files the next one takes. */
+            g_autoptr (GateSpoolEntry) entry = store_message (spool, 10 + i, rcpts);
+            const char *delivered = gate_spool_entry_get_id (entry);
+            g_autoptr (GateSpoolEntry) claimed = gate_spool_claim (spool, delivered, &error);
+
+            g_assert_no_error (error);
+            g_assert_true (gate_spool_remove_delivered (spool, delivered, &error));
+            g_assert_no_error (error);
+            while (count_free_files (f->dir) < 2)
+              g_usleep (10000);
+          }
+        GateSpoolWriter *writer = begin_message (spool, i, rcpts);
+        g_autofree char *id = g_strdup (gate_spool_writer_get_id (writer));
+        g_autofree char *blocker = spool_path (f->dir, id, suffixes[i]);
+        g_autofree char *inside = g_build_filename (blocker, "x", NULL);
+        g_autofree char *temporary = NULL;
+        g_autoptr (GPtrArray) files = NULL;
+        g_autoptr (GError) commit_error = NULL;
+
+        g_assert_cmpint (g_mkdir (blocker, 0700), ==, 0);
+        g_assert_true (g_file_set_contents (inside, "", 0, NULL));
+        gate_spool_writer_commit_async (writer, NULL, commit_error_cb, &commit_error);
+        while (commit_error == NULL)
+          g_main_context_iteration (NULL, TRUE);
+        g_test_message ("%s", commit_error->message);
+        if (round == 0)
+          {
+            temporary = g_strdup_printf ("tmp-%s%s", id, suffixes[i]);
+            g_assert_nonnull (strstr (commit_error->message, temporary));
+          }
+        else
+          g_assert_nonnull (strstr (commit_error->message, "free-"));
+        g_assert_null (strstr (commit_error->message, suffixes[1 - i]));
+
+        g_assert_cmpint (g_unlink (inside), ==, 0);
+        g_assert_cmpint (g_rmdir (blocker), ==, 0);
+        files = list_files (f->dir);
+        g_assert_cmpuint (files->len, ==, 0);
+        g_assert_cmpuint (gate_spool_get_n_messages (spool), ==, 0);
+      }
+}
+
 /* The envelope file is written by hand: it must be what GKeyFile itself
  * writes for the same values, and read back the same, whatever a device puts
  * in its greeting or addresses. */
@@ -1114,6 +1184,8 @@ main (int argc, char **argv)
   g_test_add ("/spool/remove-delivered", Fixture, NULL, fixture_setup, test_remove_delivered,
               fixture_teardown);
   g_test_add ("/spool/large-not-kept", Fixture, NULL, fixture_setup, test_large_not_kept, fixture_teardown);
+  g_test_add ("/spool/error-names-file", Fixture, NULL, fixture_setup, test_error_names_file,
+              fixture_teardown);
   g_test_add ("/spool/envelope-text", Fixture, NULL, fixture_setup, test_envelope_text, fixture_teardown);
   g_test_add ("/spool/lock-after-reuse", Fixture, NULL, fixture_setup, test_lock_after_reuse,
               fixture_teardown);
