@@ -76,6 +76,7 @@ struct _GateForwarder
 
   guint queue_length;
   gboolean upstream_connected;
+  gboolean paced; /* messages wait for the hourly rate cap */
   char *upstream_state;
 };
 
@@ -98,6 +99,7 @@ enum
   PROP_CONNECTIONS,
   PROP_UPSTREAM_CONNECTED,
   PROP_UPSTREAM_STATE,
+  PROP_PACED,
   N_PROPS
 };
 
@@ -164,6 +166,15 @@ set_upstream_state (GateForwarder *self, gboolean connected, const char *state)
       self->upstream_state = g_strdup (state);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UPSTREAM_STATE]);
     }
+}
+
+static void
+set_paced (GateForwarder *self, gboolean paced)
+{
+  if (self->paced == paced)
+    return;
+  self->paced = paced;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PACED]);
 }
 
 static guint
@@ -889,7 +900,10 @@ pump (GateForwarder *self)
       if (conn == NULL)
         break;
       if (!take_token (self))
-        return;
+        {
+          set_paced (self, TRUE);
+          return;
+        }
       id = g_queue_pop_head (&self->ready);
       g_hash_table_remove (self->ready_links, id);
       connection_start_send (conn, id);
@@ -906,6 +920,9 @@ pump (GateForwarder *self)
         break;
       connection_open (self);
     }
+  /* Caught up: the cap holds nothing back any more. */
+  if (g_queue_is_empty (&self->ready))
+    set_paced (self, FALSE);
   update_queue_length (self);
 }
 
@@ -975,6 +992,7 @@ maybe_finish_stop (GateForwarder *self)
 
   self->running = FALSE;
   self->stopping = FALSE;
+  set_paced (self, FALSE);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
 
   task = g_steal_pointer (&self->stop_task);
@@ -1144,6 +1162,13 @@ gate_forwarder_get_upstream_state (GateForwarder *self)
   return self->upstream_state;
 }
 
+gboolean
+gate_forwarder_get_paced (GateForwarder *self)
+{
+  g_return_val_if_fail (GATE_IS_FORWARDER (self), FALSE);
+  return self->paced;
+}
+
 static void
 gate_forwarder_get_property (GObject *object, guint prop_id, GValue *value, GParamSpec *pspec)
 {
@@ -1192,6 +1217,9 @@ gate_forwarder_get_property (GObject *object, guint prop_id, GValue *value, GPar
         break;
       case PROP_UPSTREAM_STATE:
         g_value_set_string (value, self->upstream_state);
+        break;
+      case PROP_PACED:
+        g_value_set_boolean (value, self->paced);
         break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1314,6 +1342,7 @@ gate_forwarder_class_init (GateForwarderClass *klass)
   properties[PROP_CONNECTIONS] = g_param_spec_uint ("connections", NULL, NULL, 0, G_MAXUINT, 0, ro);
   properties[PROP_UPSTREAM_CONNECTED] = g_param_spec_boolean ("upstream-connected", NULL, NULL, FALSE, ro);
   properties[PROP_UPSTREAM_STATE] = g_param_spec_string ("upstream-state", NULL, NULL, NULL, ro);
+  properties[PROP_PACED] = g_param_spec_boolean ("paced", NULL, NULL, FALSE, ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[SIGNAL_DELIVERED] = g_signal_new ("delivered", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,

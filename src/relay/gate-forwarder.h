@@ -47,6 +47,8 @@ G_DECLARE_FINAL_TYPE (GateForwarder, gate_forwarder, GATE, FORWARDER, GObject)
  *   upstream-connected (gboolean)
  *   upstream-state (string): "Connected to mail.example.com" or
  *     "Cannot reach the outgoing server: …", for a status line
+ *   paced (gboolean): messages are due but wait for the hourly rate cap;
+ *     back to FALSE once none waits for it
  *
  * Signals:
  *   delivered (const char *id, const char *reply): the server took the message
@@ -76,6 +78,7 @@ guint gate_forwarder_get_queue_length (GateForwarder *self);
 guint gate_forwarder_get_connections (GateForwarder *self);
 gboolean gate_forwarder_get_upstream_connected (GateForwarder *self);
 const char *gate_forwarder_get_upstream_state (GateForwarder *self);
+gboolean gate_forwarder_get_paced (GateForwarder *self);
 
 /* Reads the spool and starts delivering; reacts to its changes from then on. */
 void gate_forwarder_start (GateForwarder *self);

@@ -48,6 +48,7 @@ enum
   PROP_QUEUE_LENGTH,
   PROP_UPSTREAM_CONNECTED,
   PROP_UPSTREAM_STATE,
+  PROP_PACED,
   N_PROPS
 };
 
@@ -263,6 +264,21 @@ forwarder_notify_cb (GateForwarder *forwarder, GParamSpec *pspec, GateRelay *sel
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UPSTREAM_CONNECTED]);
   else if (g_strcmp0 (pspec->name, "upstream-state") == 0)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UPSTREAM_STATE]);
+  else if (g_strcmp0 (pspec->name, "paced") == 0)
+    {
+      /* Without a word, mail piling up behind the cap looks like a fault. */
+      if (gate_forwarder_get_paced (forwarder))
+        {
+          g_autofree char *line = g_strdup_printf (
+              _ ("Holding mail back: the limit of %u messages an hour is reached; the rest goes out at "
+                 "about %u a minute"),
+              self->rate_per_hour, MAX (self->rate_per_hour / 60, 1));
+          g_signal_emit (self, signals[SIGNAL_LOG], 0, line);
+        }
+      else
+        g_signal_emit (self, signals[SIGNAL_LOG], 0, _ ("The hourly limit holds no mail back any more"));
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PACED]);
+    }
 }
 
 /* ---- Start and stop */
@@ -464,6 +480,13 @@ gate_relay_get_upstream_state (GateRelay *self)
   return self->forwarder != NULL ? gate_forwarder_get_upstream_state (self->forwarder) : _ ("Not running");
 }
 
+gboolean
+gate_relay_get_paced (GateRelay *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY (self), FALSE);
+  return self->forwarder != NULL && gate_forwarder_get_paced (self->forwarder);
+}
+
 /* ---- GObject */
 
 static void
@@ -484,6 +507,9 @@ gate_relay_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
         break;
       case PROP_UPSTREAM_STATE:
         g_value_set_string (value, gate_relay_get_upstream_state (self));
+        break;
+      case PROP_PACED:
+        g_value_set_boolean (value, gate_relay_get_paced (self));
         break;
       default:
         G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -533,6 +559,7 @@ gate_relay_class_init (GateRelayClass *klass)
   properties[PROP_QUEUE_LENGTH] = g_param_spec_uint ("queue-length", NULL, NULL, 0, G_MAXUINT, 0, ro);
   properties[PROP_UPSTREAM_CONNECTED] = g_param_spec_boolean ("upstream-connected", NULL, NULL, FALSE, ro);
   properties[PROP_UPSTREAM_STATE] = g_param_spec_string ("upstream-state", NULL, NULL, NULL, ro);
+  properties[PROP_PACED] = g_param_spec_boolean ("paced", NULL, NULL, FALSE, ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   signals[SIGNAL_ACCEPTED] = g_signal_new ("accepted", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL,

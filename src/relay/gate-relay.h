@@ -23,7 +23,8 @@ G_DECLARE_FINAL_TYPE (GateRelay, gate_relay, GATE, RELAY, GObject)
  * Properties (read-only, notify):
  *   running (gboolean)
  *   queue-length (guint): messages waiting or being sent
- *   upstream-connected (gboolean), upstream-state (string): see GateForwarder
+ *   upstream-connected (gboolean), upstream-state (string), paced (gboolean):
+ *     see GateForwarder; a change of paced is also told in a log line
  *
  * Signals (the same as the parts', in one place):
  *   accepted (GateSpoolEntry *entry): a device's message is safely stored
@@ -85,5 +86,6 @@ guint16 gate_relay_get_port (GateRelay *self);
 guint gate_relay_get_queue_length (GateRelay *self);
 gboolean gate_relay_get_upstream_connected (GateRelay *self);
 const char *gate_relay_get_upstream_state (GateRelay *self);
+gboolean gate_relay_get_paced (GateRelay *self);
 
 G_END_DECLS

@@ -367,6 +367,34 @@ def scenario_tempfail(env):
     assert env.stop_relay() == 0
 
 
+def scenario_rate(env):
+    """More mail than the hourly cap lets out at once: the rest waits, goes out
+    at the cap's pace, nothing is lost, and the log says why mail waits."""
+    env.start_upstream()
+    # 3,600 an hour: a minute's worth (60) at once, then one a second.
+    env.start_relay("--rate", "3600")
+    ids = smtplib_send(env, 70)
+    wait_for("the relay to say it holds mail back", lambda: "Holding mail back" in env.relay_log(), 30)
+    text = env.relay_log()
+    assert "limit of 3600 messages an hour" in text and "about 60 a minute" in text, text
+    code, listing = env.queue_list()
+    assert code == 0 and " 0 failed" in listing, listing
+    wait_for("every message", lambda: set(ids) <= set(delivered_ids(env)), 60 * SLOW)
+    wait_for("the relay to say the cap holds nothing back",
+             lambda: "holds no mail back any more" in env.relay_log(), 10 * SLOW)
+    # The cap itself: in no stretch of time did more go out than the bucket
+    # held plus what it gained meanwhile (one a second); one message of slack
+    # at each end for the time between taking a token and the server's reply.
+    times = sorted(e["time"] for e in env.upstream_events("message") if e["message_id"] in ids)
+    assert len(times) == len(ids), times
+    for i in range(len(times)):
+        for j in range(i, len(times)):
+            allowed = 60 + (times[j] - times[i]) * 1.0 + 2
+            assert j - i + 1 <= allowed, "%d messages in %.2f s" % (j - i + 1, times[j] - times[i])
+    assert times[-1] - times[0] >= 5, "the last %d messages were not held back" % (len(ids) - 60)
+    assert env.stop_relay() == 0
+
+
 def scenario_permanent(env):
     """5xx: the message fails with the server's reply, visible in the queue."""
     env.start_upstream("--reject-data")

@@ -18,6 +18,7 @@ import argparse
 import logging
 import asyncio
 import json
+import time
 import os
 import re
 import signal
@@ -37,6 +38,7 @@ class Log:
         self.file = open(path, "a", buffering=1)
 
     def write(self, **event):
+        event["time"] = time.time()
         self.file.write(json.dumps(event) + "\n")
 
 
