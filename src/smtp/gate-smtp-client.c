@@ -18,6 +18,7 @@
 /* DATA is read from the caller's stream in chunks of this size and written in
  * writes of one or two encoded chunks. */
 #define DATA_CHUNK_SIZE (64 * 1024)
+#define MIN_CHUNK_SIZE 4096
 
 #define HIDDEN "********"
 
@@ -373,6 +374,7 @@ typedef struct _Op
   GString *batch;
   GateDataEncoder *encoder;
   guint8 *chunk;
+  gsize chunk_size;
   gsize chunk_len;
   GByteArray *out;
   guint64 bytes_sent;
@@ -2094,7 +2096,7 @@ read_message_chunk (GTask *task)
     {
       GError *error = NULL;
       gssize n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (op->message), op->chunk,
-                                                           DATA_CHUNK_SIZE, op->cancellable, &error);
+                                                           op->chunk_size, op->cancellable, &error);
 
       if (!(n < 0 && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK)))
         {
@@ -2109,7 +2111,7 @@ read_message_chunk (GTask *task)
       g_clear_error (&error);
     }
   op_arm_timer (op, self->data_timeout);
-  g_input_stream_read_async (op->message, op->chunk, DATA_CHUNK_SIZE, G_PRIORITY_DEFAULT, op->cancellable,
+  g_input_stream_read_async (op->message, op->chunk, op->chunk_size, G_PRIORITY_DEFAULT, op->cancellable,
                              on_message_read, task);
 }
 
@@ -2118,12 +2120,19 @@ stream_message (GTask *task)
 {
   GateSmtpClient *self = task_self (task);
   Op *op = task_op (task);
+  gint64 size;
 
   set_stage (self, GATE_SMTP_STAGE_DATA);
   op->encoder = gate_data_encoder_new ();
-  op->chunk = g_malloc (DATA_CHUNK_SIZE);
+  /* A message of known size takes buffers its size (a relay forwards mostly
+   * small ones): 192 KB taken and given back for each of them kept moving
+   * the top of the heap, a system call and fresh pages every message.  A
+   * wrong size only means more reads. */
+  size = gate_smtp_envelope_get_size (op->envelope);
+  op->chunk_size = size >= 0 ? (gsize)CLAMP (size, MIN_CHUNK_SIZE, DATA_CHUNK_SIZE) : DATA_CHUNK_SIZE;
+  op->chunk = g_malloc (op->chunk_size);
   /* Dot-stuffing and CRLF can at most double a chunk. */
-  op->out = g_byte_array_sized_new (2 * DATA_CHUNK_SIZE + 8);
+  op->out = g_byte_array_sized_new (2 * op->chunk_size + 8);
   op->bytes_sent = 0;
   read_message_chunk (task);
 }

@@ -154,6 +154,35 @@ test_oversize_found_by_server (void)
   g_assert_cmpuint (gate_smtp_reply_get_code (gate_smtp_error_get_reply (error)), ==, 552);
 }
 
+/* The declared size sets the size of the client's buffers: a message
+ * larger than declared still goes whole, read in more pieces, with the dots
+ * at the start of lines that cross a piece's edge doubled. */
+static void
+test_size_understated (void)
+{
+  g_autoptr (TestServer) server = test_server_start ("smtp-test-server.py", NULL);
+  g_autoptr (GateSmtpClient) client = connected_client (server);
+  g_autoptr (GateSmtpEnvelope) envelope = test_envelope_new ("from@example.test", "to@example.test", NULL);
+  g_autoptr (GString) text = g_string_new ("Subject: larger than said\r\n\r\n");
+  g_autoptr (GInputStream) message = NULL;
+  g_autoptr (GateSmtpSendResult) result = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) stored = NULL;
+
+  for (guint i = 0; text->len < 200 * 1024; i++)
+    g_string_append_printf (text, "%s line %u of a message with dots%s\r\n", i % 3 == 0 ? "." : "", i,
+                            i % 7 == 0 ? " ....." : "");
+  message = test_message_stream (text->str);
+  gate_smtp_envelope_set_size (envelope, 100);
+  result = test_run_send (client, envelope, message, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (result);
+  g_assert_true (test_run_quit (client, NULL));
+  stored = test_server_read_message (server, 1);
+  g_assert_nonnull (stored);
+  g_assert_cmpmem (g_bytes_get_data (stored, NULL), g_bytes_get_size (stored), text->str, text->len);
+}
+
 /* ---- a 50 MB message generated on the fly ---- */
 
 #define BIG_SIZE (50 * 1024 * 1024)
@@ -548,6 +577,7 @@ main (int argc, char **argv)
   g_test_add_func ("/client/send/all-recipients-refused", test_all_recipients_refused);
   g_test_add_func ("/client/send/oversize-declared", test_oversize_declared);
   g_test_add_func ("/client/send/oversize-found-by-server", test_oversize_found_by_server);
+  g_test_add_func ("/client/send/size-understated", test_size_understated);
   g_test_add_func ("/client/send/fifty-megabytes", test_fifty_megabytes);
   g_test_add_func ("/client/send/helo-only", test_helo_only);
   g_test_add_func ("/client/send/replies-on-cue", test_replies_on_cue);
