@@ -28,6 +28,7 @@
 #define FREE_FILES_MAX 128              /* of each kind */
 #define FREE_FILE_MAX_SIZE (128 * 1024) /* larger ones give their space back */
 #define WRITE_BUFFER_SIZE (64 * 1024)
+#define INITIAL_BUFFER_SIZE (8 * 1024)
 
 G_DEFINE_QUARK (gate - spool - error - quark, gate_spool_error)
 
@@ -583,6 +584,7 @@ struct _GateSpoolWriter
    * the sync thread then creates and writes the files of a whole batch, and
    * the forwarder gets small messages from memory (GateSpool.contents). */
   guint8 *buffer;
+  gsize buffer_size; /* grows up to WRITE_BUFFER_SIZE */
   gsize buffer_len;
   gboolean spilled; /* the content went to its file: the buffer is not all of it */
   /* Where the files are until they get their final names: a temporary name
@@ -1762,7 +1764,10 @@ gate_spool_begin (GateSpool *self, GError **error)
   writer->entry->sender = g_strdup ("");
   writer->entry->client_address = g_strdup ("");
   writer->entry->client_name = g_strdup ("");
-  writer->buffer = g_malloc (WRITE_BUFFER_SIZE);
+  /* Most messages are small: 64 KB taken and given back for each of them
+   * kept moving the top of the heap. */
+  writer->buffer_size = INITIAL_BUFFER_SIZE;
+  writer->buffer = g_malloc (writer->buffer_size);
   return writer;
 }
 
@@ -1873,6 +1878,12 @@ gate_spool_writer_write (GateSpoolWriter *writer, const void *data, gsize len, G
 
       if (len < WRITE_BUFFER_SIZE)
         {
+          if (writer->buffer_len + len > writer->buffer_size)
+            {
+              writer->buffer_size
+                  = MIN (MAX (2 * writer->buffer_size, writer->buffer_len + len), WRITE_BUFFER_SIZE);
+              writer->buffer = g_realloc (writer->buffer, writer->buffer_size);
+            }
           memcpy (writer->buffer + writer->buffer_len, data, len);
           writer->buffer_len += len;
         }
