@@ -32,11 +32,22 @@ static void print_line (const char *format, ...) G_GNUC_PRINTF (1, 2);
 static void
 print_line (const char *format, ...)
 {
-  g_autoptr (GDateTime) now = gate_local_time_now ();
-  g_autofree char *stamp = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
+  /* A busy relay prints two lines a message: the time stamp is made once a
+   * second, not for every line.  Lines come from the main loop only. */
+  static gint64 stamp_second = -1;
+  static char *stamp = NULL;
+  gint64 second = g_get_real_time () / G_USEC_PER_SEC;
   g_autofree char *text = NULL;
   va_list args;
 
+  if (second != stamp_second)
+    {
+      g_autoptr (GDateTime) now = gate_local_time_now ();
+
+      g_free (stamp);
+      stamp = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
+      stamp_second = second;
+    }
   va_start (args, format);
   text = g_strdup_vprintf (format, args);
   va_end (args);

@@ -49,6 +49,14 @@ gate_spool_fs_cut (int fd, gint64 size)
   return r < 0 ? errno : 0;
 }
 
+gint64
+gate_spool_fs_size (int fd)
+{
+  struct stat st;
+
+  return fstat (fd, &st) == 0 ? (gint64)st.st_size : -1;
+}
+
 int
 gate_spool_fs_open_existing (const char *path, int *fd)
 {

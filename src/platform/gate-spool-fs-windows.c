@@ -104,6 +104,14 @@ gate_spool_fs_cut (int fd, gint64 size)
   return length > size ? _chsize_s (fd, size) : 0;
 }
 
+gint64
+gate_spool_fs_size (int fd)
+{
+  gint64 length = _filelengthi64 (fd);
+
+  return length >= 0 ? length : -1;
+}
+
 int
 gate_spool_fs_open_existing (const char *path, int *fd)
 {

@@ -26,6 +26,9 @@ int gate_spool_fs_open_for_overwrite (const char *path, int *fd);
 /* Cuts the file to @size bytes when it is longer. */
 int gate_spool_fs_cut (int fd, gint64 size);
 
+/* The size of the file open as @fd; -1 when it cannot be told. */
+gint64 gate_spool_fs_size (int fd);
+
 /* An existing file opened only to be locked (and read). */
 int gate_spool_fs_open_existing (const char *path, int *fd);
 

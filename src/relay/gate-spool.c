@@ -800,13 +800,13 @@ keep_unwritten_claim (GateSpool *self, GateSpoolEntry *entry)
 }
 
 /* Remover thread: keeps the file at @path, as it is, for a new message, or
- * removes it when enough are kept already or it is large.  Returns FALSE
- * when @path is still there.  A kept file is not emptied: the new message is
- * written over it and the file cut to its length before it is synced, and
- * what is kept is removed at the next start (the folder is the user's
- * alone). */
+ * removes it when enough are kept already or it is large (@size: its size,
+ * -1 when not known).  Returns FALSE when @path is still there.  A kept file
+ * is not emptied: the new message is written over it and the file cut to
+ * its length before it is synced, and what is kept is removed at the next
+ * start (the folder is the user's alone). */
 static gboolean
-recycle_file (GateSpool *self, const char *path, FileKind kind)
+recycle_file (GateSpool *self, const char *path, FileKind kind, gint64 size)
 {
   g_autofree char *free_path = NULL;
   GStatBuf st;
@@ -821,8 +821,9 @@ recycle_file (GateSpool *self, const char *path, FileKind kind)
     }
   g_mutex_unlock (&self->mutex);
 
-  if (!keep || g_stat (path, &st) != 0 || st.st_size > FREE_FILE_MAX_SIZE
-      || gate_spool_fs_rename (path, free_path) != 0)
+  if (keep && size < 0)
+    size = g_stat (path, &st) == 0 ? (gint64)st.st_size : G_MAXINT64;
+  if (!keep || size > FREE_FILE_MAX_SIZE || gate_spool_fs_rename (path, free_path) != 0)
     return g_unlink (path) == 0 || errno == ENOENT;
   g_mutex_lock (&self->mutex);
   g_queue_push_tail (&self->free_files[kind], g_steal_pointer (&free_path));
@@ -878,22 +879,18 @@ clear_free_files (GateSpool *self)
       }
 }
 
-/* Removes message @id's files; with @recycle (the remover thread), its
- * content and envelope files are kept for new messages. */
+/* Removes message @id's files. */
 static void
-remove_files (GateSpool *self, const char *id, gboolean recycle)
+remove_files (GateSpool *self, const char *id)
 {
   const char *const suffixes[] = { ".env", ".msg", ".state" };
-  const FileKind kinds[] = { FILE_ENVELOPE, FILE_CONTENT };
 
   /* The envelope first: without it the rest is debris that recovery removes. */
   for (guint i = 0; i < G_N_ELEMENTS (suffixes); i++)
     {
       g_autofree char *path = spool_file (self, id, suffixes[i]);
-      gboolean removed = recycle && i < G_N_ELEMENTS (kinds) ? recycle_file (self, path, kinds[i])
-                                                             : g_unlink (path) == 0 || errno == ENOENT;
 
-      if (!removed)
+      if (g_unlink (path) != 0 && errno != ENOENT)
         g_warning ("Could not remove %s: %s", path, g_strerror (errno));
     }
 }
@@ -995,7 +992,7 @@ scan_folder (GateSpool *self, gboolean recover)
             /* A delete interrupted between its unlinks: finish it. */
             if (recover)
               {
-                remove_files (self, id, FALSE);
+                remove_files (self, id);
                 removed = TRUE;
               }
             continue;
@@ -2115,7 +2112,7 @@ spool_update (GateSpool *self, const char *id, UpdateFunc func, gpointer data, g
       case UPDATE_DELETE:
         /* Every recipient done: as gate_spool_remove_delivered(), no folder
          * sync. */
-        remove_files (self, id, FALSE);
+        remove_files (self, id);
         g_clear_pointer (&entry, gate_spool_entry_unref);
         if (deleted)
           *deleted = TRUE;
@@ -2410,7 +2407,7 @@ spool_remove (GateSpool *self, const char *id, gboolean durable, GError **error)
 
   if (!lock_message (self, id, &fd, error))
     return FALSE;
-  remove_files (self, id, FALSE);
+  remove_files (self, id);
   /* A delivered message needs no folder sync: a removal undone by a crash
    * only means it is sent once more (delivery is at least once).  The
    * user's deletion is kept. */
@@ -2441,31 +2438,59 @@ is_being_removed (GateSpool *self, const char *id)
   return removing;
 }
 
-/* Remover thread: one delivered message's files. */
+/* A delivered message whose files the remover thread takes away, with what
+ * the main thread knew of them: fewer lookups in the folder. */
+typedef struct
+{
+  char *id;
+  gint64 content_size;
+  gboolean state_file; /* the message has a state file, or may have */
+} RemoveJob;
+
+/* Remover thread: one delivered message's files, its content and envelope
+ * files kept for new messages. */
 static void
 remove_delivered_func (gpointer data, gpointer user_data)
 {
-  char *id = data;
+  RemoveJob *job = data;
   GateSpool *self = user_data; /* not a reference: dispose waits for this thread */
-  g_autofree char *env_path = spool_file (self, id, ".env");
+  g_autofree char *env_path = spool_file (self, job->id, ".env");
   int fd;
 
   /* Under the message's lock, as every change: another program may be
    * holding or deleting it right now. */
   if (lock_envelope (env_path, &fd) == 0)
     {
-      remove_files (self, id, TRUE);
+      g_autofree char *msg_path = spool_file (self, job->id, ".msg");
+
+      /* The envelope first: without it the rest is debris that recovery
+       * removes. */
+      if (!recycle_file (self, env_path, FILE_ENVELOPE, gate_spool_fs_size (fd)))
+        g_warning ("Could not remove %s: %s", env_path, g_strerror (errno));
+      if (!recycle_file (self, msg_path, FILE_CONTENT, job->content_size))
+        g_warning ("Could not remove %s: %s", msg_path, g_strerror (errno));
+      if (job->state_file)
+        {
+          g_autofree char *state_path = spool_file (self, job->id, ".state");
+
+          if (g_unlink (state_path) != 0 && errno != ENOENT)
+            g_warning ("Could not remove %s: %s", state_path, g_strerror (errno));
+        }
       gate_spool_fs_close (fd);
     }
   g_mutex_lock (&self->mutex);
-  g_hash_table_remove (self->removing, id);
+  g_hash_table_remove (self->removing, job->id);
   g_mutex_unlock (&self->mutex);
-  g_free (id);
+  g_free (job->id);
+  g_free (job);
 }
 
 gboolean
 gate_spool_remove_delivered (GateSpool *self, const char *id, GError **error)
 {
+  Record *record;
+  RemoveJob *job;
+
   g_return_val_if_fail (GATE_IS_SPOOL (self), FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
 
@@ -2480,11 +2505,20 @@ gate_spool_remove_delivered (GateSpool *self, const char *id, GError **error)
    * and freeing them is a good part of the cost of a message).  A crash
    * before they are gone means the message is sent once more, as for any
    * removal without a folder sync. */
+  record = g_hash_table_lookup (self->records, id);
+  job = g_new0 (RemoveJob, 1);
+  job->id = g_strdup (id);
+  job->content_size = record->entry != NULL ? record->entry->size : -1;
+  /* Known absent when this process last looked (at the commit, or when it
+   * wrote one, or heard of another program's change).  One written by
+   * another program just now is left as debris that the next start
+   * removes. */
+  job->state_file = record->state.size >= 0;
   g_mutex_lock (&self->mutex);
   g_hash_table_add (self->removing, g_strdup (id));
   g_mutex_unlock (&self->mutex);
   spool_set_entry (self, id, NULL);
-  g_thread_pool_push (self->remover, g_strdup (id), NULL);
+  g_thread_pool_push (self->remover, job, NULL);
   return TRUE;
 }
 
