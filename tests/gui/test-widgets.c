@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <adwaita.h>
+#include <glib/gstdio.h>
 
 #include "gate-stage-indicator.h"
 #include "gate-transcript-view.h"
@@ -202,6 +203,129 @@ test_stage_indicator (void)
   g_object_unref (indicator);
 }
 
+static GtkWidget *
+find_button (GtkWidget *widget, const char *icon_name)
+{
+  if (GTK_IS_BUTTON (widget) && g_strcmp0 (gtk_button_get_icon_name (GTK_BUTTON (widget)), icon_name) == 0)
+    return widget;
+  for (GtkWidget *child = gtk_widget_get_first_child (widget); child != NULL;
+       child = gtk_widget_get_next_sibling (child))
+    {
+      GtkWidget *found = find_button (child, icon_name);
+
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static GtkWidget *
+find_file_chooser (void)
+{
+  GListModel *toplevels = gtk_window_get_toplevels ();
+
+  for (guint i = 0; i < g_list_model_get_n_items (toplevels); i++)
+    {
+      g_autoptr(GtkWidget) window = g_list_model_get_item (toplevels, i);
+
+      if (GTK_IS_FILE_CHOOSER (window) && gtk_widget_get_visible (window))
+        return window;
+    }
+  return NULL;
+}
+
+static void
+clipboard_text_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  char **text = user_data;
+  g_autoptr(GError) error = NULL;
+
+  *text = gdk_clipboard_read_text_finish (GDK_CLIPBOARD (source), result, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (*text);
+}
+
+/* The Copy and Save buttons: off while there is nothing, then the text as
+ * shown (secrets already hidden) on the display's clipboard, and in a file
+ * only its owner may read, chosen in the file chooser. */
+static void
+test_transcript_copy_save (Fixture *f, gconstpointer data)
+{
+  GtkWidget *copy = find_button (GTK_WIDGET (f->view), "edit-copy-symbolic");
+  GtkWidget *save = find_button (GTK_WIDGET (f->view), "document-save-symbolic");
+  g_autofree char *expected = NULL;
+  g_autofree char *copied = NULL;
+  g_autofree char *dir = NULL;
+  g_autofree char *path = NULL;
+  g_autofree char *saved = NULL;
+  g_autofree char *name = NULL;
+  g_autoptr(GFile) folder = NULL;
+  g_autoptr(GError) error = NULL;
+  GtkWidget *chooser;
+  GStatBuf st;
+
+  g_assert_nonnull (copy);
+  g_assert_nonnull (save);
+  g_assert_false (gtk_widget_get_sensitive (copy));
+  g_assert_false (gtk_widget_get_sensitive (save));
+
+  append (f, GATE_TRANSCRIPT_SERVER, FALSE, FALSE, "220 mail.example.test ESMTP");
+  append (f, GATE_TRANSCRIPT_CLIENT, TRUE, TRUE, "AUTH PLAIN ********");
+  append (f, GATE_TRANSCRIPT_SERVER, TRUE, FALSE, "235 2.7.0 OK");
+  settle ();
+  g_assert_true (gtk_widget_get_sensitive (copy));
+  g_assert_true (gtk_widget_get_sensitive (save));
+  expected = gate_transcript_view_dup_text (f->view);
+
+  g_signal_emit_by_name (copy, "clicked");
+  gdk_clipboard_read_text_async (gdk_display_get_clipboard (gdk_display_get_default ()), NULL, clipboard_text_cb,
+                                 &copied);
+  while (copied == NULL)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpstr (copied, ==, expected);
+
+  dir = g_dir_make_tmp ("transcript-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_signal_emit_by_name (save, "clicked");
+  settle ();
+  chooser = find_file_chooser ();
+  g_assert_nonnull (chooser);
+  /* The name offered as it is; the folder chosen, and looked at by the
+   * chooser before it is told to save. */
+  folder = g_file_new_for_path (dir);
+  G_GNUC_BEGIN_IGNORE_DEPRECATIONS
+  g_assert_true (gtk_file_chooser_set_current_folder (GTK_FILE_CHOOSER (chooser), folder, &error));
+  g_assert_no_error (error);
+  for (int i = 0; i < 200; i++)
+    {
+      g_autoptr(GFile) current = gtk_file_chooser_get_current_folder (GTK_FILE_CHOOSER (chooser));
+
+      if (current != NULL && g_file_equal (current, folder))
+        break;
+      settle ();
+    }
+  name = gtk_file_chooser_get_current_name (GTK_FILE_CHOOSER (chooser));
+  g_assert_true (g_regex_match_simple ("^postgate-transcript-[0-9]{8}-[0-9]{6}\\.txt$", name, 0, 0));
+  path = g_build_filename (dir, name, NULL);
+  gtk_dialog_response (GTK_DIALOG (chooser), GTK_RESPONSE_ACCEPT);
+  G_GNUC_END_IGNORE_DEPRECATIONS
+  /* The chooser looks at the folder before it answers. */
+  for (int i = 0; i < 200 && find_file_chooser () != NULL; i++)
+    {
+      settle ();
+    }
+  settle ();
+  g_assert_true (g_file_get_contents (path, &saved, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (saved, ==, expected);
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0077, ==, 0);
+  g_assert_null (find_file_chooser ());
+
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -212,6 +336,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/stage/indicator", test_stage_indicator);
   g_test_add ("/transcript/text", Fixture, NULL, fixture_set_up, test_transcript_text, fixture_tear_down);
   g_test_add ("/transcript/follows", Fixture, NULL, fixture_set_up, test_transcript_follows, fixture_tear_down);
+  g_test_add ("/transcript/copy-save", Fixture, NULL, fixture_set_up, test_transcript_copy_save, fixture_tear_down);
 
   return g_test_run ();
 }
