@@ -76,7 +76,9 @@ struct _GateForwarder
 
   guint queue_length;
   gboolean upstream_connected;
-  gboolean paced; /* messages wait for the hourly rate cap */
+  gboolean paced;      /* messages wait for the hourly rate cap */
+  gint64 last_held;    /* monotonic µs: when the cap last held a message */
+  guint unpace_source; /* clears paced after a quiet while */
   char *upstream_state;
 };
 
@@ -171,10 +173,34 @@ set_upstream_state (GateForwarder *self, gboolean connected, const char *state)
 static void
 set_paced (GateForwarder *self, gboolean paced)
 {
+  if (!paced)
+    g_clear_handle_id (&self->unpace_source, g_source_remove);
   if (self->paced == paced)
     return;
   self->paced = paced;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PACED]);
+}
+
+/* "paced" ends once nothing waited for the cap for a few seconds: with mail
+ * coming in at about the cap's pace, a message now and then waits for its
+ * turn, and telling each of those would flood the log. */
+#define PACED_QUIET_SECONDS 5
+
+static gboolean
+unpace_cb (gpointer user_data)
+{
+  GateForwarder *self = user_data;
+  gint64 quiet_until = self->last_held + PACED_QUIET_SECONDS * G_USEC_PER_SEC;
+
+  self->unpace_source = 0;
+  if (!g_queue_is_empty (&self->ready))
+    return G_SOURCE_REMOVE; /* pump() looks again once they are out */
+  if (g_get_monotonic_time () < quiet_until)
+    self->unpace_source
+        = g_timeout_add ((guint)((quiet_until - g_get_monotonic_time ()) / 1000) + 1, unpace_cb, self);
+  else
+    set_paced (self, FALSE);
+  return G_SOURCE_REMOVE;
 }
 
 static guint
@@ -901,6 +927,7 @@ pump (GateForwarder *self)
         break;
       if (!take_token (self))
         {
+          self->last_held = g_get_monotonic_time ();
           set_paced (self, TRUE);
           return;
         }
@@ -920,9 +947,9 @@ pump (GateForwarder *self)
         break;
       connection_open (self);
     }
-  /* Caught up: the cap holds nothing back any more. */
-  if (g_queue_is_empty (&self->ready))
-    set_paced (self, FALSE);
+  /* Caught up: the cap holds nothing back now. */
+  if (self->paced && g_queue_is_empty (&self->ready) && self->unpace_source == 0)
+    self->unpace_source = g_timeout_add_seconds (PACED_QUIET_SECONDS, unpace_cb, self);
   update_queue_length (self);
 }
 
@@ -1274,6 +1301,7 @@ gate_forwarder_dispose (GObject *object)
   g_clear_handle_id (&self->wake_source, g_source_remove);
   g_clear_handle_id (&self->pump_source, g_source_remove);
   g_clear_handle_id (&self->rate_source, g_source_remove);
+  g_clear_handle_id (&self->unpace_source, g_source_remove);
   g_clear_handle_id (&self->connect_retry_source, g_source_remove);
   g_clear_handle_id (&self->grace_source, g_source_remove);
   if (self->spool != NULL)

@@ -48,7 +48,7 @@ G_DECLARE_FINAL_TYPE (GateForwarder, gate_forwarder, GATE, FORWARDER, GObject)
  *   upstream-state (string): "Connected to mail.example.com" or
  *     "Cannot reach the outgoing server: …", for a status line
  *   paced (gboolean): messages are due but wait for the hourly rate cap;
- *     back to FALSE once none waits for it
+ *     back to FALSE once none waited for it for a few seconds
  *
  * Signals:
  *   delivered (const char *id, const char *reply): the server took the message
