@@ -2499,13 +2499,13 @@ gate_spool_remove_delivered (GateSpool *self, const char *id, GError **error)
       set_not_found (error, id);
       return FALSE;
     }
-  if (self->remover == NULL || !g_hash_table_contains (self->records, id))
+  record = self->remover != NULL ? g_hash_table_lookup (self->records, id) : NULL;
+  if (record == NULL)
     return spool_remove (self, id, FALSE, error);
   /* Gone from the queue at once; its files go in the background (unlinking
    * and freeing them is a good part of the cost of a message).  A crash
    * before they are gone means the message is sent once more, as for any
    * removal without a folder sync. */
-  record = g_hash_table_lookup (self->records, id);
   job = g_new0 (RemoveJob, 1);
   job->id = g_strdup (id);
   job->content_size = record->entry != NULL ? record->entry->size : -1;
