@@ -103,8 +103,12 @@ list_spool (GateSpool *spool)
   guint counts[GATE_SPOOL_STATUS_FAILED + 1] = { 0 };
   gboolean running = gate_spool_path_has_owner (gate_spool_get_path (spool));
 
+  g_autofree char *note = running ? gate_spool_dup_owner_note (spool) : NULL;
+
   printf ("%s %s%s\n", _ ("Queue in"), gate_spool_get_path (spool),
           running ? _ (" (the relay is running)") : _ (" (the relay is not running)"));
+  if (note != NULL)
+    printf ("%s\n", note);
   for (guint i = 0; i < entries->len; i++)
     counts[gate_spool_entry_get_status (entries->pdata[i])]++;
   if (entries->len == 0)

@@ -274,9 +274,16 @@ forwarder_notify_cb (GateForwarder *forwarder, GParamSpec *pspec, GateRelay *sel
                  "about %u a minute"),
               self->rate_per_hour, MAX (self->rate_per_hour / 60, 1));
           g_signal_emit (self, signals[SIGNAL_LOG], 0, line);
+          /* For `postgate-cli queue list`, which sees the queue, not the relay. */
+          if (self->spool != NULL)
+            gate_spool_set_owner_note (self->spool, line);
         }
       else
-        g_signal_emit (self, signals[SIGNAL_LOG], 0, _ ("The hourly limit holds no mail back any more"));
+        {
+          g_signal_emit (self, signals[SIGNAL_LOG], 0, _ ("The hourly limit holds no mail back any more"));
+          if (self->spool != NULL)
+            gate_spool_set_owner_note (self->spool, NULL);
+        }
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PACED]);
     }
 }

@@ -14,6 +14,7 @@
 
 #define TMP_PREFIX "tmp-"
 #define OWNER_LOCK ".owner.lock"
+#define OWNER_NOTE ".owner-note"
 /* Other processes (the command line) append the ids they changed to
  * CONTROL_DIR/CONTROL_FILE; the relay watches only that folder, so that its
  * own writes to the queue do not come back to it. */
@@ -1459,6 +1460,8 @@ gate_spool_dispose (GObject *object)
       g_file_monitor_cancel (self->monitor);
       g_clear_object (&self->monitor);
     }
+  if (self->flags & GATE_SPOOL_OPEN_OWNER)
+    gate_spool_set_owner_note (self, NULL);
   G_OBJECT_CLASS (gate_spool_parent_class)->dispose (object);
 }
 
@@ -1573,6 +1576,41 @@ gate_spool_path_has_owner (const char *path)
   return owned;
 }
 
+void
+gate_spool_set_owner_note (GateSpool *self, const char *note)
+{
+  g_autofree char *path = NULL;
+  g_autoptr (GError) error = NULL;
+
+  g_return_if_fail (GATE_IS_SPOOL (self));
+  g_return_if_fail (self->flags & GATE_SPOOL_OPEN_OWNER);
+
+  path = g_build_filename (self->path, OWNER_NOTE, NULL);
+  /* Not synced: after a crash the next owner removes it anyway. */
+  if (note == NULL)
+    g_unlink (path);
+  else if (!g_file_set_contents_full (path, note, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
+    g_warning ("Could not write the relay's note in the mail queue: %s", error->message);
+}
+
+char *
+gate_spool_dup_owner_note (GateSpool *self)
+{
+  g_autofree char *path = NULL;
+  char *note = NULL;
+
+  g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
+
+  path = g_build_filename (self->path, OWNER_NOTE, NULL);
+  if (!gate_spool_path_has_owner (self->path) || !g_file_get_contents (path, &note, NULL, NULL))
+    return NULL;
+  /* One line of text, whatever the file holds. */
+  note[strcspn (note, "\r\n")] = '\0';
+  if (!g_utf8_validate (note, -1, NULL) || note[0] == '\0')
+    g_clear_pointer (&note, g_free);
+  return note;
+}
+
 GateSpool *
 gate_spool_open (const char *path, GateSpoolOpenFlags flags, GError **error)
 {
@@ -1627,6 +1665,7 @@ gate_spool_open (const char *path, GateSpoolOpenFlags flags, GError **error)
   if (flags & GATE_SPOOL_OPEN_OWNER)
     {
       clear_free_files (self);
+      gate_spool_set_owner_note (self, NULL); /* the last owner's, if it crashed */
       self->sync_thread = g_thread_new ("gate-spool-sync", sync_thread_func, self);
       self->remover = g_thread_pool_new (remove_delivered_func, self, 1, FALSE, NULL);
     }

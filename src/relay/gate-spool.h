@@ -134,6 +134,12 @@ GateSpool *gate_spool_open (const char *path, GateSpoolOpenFlags flags, GError *
 const char *gate_spool_get_path (GateSpool *self);
 /* TRUE when some process holds the owner lock of @path (a relay is running on it). */
 gboolean gate_spool_path_has_owner (const char *path);
+/* The owner's word to other programs looking at the queue, such as why mail
+ * waits: one line, NULL to take it back.  Only the owner sets it; it goes
+ * when the owner stops. */
+void gate_spool_set_owner_note (GateSpool *self, const char *note);
+/* The owner's note, from any process: NULL when there is none or no owner runs. */
+char *gate_spool_dup_owner_note (GateSpool *self);
 
 /* Snapshots of every message, oldest first; a new array of new references. */
 GPtrArray *gate_spool_list (GateSpool *self);

@@ -379,11 +379,15 @@ def scenario_rate(env):
     assert "limit of 3600 messages an hour" in text and "about 60 a minute" in text, text
     code, listing = env.queue_list()
     assert code == 0 and " 0 failed" in listing, listing
+    # The listing, another process, tells why they wait.
+    assert "Holding mail back: the limit of 3600 messages an hour" in listing, listing
     wait_for("every message", lambda: set(ids) <= set(delivered_ids(env)), 60 * SLOW)
     wait_for("the relay to say the cap holds nothing back",
              lambda: "holds no mail back any more" in env.relay_log(), 20 * SLOW)
     text = env.relay_log()
     assert text.count("Holding mail back") == 1 and text.count("holds no mail back") == 1, text
+    code, listing = env.queue_list()
+    assert code == 0 and "Holding mail back" not in listing, listing
     # The cap itself: in no stretch of time did more go out than the bucket
     # held plus what it gained meanwhile (one a second); one message of slack
     # at each end for the time between taking a token and the server's reply.

@@ -984,6 +984,44 @@ write_file (const char *dir, const char *name, const char *content)
   g_assert_no_error (error);
 }
 
+/* The owner's note reaches other programs only while the owner runs: taken
+ * back, or gone with the owner (also one a crashed owner left behind). */
+static void
+test_owner_note (Fixture *f, gconstpointer data)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) owner = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_autoptr (GateSpool) viewer = NULL;
+  g_autofree char *path = g_build_filename (f->dir, ".owner-note", NULL);
+  g_autofree char *note = NULL;
+
+  g_assert_no_error (error);
+  viewer = gate_spool_open (f->dir, GATE_SPOOL_OPEN_NONE, &error);
+  g_assert_no_error (error);
+  g_assert_null (gate_spool_dup_owner_note (viewer));
+
+  gate_spool_set_owner_note (owner, "Holding mail back");
+  note = gate_spool_dup_owner_note (viewer);
+  g_assert_cmpstr (note, ==, "Holding mail back");
+  g_clear_pointer (&note, g_free);
+  gate_spool_set_owner_note (owner, NULL);
+  g_assert_null (gate_spool_dup_owner_note (viewer));
+
+  gate_spool_set_owner_note (owner, "Holding mail back");
+  g_clear_object (&owner);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_assert_null (gate_spool_dup_owner_note (viewer));
+
+  /* Left by an owner that did not stop cleanly, and several lines long:
+   * not shown without an owner, removed by the next one. */
+  g_assert_true (g_file_set_contents (path, "stale\nsecond line", -1, NULL));
+  g_assert_null (gate_spool_dup_owner_note (viewer));
+  owner = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_assert_no_error (error);
+  g_assert_false (g_file_test (path, G_FILE_TEST_EXISTS));
+  g_assert_null (gate_spool_dup_owner_note (viewer));
+}
+
 static void
 test_recovery (Fixture *f, gconstpointer data)
 {
@@ -1209,6 +1247,7 @@ main (int argc, char **argv)
   g_test_add ("/spool/lock-after-reuse", Fixture, NULL, fixture_setup, test_lock_after_reuse,
               fixture_teardown);
   g_test_add ("/spool/owner-lock", Fixture, NULL, fixture_setup, test_owner_lock, fixture_teardown);
+  g_test_add ("/spool/owner-note", Fixture, NULL, fixture_setup, test_owner_note, fixture_teardown);
   g_test_add ("/spool/recovery", Fixture, NULL, fixture_setup, test_recovery, fixture_teardown);
   g_test_add ("/spool/crash", Fixture, NULL, fixture_setup, test_crash, fixture_teardown);
   return g_test_run ();
