@@ -5,6 +5,7 @@
 
 #include "gate-relay-server.h"
 
+#include <errno.h>
 /* IPPROTO_TCP and TCP_NODELAY, from the right system header on each platform. */
 #include <gio/gnetworking.h>
 #include <glib/gi18n-lib.h>
@@ -460,6 +461,7 @@ gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 po
   g_autoptr (GSocketAddress) socket_address = NULL;
   g_autoptr (GSocketAddress) effective = NULL;
   g_autoptr (GSocket) socket = NULL;
+  g_autoptr (GError) local_error = NULL;
   Listener *listener;
 
   g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), FALSE);
@@ -481,8 +483,31 @@ gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 po
   /* GLib's default of 10 drops the SYNs of a burst of devices (or a load
    * generator): they then wait seconds for the kernel to retry. */
   g_socket_set_listen_backlog (socket, 1024);
-  if (!g_socket_bind (socket, socket_address, TRUE, error) || !g_socket_listen (socket, error))
-    return FALSE;
+  if (!g_socket_bind (socket, socket_address, TRUE, &local_error) || !g_socket_listen (socket, &local_error))
+    {
+      /* GIO's words ("Error binding to address …: Address already in use")
+       * say what failed, not what to do. */
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE))
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_ADDRESS_IN_USE,
+                     _ ("Another program already takes mail on port %u of %s (perhaps another relay). Stop "
+                        "it, or choose another port."),
+                     port, address);
+      else if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED) && port < 1024)
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED,
+                     _ ("Only the administrator may use ports below 1024, such as %u. Choose a port such as "
+                        "2525, and set your devices to it."),
+                     port);
+      /* GLib 2.74 has no code of its own for EADDRNOTAVAIL; its message ends
+       * with the system's words for it. */
+      else if (g_str_has_suffix (local_error->message, g_strerror (EADDRNOTAVAIL)))
+        g_set_error (error, local_error->domain, local_error->code,
+                     _ ("This computer has no address %s to take mail on (%s). Use 127.0.0.1 for this "
+                        "computer only, or one of its own network addresses."),
+                     address, local_error->message);
+      else
+        g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
   effective = g_socket_get_local_address (socket, error);
   if (effective == NULL)
     return FALSE;

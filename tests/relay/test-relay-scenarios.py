@@ -401,6 +401,45 @@ def scenario_rate(env):
     assert env.stop_relay() == 0
 
 
+def scenario_listen_errors(env):
+    """A port another program holds, an address this computer does not have,
+    a port below 1024 without the right to it: the relay does not start, and
+    says what to do in plain words."""
+    def relay(listen, user=None, spool=env.spool):
+        args = [CLI, "relay", "--listen", listen, "--spool", spool, "--server", "127.0.0.1", "--port", "9",
+                "--security", "none"]
+        if user is not None:
+            args = ["setpriv", "--reuid", str(user), "--regid", str(user), "--clear-groups"] + args
+        result = subprocess.run(args, capture_output=True, text=True, timeout=30 * SLOW)
+        assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
+        return result.stderr
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        text = relay("127.0.0.1:%d" % port)
+        assert "Another program already takes mail on port %d of 127.0.0.1" % port in text, text
+    # TEST-NET-1: never an address of this computer.
+    text = relay("192.0.2.7:%d" % free_port())
+    assert "This computer has no address 192.0.2.7" in text, text
+    # As root, the same as an ordinary user (nobody), with a queue folder of its own.
+    # (Where the system lets everyone use low ports, the case cannot arise.)
+    with open("/proc/sys/net/ipv4/ip_unprivileged_port_start") as f:
+        if int(f.read()) <= 25:
+            return
+    if os.geteuid() == 0:
+        shared = tempfile.mkdtemp(prefix="postgate-nobody-")
+        try:
+            os.chmod(shared, 0o777)
+            text = relay("127.0.0.1:25", user=65534, spool=os.path.join(shared, "spool"))
+        finally:
+            shutil.rmtree(shared, ignore_errors=True)
+    else:
+        text = relay("127.0.0.1:25")
+    assert "Only the administrator may use ports below 1024, such as 25" in text, text
+
+
 def scenario_permanent(env):
     """5xx: the message fails with the server's reply, visible in the queue."""
     env.start_upstream("--reject-data")

@@ -288,7 +288,8 @@ def test_listen_addresses():
             with Harness(args=["--listen", "[::1]:%d" % h.port]):
                 check(False, "a second relay on the same port must not start")
         except RuntimeError as e:
-            check("in use" in str(e), "the port in use is named as the reason (%s)" % str(e).strip())
+            check("Another program already takes mail on port %d of ::1" % h.port in str(e),
+                  "the port in use is named as the reason, in plain words (%s)" % str(e).strip())
 
 
 def test_out_of_descriptors():
