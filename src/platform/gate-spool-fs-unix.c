@@ -33,28 +33,28 @@ gate_spool_fs_open_for_overwrite (const char *path, int *fd)
   return open_file (path, O_WRONLY, fd);
 }
 
-int
-gate_spool_fs_cut (int fd, gint64 size)
-{
-  struct stat st;
-  int r;
-
-  if (fstat (fd, &st) < 0)
-    return errno;
-  if (st.st_size <= size)
-    return 0;
-  do
-    r = ftruncate (fd, (off_t)size);
-  while (r < 0 && errno == EINTR);
-  return r < 0 ? errno : 0;
-}
-
 gint64
 gate_spool_fs_size (int fd)
 {
   struct stat st;
 
   return fstat (fd, &st) == 0 ? (gint64)st.st_size : -1;
+}
+
+int
+gate_spool_fs_cut (int fd, gint64 size)
+{
+  gint64 length = gate_spool_fs_size (fd);
+  int r;
+
+  if (length < 0)
+    return errno;
+  if (length <= size)
+    return 0;
+  do
+    r = ftruncate (fd, (off_t)size);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? errno : 0;
 }
 
 int

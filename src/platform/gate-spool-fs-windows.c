@@ -94,22 +94,22 @@ gate_spool_fs_open_for_overwrite (const char *path, int *fd)
   return open_file (path, GENERIC_WRITE, OPEN_EXISTING, _O_WRONLY, fd);
 }
 
-int
-gate_spool_fs_cut (int fd, gint64 size)
-{
-  gint64 length = _filelengthi64 (fd);
-
-  if (length < 0)
-    return errno;
-  return length > size ? _chsize_s (fd, size) : 0;
-}
-
 gint64
 gate_spool_fs_size (int fd)
 {
   gint64 length = _filelengthi64 (fd);
 
   return length >= 0 ? length : -1;
+}
+
+int
+gate_spool_fs_cut (int fd, gint64 size)
+{
+  gint64 length = gate_spool_fs_size (fd);
+
+  if (length < 0)
+    return errno;
+  return length > size ? _chsize_s (fd, size) : 0;
 }
 
 int
