@@ -278,6 +278,12 @@ add_problem (GateProfileStore *self, const char *sentence)
 
 /* Reading the file */
 
+static gboolean
+is_profile_group (const char *group)
+{
+  return g_str_has_prefix (group, PROFILE_GROUP_PREFIX) && group[strlen (PROFILE_GROUP_PREFIX)] != '\0';
+}
+
 static char *
 make_aside_path (const char *path)
 {
@@ -325,6 +331,145 @@ move_aside (GateProfileStore *self, GKeyFile *key_file, const char *reason, GErr
   return TRUE;
 }
 
+/* What a damaged file still holds.  One bad line (a stray word, a line cut
+ * short by a crash, a typo in a hand edit) makes the whole file unreadable
+ * as a key file; only the profile it is in need be lost.  Each line is
+ * judged by GKeyFile itself: a bad line in a profile's group leaves that
+ * whole profile out (rather than load it with a setting silently gone),
+ * a bad line elsewhere is left out alone.  Whether what is left can be
+ * used (it still has its version line) is the caller's to check. */
+static char *
+salvage_contents (const char *contents, gsize length, guint *n_profiles_lost)
+{
+  g_autoptr (GHashTable) tainted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GString) kept = g_string_new (NULL);
+  g_autofree char *copy = g_strndup (contents, length);
+  g_auto (GStrv) lines = NULL;
+  g_autofree char *group = NULL; /* the group of the current line; NULL before the first */
+  guint n_lost = 0;
+
+  /* A NUL cuts the text short: everything after one is judged line by line too. */
+  for (gsize i = 0; i < length; i++)
+    if (copy[i] == '\0')
+      copy[i] = '\n';
+  lines = g_strsplit (copy, "\n", -1);
+
+  /* The first pass finds the groups with a bad line, the second keeps the
+   * good lines outside them. */
+  for (guint pass = 0; pass < 2; pass++)
+    {
+      g_clear_pointer (&group, g_free);
+      for (guint i = 0; lines[i] != NULL; i++)
+        {
+          const char *line = lines[i];
+          const char *start = line;
+          g_autoptr (GKeyFile) probe = g_key_file_new ();
+          g_autofree char *text = NULL;
+          gboolean good;
+
+          while (g_ascii_isspace (*start))
+            start++;
+          if (*start == '\0' || *start == '#')
+            {
+              if (pass == 1 && (group == NULL || !g_hash_table_contains (tainted, group)))
+                g_string_append_printf (kept, "%s\n", line);
+              continue;
+            }
+          good = g_utf8_validate (line, -1, NULL);
+          if (*start == '[')
+            {
+              g_auto (GStrv) names = NULL;
+
+              good = good && g_key_file_load_from_data (probe, line, (gsize)-1, G_KEY_FILE_NONE, NULL);
+              names = good ? g_key_file_get_groups (probe, NULL) : NULL;
+              g_free (group);
+              if (names != NULL && names[0] != NULL)
+                group = g_strdup (names[0]);
+              else
+                {
+                  /* What follows a broken group line belongs to no known
+                   * group: left out with it. */
+                  group = g_strdup_printf ("\x01%u", i);
+                  if (pass == 0)
+                    {
+                      g_hash_table_add (tainted, g_strdup (group));
+                      if (g_str_has_prefix (start, "[" PROFILE_GROUP_PREFIX))
+                        n_lost++;
+                    }
+                  continue;
+                }
+              if (pass == 1 && !g_hash_table_contains (tainted, group))
+                g_string_append_printf (kept, "%s\n", line);
+              continue;
+            }
+
+          text = g_strconcat ("[x]\n", line, "\n", NULL);
+          good = good && group != NULL
+                 && g_key_file_load_from_data (probe, text, (gsize)-1, G_KEY_FILE_NONE, NULL);
+          if (pass == 0 && !good && group != NULL && is_profile_group (group)
+              && !g_hash_table_contains (tainted, group))
+            {
+              g_hash_table_add (tainted, g_strdup (group));
+              n_lost++;
+            }
+          if (pass == 1 && good && !g_hash_table_contains (tainted, group))
+            g_string_append_printf (kept, "%s\n", line);
+        }
+    }
+
+  *n_profiles_lost = n_lost;
+  return g_string_free (g_steal_pointer (&kept), FALSE);
+}
+
+/* Keeps the damaged file as it was beside the new one, and puts what could
+ * be read from it in its place. */
+static gboolean
+replace_with_salvage (GateProfileStore *self, GKeyFile *key_file, const char *contents, gsize length)
+{
+  g_autofree char *aside = make_aside_path (self->path);
+  g_autofree char *display = NULL;
+  g_autofree char *salvaged = NULL;
+  g_autofree char *sentence = NULL;
+  guint n_lost = 0;
+  gint version;
+
+  salvaged = salvage_contents (contents, length, &n_lost);
+  /* On failure the caller sets the whole file aside and empties @key_file. */
+  if (!g_key_file_load_from_data (key_file, salvaged, (gsize)-1, G_KEY_FILE_NONE, NULL))
+    return FALSE;
+  version = g_key_file_get_integer (key_file, META_GROUP, "format-version", NULL);
+  if (version < 1 || version > GATE_PROFILE_STORE_FORMAT_VERSION)
+    return FALSE;
+
+  if (!g_file_set_contents_full (aside, contents, (gssize)length, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL))
+    return FALSE;
+  if (!g_file_set_contents_full (self->path, salvaged, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, NULL))
+    {
+      g_unlink (aside);
+      return FALSE;
+    }
+
+  display = g_filename_display_name (aside);
+  if (n_lost == 0)
+    /* Translators: %s is a file name. */
+    sentence = g_strdup_printf (_("Your profile file had a damaged line, which was left out; all your "
+                                   "profiles could be read. The file as it was is kept as “%s”."),
+                                display);
+  else
+    /* Translators: %u is a number of profiles, %s a file name. */
+    sentence = g_strdup_printf (g_dngettext (GETTEXT_PACKAGE,
+                                             "Your profile file was damaged: %u profile could not be read "
+                                             "and is not shown; the others could. The file as it was is "
+                                             "kept as “%s”.",
+                                             "Your profile file was damaged: %u profiles could not be read "
+                                             "and are not shown; the others could. The file as it was is "
+                                             "kept as “%s”.",
+                                             n_lost),
+                                n_lost, display);
+  add_problem (self, sentence);
+  return TRUE;
+}
+
 /* Reads the file into @key_file (empty when missing), moving a damaged or
  * newer file aside.  Called with the lock held. */
 static gboolean
@@ -363,6 +508,8 @@ read_file (GateProfileStore *self, GKeyFile *key_file, gboolean *moved_aside, GE
       || !g_utf8_validate (contents, (gssize)length, NULL))
     {
       *moved_aside = TRUE;
+      if (replace_with_salvage (self, key_file, contents, length))
+        return TRUE;
       return move_aside (self, key_file, _("Your profile file was damaged."), error);
     }
 
@@ -383,12 +530,6 @@ read_file (GateProfileStore *self, GKeyFile *key_file, gboolean *moved_aside, GE
     }
 
   return TRUE;
-}
-
-static gboolean
-is_profile_group (const char *group)
-{
-  return g_str_has_prefix (group, PROFILE_GROUP_PREFIX) && group[strlen (PROFILE_GROUP_PREFIX)] != '\0';
 }
 
 static char *
@@ -588,12 +729,11 @@ gate_profile_store_save (GateProfileStore *self, GError **error)
   if (!read_file (self, key_file, &moved_aside, error))
     return FALSE;
 
-  /* The old file was set aside: write everything this process knows, so
-   * what is on screen is what is kept. */
+  /* The old file was set aside: write everything this process knows (over
+   * what could be read from it, if anything), so what is on screen is what
+   * is kept. */
   if (moved_aside)
     {
-      g_clear_pointer (&key_file, g_key_file_unref);
-      key_file = g_key_file_new ();
       for (guint i = 0; i < self->profiles->len; i++)
         g_hash_table_add (self->dirty,
                           g_strdup (gate_profile_get_id (g_ptr_array_index (self->profiles, i))));

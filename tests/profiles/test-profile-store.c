@@ -246,6 +246,153 @@ test_damaged_on_save (void)
   g_assert_cmpuint (gate_profile_get_port (gate_profile_store_lookup (again, "One")), ==, 465);
 }
 
+/* The file's text with @line put in after the line that starts with @after. */
+static char *
+insert_after (const char *contents, const char *after, const char *line)
+{
+  const char *at = strstr (contents, after);
+  const char *end;
+
+  g_assert_nonnull (at);
+  end = strchr (at, '\n');
+  g_assert_nonnull (end);
+  return g_strdup_printf ("%.*s\n%s%s", (int)(end - contents), contents, line, end);
+}
+
+static char *
+read_store_file (void)
+{
+  g_autofree char *path = store_path ();
+  char *contents = NULL;
+
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  return contents;
+}
+
+static void
+test_salvage (void)
+{
+  g_autoptr (GateProfileStore) store = open_store ();
+  g_autoptr (GateProfileStore) again = NULL;
+  g_autoptr (GPtrArray) aside = NULL;
+  g_autofree char *good = NULL;
+  g_autofree char *damaged = NULL;
+  g_autofree char *kept = NULL;
+  g_autofree char *now = NULL;
+  const char *problem;
+
+  add_profile (store, "Office", "office.example.com");
+  add_profile (store, "Home", "home.example.com");
+  add_profile (store, "Shop", "shop.example.com");
+  g_clear_object (&store);
+  good = read_store_file ();
+
+  /* A hand edit gone wrong in one profile: only that one is left out. */
+  damaged = insert_after (good, "host=home.example.com", "port 2525");
+  write_file (damaged, 0600);
+  store = open_store ();
+  problem = gate_profile_store_get_problem (store);
+  g_assert_nonnull (problem);
+  g_test_message ("problem: %s", problem);
+  g_assert_nonnull (strstr (problem, "1 profile could not be read"));
+  g_assert_nonnull (strstr (problem, "profiles.ini.damaged-"));
+  g_assert_cmpuint (n_profiles (store), ==, 2);
+  g_assert_nonnull (gate_profile_store_lookup (store, "Office"));
+  g_assert_nonnull (gate_profile_store_lookup (store, "Shop"));
+  g_assert_null (gate_profile_store_lookup (store, "Home"));
+  /* The file as it was is kept, the one in its place reads cleanly. */
+  aside = list_aside ();
+  g_assert_cmpuint (aside->len, ==, 1);
+  g_assert_true (g_file_get_contents (g_ptr_array_index (aside, 0), &kept, NULL, NULL));
+  g_assert_cmpstr (kept, ==, damaged);
+  now = read_store_file ();
+  g_assert_null (strstr (now, "port 2525"));
+  g_assert_null (strstr (now, "home.example.com"));
+  g_assert_nonnull (strstr (now, "office.example.com"));
+  again = open_store ();
+  g_assert_null (gate_profile_store_get_problem (again));
+  g_assert_cmpuint (n_profiles (again), ==, 2);
+  g_clear_object (&again);
+  g_clear_object (&store);
+  g_clear_pointer (&damaged, g_free);
+  g_clear_pointer (&kept, g_free);
+  g_clear_pointer (&now, g_free);
+
+  /* A bad line outside every profile costs nothing, and a file cut short
+   * in the middle of a group line loses only that group. */
+  {
+    g_autofree char *stray = insert_after (good, "format-version=", "\x01\x02 not a setting");
+
+    damaged = g_strconcat (stray, "[Profile cut-sh", NULL);
+  }
+  write_file (damaged, 0600);
+  store = open_store ();
+  problem = gate_profile_store_get_problem (store);
+  g_test_message ("problem: %s", problem);
+  g_assert_nonnull (strstr (problem, "1 profile could not be read"));
+  g_assert_cmpuint (n_profiles (store), ==, 3);
+  g_clear_object (&store);
+  g_clear_pointer (&damaged, g_free);
+
+  damaged = insert_after (good, "format-version=", "garbage");
+  write_file (damaged, 0600);
+  store = open_store ();
+  problem = gate_profile_store_get_problem (store);
+  g_test_message ("problem: %s", problem);
+  g_assert_nonnull (strstr (problem, "all your profiles could be read"));
+  g_assert_cmpuint (n_profiles (store), ==, 3);
+  g_clear_object (&store);
+  g_clear_pointer (&damaged, g_free);
+
+  /* Without its version line nothing can be trusted: all of it is set
+   * aside, as before. */
+  {
+    g_autofree char *no_version = g_strdup (good);
+    char *line = strstr (no_version, "format-version=");
+
+    line[0] = '=';
+    write_file (no_version, 0600);
+  }
+  store = open_store ();
+  g_assert_cmpuint (n_profiles (store), ==, 0);
+  g_assert_nonnull (strstr (gate_profile_store_get_problem (store), "are not shown"));
+}
+
+static void
+test_salvage_on_save (void)
+{
+  g_autoptr (GateProfileStore) store = open_store ();
+  g_autoptr (GateProfileStore) other = NULL;
+  g_autoptr (GateProfileStore) again = NULL;
+  g_autofree char *contents = NULL;
+  g_autofree char *damaged = NULL;
+  g_autoptr (GError) error = NULL;
+
+  add_profile (store, "Office", "office.example.com");
+  add_profile (store, "Home", "home.example.com");
+  /* Another program adds one; then the file is damaged in Home. */
+  other = open_store ();
+  add_profile (other, "Shop", "shop.example.com");
+  g_clear_object (&other);
+  contents = read_store_file ();
+  damaged = insert_after (contents, "host=home.example.com", "not a setting");
+  write_file (damaged, 0600);
+
+  /* This store still knows Home: the save keeps it, and keeps Shop, which
+   * only the damaged file had. */
+  gate_profile_set_port (gate_profile_store_lookup (store, "Office"), 465);
+  g_assert_true (gate_profile_store_save (store, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (gate_profile_store_get_problem (store));
+  again = open_store ();
+  g_assert_null (gate_profile_store_get_problem (again));
+  g_assert_cmpuint (n_profiles (again), ==, 3);
+  g_assert_cmpuint (gate_profile_get_port (gate_profile_store_lookup (again, "Office")), ==, 465);
+  g_assert_nonnull (gate_profile_store_lookup (again, "Home"));
+  g_assert_nonnull (gate_profile_store_lookup (again, "Shop"));
+  g_assert_cmpuint (n_profiles (store), ==, 3);
+}
+
 static void
 test_newer_version (void)
 {
@@ -607,6 +754,8 @@ main (int argc, char **argv)
   g_test_add_func ("/store/round-trip", test_round_trip);
   g_test_add_func ("/store/damaged", test_damaged);
   g_test_add_func ("/store/damaged-on-save", test_damaged_on_save);
+  g_test_add_func ("/store/salvage", test_salvage);
+  g_test_add_func ("/store/salvage-on-save", test_salvage_on_save);
   g_test_add_func ("/store/newer-version", test_newer_version);
   g_test_add_func ("/store/no-version", test_no_version);
   g_test_add_func ("/store/unreadable-profile-kept", test_unreadable_profile_kept);
