@@ -13,6 +13,12 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/vfs.h>
+#endif
+
+/* From <linux/magic.h>. */
+#define GATE_FUSE_SUPER_MAGIC 0x65735546
 
 static int
 open_file (const char *path, int flags, int *fd)
@@ -204,6 +210,13 @@ int
 gate_spool_fs_sync_file_system (int folder_fd)
 {
 #ifdef __linux__
+  struct statfs fs;
+
+  /* On a FUSE file system syncfs() writes the kernel's cache to the file
+   * system's process but never asks that process to sync (only fsync()
+   * does): the files are then synced one by one. */
+  if (fstatfs (folder_fd, &fs) == 0 && fs.f_type == GATE_FUSE_SUPER_MAGIC)
+    return ENOSYS;
   /* Reports write-back errors since Linux 5.8. */
   return syncfs (folder_fd) < 0 ? errno : 0;
 #else

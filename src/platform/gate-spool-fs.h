@@ -65,7 +65,8 @@ void gate_spool_fs_close_folder (int folder_fd);
 int gate_spool_fs_sync_folder (int folder_fd);
 
 /* Syncs everything written to the file system holding the folder, in one
- * call (Linux's syncfs); ENOSYS where there is no such call. */
+ * call (Linux's syncfs); ENOSYS where there is no such call, or where it
+ * would not reach the file system (FUSE). */
 int gate_spool_fs_sync_file_system (int folder_fd);
 
 /* An advisory lock on the whole file, shared or exclusive, released by

@@ -1611,6 +1611,48 @@ gate_spool_dup_owner_note (GateSpool *self)
   return note;
 }
 
+/* Creates @path and the missing folders above it, each new name synced in
+ * the folder holding it: mail synced into a folder whose own name never was
+ * could vanish with it in a power cut.  0 or an errno value. */
+static int
+make_folder_durably (const char *path)
+{
+  g_autoptr (GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
+  char *missing = g_strdup (path);
+
+  /* The missing folders, deepest first. */
+  while (!g_file_test (missing, G_FILE_TEST_EXISTS))
+    {
+      char *parent = g_path_get_dirname (missing);
+
+      g_ptr_array_add (created, missing);
+      if (strcmp (parent, missing) == 0)
+        {
+          missing = parent;
+          break;
+        }
+      missing = parent;
+    }
+  g_free (missing);
+
+  if (g_mkdir_with_parents (path, 0700) < 0)
+    return errno;
+  for (guint i = 0; i < created->len; i++)
+    {
+      g_autofree char *parent = g_path_get_dirname (created->pdata[i]);
+      int folder_fd;
+      int err;
+
+      if ((err = gate_spool_fs_open_folder (parent, &folder_fd)) != 0)
+        return err;
+      err = gate_spool_fs_sync_folder (folder_fd);
+      gate_spool_fs_close_folder (folder_fd);
+      if (err != 0)
+        return err;
+    }
+  return 0;
+}
+
 GateSpool *
 gate_spool_open (const char *path, GateSpoolOpenFlags flags, GError **error)
 {
@@ -1626,9 +1668,9 @@ gate_spool_open (const char *path, GateSpoolOpenFlags flags, GError **error)
   self->context = g_main_context_ref_thread_default ();
 
   /* The queue holds other people's mail: only the user may read it. */
-  if (g_mkdir_with_parents (self->path, 0700) < 0)
+  if ((saved_errno = make_folder_durably (self->path)) != 0)
     {
-      set_errno_error (error, errno, _ ("create"), self->path);
+      set_errno_error (error, saved_errno, _ ("create"), self->path);
       return NULL;
     }
   if ((saved_errno = gate_spool_fs_open_folder (self->path, &self->dir_fd)) != 0)

@@ -10,6 +10,7 @@ Every process started here has a time limit and is killed by PID at the end.
 """
 
 import json
+import random
 import os
 import re
 import shutil
@@ -490,6 +491,79 @@ def scenario_max_age(env):
     assert env.stop_relay() == 0
 
 
+def scenario_power_loss(env):
+    """A power cut in the middle of 300 messages, on a file system that keeps
+    only what was synced (tests/servers/crashfs.py): after a restart on what
+    the disk held, every message whose 250 reached its client before the cut
+    is delivered, and nothing is left in the queue that cannot be read."""
+    disk = os.path.join(env.dir, "disk")
+    mount = os.path.join(env.dir, "mnt")
+    after = os.path.join(env.dir, "after-power-cut")
+    os.mkdir(disk)
+    os.mkdir(mount)
+    fs = subprocess.Popen([PYTHON, os.path.join(TESTS, "servers", "crashfs.py"), "--backing", disk,
+                           "--after", after, "--time-limit", str(240 * SLOW), mount])
+    env.procs.append(fs)
+    try:
+        wait_for("the crash-test file system", lambda: fs.poll() is None and os.path.ismount(mount), 15)
+        # A slow outgoing server: at the cut some messages are delivered
+        # (and being removed), most still wait in the queue.
+        env.start_upstream("--data-delay", "0.1")
+        # Folders the relay makes itself: their names must be synced too.
+        env.spool = os.path.join(mount, "data", "spool")
+        env.start_relay()
+        accepted = []
+        lock = threading.Lock()
+
+        def sender(n):
+            try:
+                with smtplib.SMTP("127.0.0.1", env.relay_port, timeout=30 * SLOW) as s:
+                    for _ in range(n):
+                        mid = new_id()
+                        s.sendmail("device@example.test", ["p@example.test"], message(mid, ["p@example.test"]))
+                        with lock:
+                            accepted.append(mid)
+            except (smtplib.SMTPException, OSError):
+                pass  # the relay is gone
+
+        threads = [threading.Thread(target=sender, args=(75,)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        # The property holds at any instant: the cut comes at a different one each run.
+        cut_after = random.randint(40, 160)
+        wait_for("%d messages accepted" % cut_after, lambda: len(accepted) >= cut_after, 90)
+        with lock:
+            must_survive = list(accepted)
+        os.mkdir(os.path.join(mount, ".power-cut"))
+        env.relay.send_signal(signal.SIGKILL)
+        env.relay.wait()
+        for t in threads:
+            t.join(60)
+    finally:
+        if fs.poll() is None:
+            fs.send_signal(signal.SIGINT)
+            fs.wait(30)
+    assert not os.path.ismount(mount), "the crash-test file system is still mounted"
+    delivered_before = len(set(delivered_ids(env)))
+    log("accepted before the power cut: %d; delivered by then: %d; kept by the disk: %s"
+        % (len(must_survive), delivered_before, sorted(os.listdir(after)) if os.path.isdir(after) else "nothing"))
+
+    env.spool = os.path.join(after, "data", "spool")
+    assert os.path.isdir(env.spool), "the queue folder itself did not survive the power cut"
+    env.start_relay()
+    wait_for("every message accepted before the power cut upstream",
+             lambda: set(must_survive) <= set(delivered_ids(env)), 60)
+    got = delivered_ids(env)
+    log("INFO: %d delivered in all, %d of them twice" % (len(got), len(got) - len(set(got))))
+    wait_for("the queue to drain", lambda: not [n for n in os.listdir(env.spool) if n.endswith(".env")], 30)
+    assert env.stop_relay() == 0
+    text = env.relay_log()
+    assert "Skipping" not in text and "unreadable" not in text, text
+    code, listing = env.queue_list()
+    assert code == 0, listing
+    assert "example.test" not in listing, "messages remain in the queue:\n" + listing
+
+
 SCENARIOS = {name[len("scenario_"):]: fn for name, fn in globals().items() if name.startswith("scenario_")}
 
 
@@ -497,6 +571,11 @@ def main():
     if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:
         print("usage: %s {%s}" % (sys.argv[0], ",".join(sorted(SCENARIOS))), file=sys.stderr)
         return 2
+    if sys.argv[1] == "power_loss" and os.geteuid() != 0 and not os.environ.get("POSTGATE_IN_USERNS"):
+        # Mounting a FUSE file system takes root: that of a user namespace
+        # of our own does.
+        os.environ["POSTGATE_IN_USERNS"] = "1"
+        os.execvp("unshare", ["unshare", "--user", "--map-root-user", "--mount", PYTHON] + sys.argv)
     env = Env()
     try:
         SCENARIOS[sys.argv[1]](env)
