@@ -495,7 +495,8 @@ def scenario_power_loss(env):
     """A power cut in the middle of 300 messages, on a file system that keeps
     only what was synced (tests/servers/crashfs.py): after a restart on what
     the disk held, every message whose 250 reached its client before the cut
-    is delivered, and nothing is left in the queue that cannot be read."""
+    is delivered, a message put on hold stays on hold, and nothing is left in
+    the queue that cannot be read."""
     disk = os.path.join(env.dir, "disk")
     mount = os.path.join(env.dir, "mnt")
     after = os.path.join(env.dir, "after-power-cut")
@@ -506,12 +507,23 @@ def scenario_power_loss(env):
     env.procs.append(fs)
     try:
         wait_for("the crash-test file system", lambda: fs.poll() is None and os.path.ismount(mount), 15)
-        # A slow outgoing server: at the cut some messages are delivered
-        # (and being removed), most still wait in the queue.
-        env.start_upstream("--data-delay", "0.1")
         # Folders the relay makes itself: their names must be synced too.
         env.spool = os.path.join(mount, "data", "spool")
-        env.start_relay()
+        # While the outgoing server is down, one message is put on hold from
+        # the command line: a user's decision must survive the cut as well.
+        port = free_port()
+        env.start_relay(upstream_port=port)
+        held = smtplib_send(env, 1)[0]
+        wait_for("a deferral", lambda: "deferred" in env.relay_log(), 30)
+        held_id = re.search(r"Accepted message (\S+)", env.relay_log()).group(1)
+        result = subprocess.run([CLI, "queue", "hold", held_id, "--spool", env.spool], capture_output=True,
+                                text=True, timeout=30 * SLOW)
+        assert result.returncode == 0, result.stdout + result.stderr
+        # A slow outgoing server: at the cut some messages are delivered
+        # (and being removed), most still wait in the queue.
+        env.start_upstream("--data-delay", "0.1", port=port)
+        first = smtplib_send(env, 1)
+        wait_for("the outgoing server back in use", lambda: set(first) <= set(delivered_ids(env)), 30)
         accepted = []
         lock = threading.Lock()
 
@@ -555,13 +567,15 @@ def scenario_power_loss(env):
              lambda: set(must_survive) <= set(delivered_ids(env)), 60)
     got = delivered_ids(env)
     log("INFO: %d delivered in all, %d of them twice" % (len(got), len(got) - len(set(got))))
-    wait_for("the queue to drain", lambda: not [n for n in os.listdir(env.spool) if n.endswith(".env")], 30)
+    wait_for("the queue to drain but for the message on hold",
+             lambda: {n for n in os.listdir(env.spool) if n.endswith(".env")} <= {held_id + ".env"}, 30)
+    assert held not in delivered_ids(env), "the message put on hold before the power cut was sent"
     assert env.stop_relay() == 0
     text = env.relay_log()
     assert "Skipping" not in text and "unreadable" not in text, text
     code, listing = env.queue_list()
     assert code == 0, listing
-    assert "example.test" not in listing, "messages remain in the queue:\n" + listing
+    assert "1 message: 0 waiting, 0 being sent, 1 on hold, 0 failed" in listing, listing
 
 
 SCENARIOS = {name[len("scenario_"):]: fn for name, fn in globals().items() if name.startswith("scenario_")}
