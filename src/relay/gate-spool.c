@@ -929,8 +929,13 @@ write_state_file (GateSpool *self, const GateSpoolEntry *entry, gboolean durable
       g_unlink (tmp_path);
       return FALSE;
     }
-  if (durable)
-    gate_spool_fs_sync_folder (self->dir_fd);
+  /* The new name is in place, but a user's decision is not done until it
+   * lasts: a failure here is theirs to hear of. */
+  if (durable && (saved_errno = gate_spool_fs_sync_folder (self->dir_fd)) != 0)
+    {
+      set_errno_error (error, saved_errno, _ ("sync"), self->path);
+      return FALSE;
+    }
   return TRUE;
 }
 
