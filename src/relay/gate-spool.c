@@ -631,7 +631,11 @@ struct _GateSpool
    * until it is done their ids are here (under the mutex). */
   GThreadPool *remover;
   GHashTable *removing;
-  GQueue free_files[N_FILE_KINDS]; /* paths of FREE_PREFIX files, under the mutex */
+  GQueue free_files[N_FILE_KINDS]; /* FreeFile, oldest first, under the mutex */
+  /* The sync thread's folder syncs, numbered from 1: how many were started
+   * and the last one done (under the mutex). */
+  guint64 folder_syncs_started;
+  guint64 folder_syncs_done;
   guint free_counter;
   SyncMode sync_mode;
   gint64 syncfs_paused_until; /* sync thread only */
@@ -800,6 +804,23 @@ keep_unwritten_claim (GateSpool *self, GateSpoolEntry *entry)
   entry->attempts = MAX (entry->attempts, record->entry->attempts);
 }
 
+/* A delivered message's file kept for a new one. */
+typedef struct
+{
+  char *path;
+  /* The number of folder syncs started when it got its FREE_PREFIX name. */
+  guint64 named_before_sync;
+} FreeFile;
+
+static void
+free_file_free (gpointer data)
+{
+  FreeFile *file = data;
+
+  g_free (file->path);
+  g_free (file);
+}
+
 /* Remover thread: keeps the file at @path, as it is, for a new message, or
  * removes it when enough are kept already or it is large (@size: its size,
  * -1 when not known).  Returns FALSE when @path is still there.  A kept file
@@ -827,7 +848,13 @@ recycle_file (GateSpool *self, const char *path, FileKind kind, gint64 size)
   if (!keep || size > FREE_FILE_MAX_SIZE || gate_spool_fs_rename (path, free_path) != 0)
     return g_unlink (path) == 0 || errno == ENOENT;
   g_mutex_lock (&self->mutex);
-  g_queue_push_tail (&self->free_files[kind], g_steal_pointer (&free_path));
+  {
+    FreeFile *file = g_new0 (FreeFile, 1);
+
+    file->path = g_steal_pointer (&free_path);
+    file->named_before_sync = self->folder_syncs_started;
+    g_queue_push_tail (&self->free_files[kind], file);
+  }
   g_mutex_unlock (&self->mutex);
   return TRUE;
 }
@@ -844,10 +871,25 @@ create_message_file (GateSpool *self, FileKind kind, const char *tmp_path, char 
   int err;
 
   g_mutex_lock (&self->mutex);
-  /* The one kept last: the fewer files in turn, the fewer blocks of the
-   * file system's inode table each sync writes (and its pages are still in
-   * memory). */
-  free_path = g_queue_pop_tail (&self->free_files[kind]);
+  /* Only a file whose new name a folder sync has made durable: until then
+   * the disk may still hold it under the delivered message's name, and
+   * after a power cut that message would come back with the new one's
+   * data in it (and be sent again, to its own recipients).  Of those, the
+   * one kept last: the fewer files in turn, the fewer blocks of the file
+   * system's inode table each sync writes (and its pages are still in
+   * memory).  The files kept since the last folder sync are the newest. */
+  for (GList *link = self->free_files[kind].tail; link != NULL; link = link->prev)
+    {
+      FreeFile *file = link->data;
+
+      if (file->named_before_sync < self->folder_syncs_done)
+        {
+          free_path = g_steal_pointer (&file->path);
+          free_file_free (file);
+          g_queue_delete_link (&self->free_files[kind], link);
+          break;
+        }
+    }
   g_mutex_unlock (&self->mutex);
   *reused = FALSE;
   if (free_path != NULL)
@@ -1295,6 +1337,7 @@ sync_batch (GateSpool *self, GPtrArray *batch)
   gboolean any_renamed = FALSE;
   gboolean synced = FALSE;
   gboolean whole;
+  guint64 sync_number;
   int err;
 
   /* The files of every message, then their data synced, then the renames,
@@ -1381,7 +1424,18 @@ sync_batch (GateSpool *self, GPtrArray *batch)
         }
       any_renamed = TRUE;
     }
-  if (any_renamed && (err = gate_spool_fs_sync_folder (self->dir_fd)) != 0)
+  if (!any_renamed)
+    return;
+  g_mutex_lock (&self->mutex);
+  sync_number = ++self->folder_syncs_started;
+  g_mutex_unlock (&self->mutex);
+  if ((err = gate_spool_fs_sync_folder (self->dir_fd)) == 0)
+    {
+      g_mutex_lock (&self->mutex);
+      self->folder_syncs_done = sync_number;
+      g_mutex_unlock (&self->mutex);
+    }
+  else
     {
       for (guint i = 0; i < batch->len; i++)
         {
@@ -1481,7 +1535,7 @@ gate_spool_finalize (GObject *object)
   g_clear_pointer (&self->contents, g_hash_table_unref);
   g_clear_pointer (&self->removing, g_hash_table_unref);
   for (guint i = 0; i < N_FILE_KINDS; i++)
-    g_queue_clear_full (&self->free_files[i], g_free);
+    g_queue_clear_full (&self->free_files[i], free_file_free);
   g_clear_pointer (&self->pending, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
   gate_spool_fs_close_folder (self->dir_fd);

@@ -176,6 +176,10 @@ def smtplib_send(env, count, to=("someone@example.test",), session=None):
     return ids
 
 
+def recipient_for(mid):
+    return "to-%s@example.test" % mid.strip("<>").split("@")[0]
+
+
 def delivered_ids(env):
     return [e["message_id"] for e in env.upstream_events("message")]
 
@@ -502,8 +506,9 @@ def scenario_power_loss(env):
     after = os.path.join(env.dir, "after-power-cut")
     os.mkdir(disk)
     os.mkdir(mount)
+    cut_done = os.path.join(env.dir, ".power-cut-done")
     fs = subprocess.Popen([PYTHON, os.path.join(TESTS, "servers", "crashfs.py"), "--backing", disk,
-                           "--after", after, "--time-limit", str(240 * SLOW), mount])
+                           "--after", after, "--at-next-overwrite", "--time-limit", str(240 * SLOW), mount])
     env.procs.append(fs)
     try:
         wait_for("the crash-test file system", lambda: fs.poll() is None and os.path.ismount(mount), 15)
@@ -532,7 +537,8 @@ def scenario_power_loss(env):
                 with smtplib.SMTP("127.0.0.1", env.relay_port, timeout=30 * SLOW) as s:
                     for _ in range(n):
                         mid = new_id()
-                        s.sendmail("device@example.test", ["p@example.test"], message(mid, ["p@example.test"]))
+                        to = [recipient_for(mid)]
+                        s.sendmail("device@example.test", to, message(mid, to))
                         with lock:
                             accepted.append(mid)
             except (smtplib.SMTPException, OSError):
@@ -546,7 +552,11 @@ def scenario_power_loss(env):
         wait_for("%d messages accepted" % cut_after, lambda: len(accepted) >= cut_after, 90)
         with lock:
             must_survive = list(accepted)
+        # The cut comes just after the next sync of data written over a
+        # file's earlier data (the relay writes new messages over the files
+        # of delivered ones), between a batch's data and its names.
         os.mkdir(os.path.join(mount, ".power-cut"))
+        wait_for("the power cut", lambda: os.path.isdir(cut_done), 30)
         env.relay.send_signal(signal.SIGKILL)
         env.relay.wait()
         for t in threads:
@@ -567,8 +577,18 @@ def scenario_power_loss(env):
              lambda: set(must_survive) <= set(delivered_ids(env)), 60)
     got = delivered_ids(env)
     log("INFO: %d delivered in all, %d of them twice" % (len(got), len(got) - len(set(got))))
-    wait_for("the queue to drain but for the message on hold",
-             lambda: {n for n in os.listdir(env.spool) if n.endswith(".env")} <= {held_id + ".env"}, 30)
+    # Each message went to an address of its own: one of them with another's
+    # content would mean the queue mixed two messages up.
+    for event in env.upstream_events("message"):
+        if event["message_id"] != held and event["message_id"] not in first:
+            assert event["rcpts"] == [recipient_for(event["message_id"])], \
+                "message %s went to %s" % (event["message_id"], event["rcpts"])
+    def drained():
+        unreadable = [line for line in env.relay_log().splitlines() if "unreadable" in line]
+        assert not unreadable, "after the power cut the queue holds a message it cannot read: " + unreadable[0]
+        return {n for n in os.listdir(env.spool) if n.endswith(".env")} <= {held_id + ".env"}
+
+    wait_for("the queue to drain but for the message on hold", drained, 30)
     assert held not in delivered_ids(env), "the message put on hold before the power cut was sent"
     assert env.stop_relay() == 0
     text = env.relay_log()

@@ -14,15 +14,20 @@ A file whose name is durable but whose data never was is empty afterwards.
 This is the strict reading of POSIX that careful mail software is written
 against (file systems often keep more, never less).
 
-Making the folder ".power-cut" at the top of the mount also writes what the
-disk holds at that instant to --after (the mount itself goes on, so the
-programs using it can then be killed).  Operations
-are served one at a time, so nothing is half done at that instant.
+Making the folder ".power-cut" at the top of the mount cuts the power: what
+the disk holds is written to --after (the mount itself goes on, so the
+programs using it can then be killed), and last of all the folder
+".power-cut-done" in --after's parent is made.  With --at-next-overwrite the
+cut waits for the next fsync() that replaces data the disk held for that
+file, and comes just after it: the riskiest instant for a program that
+writes over files it used before, and for one that syncs its data, then
+renames, then syncs the folder, one with the most half done.  Operations are served one at a time, so nothing is
+half done at the instant of the cut.
 
 The process unmounts and exits on SIGINT or SIGTERM, and by itself after
 --time-limit seconds.
 
-  crashfs.py --backing DIR --after DIR [--time-limit S] MOUNTPOINT
+  crashfs.py --backing DIR --after DIR [--at-next-overwrite] [--time-limit S] MOUNTPOINT
 """
 
 import argparse
@@ -39,9 +44,11 @@ ROOT_ID = 0
 
 
 class CrashFS(fusepy.Operations):
-    def __init__(self, backing, after):
+    def __init__(self, backing, after, at_next_overwrite=False):
         self.backing = os.path.realpath(backing)
         self.after = after
+        self.at_next_overwrite = at_next_overwrite
+        self.armed = False
         self.next_id = ROOT_ID + 1
         self.by_inode = {os.lstat(self.backing).st_ino: ROOT_ID}  # backing inode → node
         self.is_dir = {ROOT_ID: True}
@@ -96,8 +103,9 @@ class CrashFS(fusepy.Operations):
     def power_cut(self):
         self.cuts += 1
         if self.cuts > 1:
-            raise fusepy.FuseOSError(errno.EEXIST)
+            return
         self.write_durable(ROOT_ID, self.after)
+        os.mkdir(os.path.join(os.path.dirname(os.path.abspath(self.after)), ".power-cut-done"))
 
     # ---- operations ----------------------------------------------------------
 
@@ -131,7 +139,10 @@ class CrashFS(fusepy.Operations):
     def mkdir(self, path, mode):
         full = self.full(path)
         if path == POWER_CUT:
-            self.power_cut()
+            if self.at_next_overwrite:
+                self.armed = True
+            else:
+                self.power_cut()
             os.mkdir(full, mode)  # so that the caller's mkdir() succeeds
             return
         os.mkdir(full, mode)
@@ -198,7 +209,11 @@ class CrashFS(fusepy.Operations):
                 chunks.append(chunk)
         finally:
             os.close(fd)
-        self.durable_data[self.open_files[fh]] = b"".join(chunks)
+        node = self.open_files[fh]
+        overwrite = node in self.durable_data
+        self.durable_data[node] = b"".join(chunks)
+        if self.armed and overwrite:
+            self.power_cut()
 
     def fsyncdir(self, path, datasync, fh):
         full = self.full(path)
@@ -210,11 +225,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--backing", required=True)
     parser.add_argument("--after", required=True)
+    parser.add_argument("--at-next-overwrite", action="store_true")
     parser.add_argument("--time-limit", type=float, default=300)
     parser.add_argument("mountpoint")
     args = parser.parse_args()
 
-    fs = CrashFS(args.backing, args.after)
+    fs = CrashFS(args.backing, args.after, args.at_next_overwrite)
     # Bounded in time: the loop ends (and unmounts) on SIGINT, sent to itself.
     timer = threading.Timer(args.time_limit, lambda: os.kill(os.getpid(), signal.SIGINT))
     timer.daemon = True
