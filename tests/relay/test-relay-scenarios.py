@@ -495,12 +495,14 @@ def scenario_max_age(env):
     assert env.stop_relay() == 0
 
 
-def scenario_power_loss(env):
-    """A power cut in the middle of 300 messages, on a file system that keeps
-    only what was synced (tests/servers/crashfs.py): after a restart on what
-    the disk held, every message whose 250 reached its client before the cut
-    is delivered, a message put on hold stays on hold, and nothing is left in
-    the queue that cannot be read."""
+def scenario_power_loss(env, at_next_overwrite=True):
+    """A power cut in the middle of 300 messages (one in ten over 64 KB, which
+    the relay writes as they come rather than in its batches), on a file
+    system that keeps only what was synced (tests/servers/crashfs.py): after a
+    restart on what the disk held, every message whose 250 reached its client
+    before the cut is delivered, to its own recipient, a message put on hold
+    stays on hold, and nothing is left in the queue that cannot be read.  The
+    cut comes just after data is written over a kept file."""
     disk = os.path.join(env.dir, "disk")
     mount = os.path.join(env.dir, "mnt")
     after = os.path.join(env.dir, "after-power-cut")
@@ -508,7 +510,8 @@ def scenario_power_loss(env):
     os.mkdir(mount)
     cut_done = os.path.join(env.dir, ".power-cut-done")
     fs = subprocess.Popen([PYTHON, os.path.join(TESTS, "servers", "crashfs.py"), "--backing", disk,
-                           "--after", after, "--at-next-overwrite", "--time-limit", str(240 * SLOW), mount])
+                           "--after", after, "--time-limit", str(240 * SLOW), mount]
+                          + (["--at-next-overwrite"] if at_next_overwrite else []))
     env.procs.append(fs)
     try:
         wait_for("the crash-test file system", lambda: fs.poll() is None and os.path.ismount(mount), 15)
@@ -535,10 +538,11 @@ def scenario_power_loss(env):
         def sender(n):
             try:
                 with smtplib.SMTP("127.0.0.1", env.relay_port, timeout=30 * SLOW) as s:
-                    for _ in range(n):
+                    for i in range(n):
                         mid = new_id()
                         to = [recipient_for(mid)]
-                        s.sendmail("device@example.test", to, message(mid, to))
+                        body = "Hello from a test.\r\n" if i % 10 else ("x" * 998 + "\r\n") * 100
+                        s.sendmail("device@example.test", to, message(mid, to, body))
                         with lock:
                             accepted.append(mid)
             except (smtplib.SMTPException, OSError):
@@ -552,9 +556,10 @@ def scenario_power_loss(env):
         wait_for("%d messages accepted" % cut_after, lambda: len(accepted) >= cut_after, 90)
         with lock:
             must_survive = list(accepted)
-        # The cut comes just after the next sync of data written over a
-        # file's earlier data (the relay writes new messages over the files
-        # of delivered ones), between a batch's data and its names.
+        # At the next overwrite, the cut comes just after the next sync of
+        # data written over a file's earlier data (the relay writes new
+        # messages over the files of delivered ones), between a batch's data
+        # and its names; otherwise at once.
         os.mkdir(os.path.join(mount, ".power-cut"))
         wait_for("the power cut", lambda: os.path.isdir(cut_done), 30)
         env.relay.send_signal(signal.SIGKILL)
@@ -598,6 +603,12 @@ def scenario_power_loss(env):
     assert "1 message: 0 waiting, 0 being sent, 1 on hold, 0 failed" in listing, listing
 
 
+
+def scenario_power_loss_anytime(env):
+    """The same, with the power cut at whatever instant it is asked for."""
+    scenario_power_loss(env, at_next_overwrite=False)
+
+
 SCENARIOS = {name[len("scenario_"):]: fn for name, fn in globals().items() if name.startswith("scenario_")}
 
 
@@ -605,7 +616,7 @@ def main():
     if len(sys.argv) != 2 or sys.argv[1] not in SCENARIOS:
         print("usage: %s {%s}" % (sys.argv[0], ",".join(sorted(SCENARIOS))), file=sys.stderr)
         return 2
-    if sys.argv[1] == "power_loss" and os.geteuid() != 0 and not os.environ.get("POSTGATE_IN_USERNS"):
+    if sys.argv[1].startswith("power_loss") and os.geteuid() != 0 and not os.environ.get("POSTGATE_IN_USERNS"):
         # Mounting a FUSE file system takes root: that of a user namespace
         # of our own does.
         os.environ["POSTGATE_IN_USERNS"] = "1"
