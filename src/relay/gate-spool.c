@@ -706,6 +706,35 @@ load_entry (GateSpool *self, const char *id, GError **error)
   return entry;
 }
 
+/* A message whose envelope cannot be read (damaged by hand, by the disk, or
+ * by an old bug) is not sent, but it is not hidden either: it is listed as
+ * failed, with why, for the user to look at and delete.  Holding or
+ * retrying it reads the envelope again and says what is wrong. */
+static GateSpoolEntry *
+entry_new_unreadable (GateSpool *self, const char *id, const GError *error)
+{
+  g_autofree char *env_path = spool_file (self, id, ".env");
+  g_autofree char *msg_path = spool_file (self, id, ".msg");
+  GateSpoolEntry *entry = entry_new (0);
+  GStatBuf st;
+
+  entry->id = g_strdup (id);
+  entry->client_address = g_strdup ("");
+  entry->client_name = g_strdup ("");
+  entry->sender = g_strdup ("");
+  entry->status = GATE_SPOOL_STATUS_FAILED;
+  if (g_stat (env_path, &st) == 0)
+    entry->received = (gint64)st.st_mtime;
+  if (g_stat (msg_path, &st) == 0)
+    entry->size = (gint64)st.st_size;
+  /* Translators: %s says what is wrong, such as "The envelope of message
+   * “…” is unreadable". */
+  entry->last_error = g_strdup_printf (_ ("%s. The message will not be sent; its files are kept in the queue "
+                                          "folder until you delete it."),
+                                       error->message);
+  return entry;
+}
+
 /* Keeps a small message's content for its first sending, within a bound:
  * when the forwarder lags far behind, the rest is read back from disk. */
 #define CONTENTS_MAX_SIZE (4 * 1024 * 1024)
@@ -1048,8 +1077,12 @@ scan_folder (GateSpool *self, gboolean recover)
         entry = load_entry (self, id, &local_error);
         if (entry == NULL)
           {
-            g_warning ("Skipping message %s: %s", id, local_error->message);
-            continue;
+            /* The relay's log says so; a listing shows it anyway. */
+            if (recover)
+              g_message ("Message %s will not be sent: %s", id, local_error->message);
+            if (!g_error_matches (local_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID))
+              continue;
+            entry = entry_new_unreadable (self, id, local_error);
           }
         if (recover && entry->status == GATE_SPOOL_STATUS_IN_FLIGHT)
           {
@@ -1106,7 +1139,9 @@ reload_id (GateSpool *self, const char *id)
   if (entry == NULL)
     {
       g_debug ("Reloading %s: %s", id, error->message);
-      return;
+      if (!g_error_matches (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID))
+        return;
+      entry = entry_new_unreadable (self, id, error);
     }
   keep_unwritten_claim (self, entry);
   spool_set_entry (self, id, entry);
@@ -2543,6 +2578,7 @@ gate_spool_retry (GateSpool *self, const char *id, GError **error)
 static gboolean
 spool_remove (GateSpool *self, const char *id, gboolean durable, GError **error)
 {
+  int saved_errno = 0;
   int fd;
 
   if (!lock_message (self, id, &fd, error))
@@ -2550,13 +2586,13 @@ spool_remove (GateSpool *self, const char *id, gboolean durable, GError **error)
   remove_files (self, id);
   /* A delivered message needs no folder sync: a removal undone by a crash
    * only means it is sent once more (delivery is at least once).  The
-   * user's deletion is kept. */
-  if (durable)
-    gate_spool_fs_sync_folder (self->dir_fd);
+   * user's deletion is kept, or they hear that it may not have been. */
+  if (durable && (saved_errno = gate_spool_fs_sync_folder (self->dir_fd)) != 0)
+    set_errno_error (error, saved_errno, _ ("sync"), self->path);
   gate_spool_fs_close (fd);
   notify_owner (self, id);
   spool_set_entry (self, id, NULL);
-  return TRUE;
+  return saved_errno == 0;
 }
 
 gboolean

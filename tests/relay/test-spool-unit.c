@@ -1038,6 +1038,65 @@ test_owner_note (Fixture *f, gconstpointer data)
   g_assert_null (gate_spool_dup_owner_note (viewer));
 }
 
+/* A message whose envelope was damaged is neither sent nor hidden: listed as
+ * failed with the reason, by the owner and by another program; holding or
+ * retrying it says what is wrong; deleting it works. */
+static void
+test_unreadable_listed (Fixture *f, gconstpointer data)
+{
+  const char *rcpts[] = { "a@example.test", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_autoptr (GateSpool) other = NULL;
+  g_autoptr (GateSpoolEntry) stored = NULL;
+  g_autoptr (GateSpoolEntry) e = NULL;
+  g_autoptr (GPtrArray) files = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *env_name = NULL;
+
+  g_assert_no_error (error);
+  stored = store_message (spool, 1, rcpts);
+  id = g_strdup (gate_spool_entry_get_id (stored));
+  g_clear_object (&spool);
+  env_name = g_strconcat (id, ".env", NULL);
+  write_file (f->dir, env_name, "[Envelope]\nId=someone-else\n");
+
+  spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (gate_spool_get_n_messages (spool), ==, 1);
+  e = gate_spool_lookup (spool, id);
+  g_assert_nonnull (e);
+  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_FAILED);
+  g_assert_cmpuint (gate_spool_entry_get_n_recipients (e), ==, 0);
+  g_assert_cmpint (gate_spool_entry_get_size (e), >, 0);
+  g_test_message ("%s", gate_spool_entry_get_last_error (e));
+  g_assert_nonnull (strstr (gate_spool_entry_get_last_error (e), "unreadable"));
+  g_assert_nonnull (strstr (gate_spool_entry_get_last_error (e), "will not be sent"));
+  g_clear_pointer (&e, gate_spool_entry_unref);
+  g_assert_null (gate_spool_claim (spool, id, &error));
+  g_clear_error (&error);
+
+  other = gate_spool_open (f->dir, 0, &error);
+  g_assert_no_error (error);
+  e = gate_spool_lookup (other, id);
+  g_assert_nonnull (e);
+  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_FAILED);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+  g_assert_null (gate_spool_retry (other, id, &error));
+  g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_null (gate_spool_hold (other, id, &error));
+  g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID);
+  g_clear_error (&error);
+
+  g_assert_true (gate_spool_delete (other, id, &error));
+  g_assert_no_error (error);
+  g_assert_null (gate_spool_lookup (other, id));
+  files = list_files (f->dir);
+  for (guint i = 0; i < files->len; i++)
+    g_assert_false (g_str_has_prefix (files->pdata[i], id));
+}
+
 static void
 test_recovery (Fixture *f, gconstpointer data)
 {
@@ -1265,6 +1324,7 @@ main (int argc, char **argv)
   g_test_add ("/spool/owner-lock", Fixture, NULL, fixture_setup, test_owner_lock, fixture_teardown);
   g_test_add ("/spool/owner-note", Fixture, NULL, fixture_setup, test_owner_note, fixture_teardown);
   g_test_add ("/spool/recovery", Fixture, NULL, fixture_setup, test_recovery, fixture_teardown);
+  g_test_add ("/spool/unreadable-listed", Fixture, NULL, fixture_setup, test_unreadable_listed, fixture_teardown);
   g_test_add ("/spool/crash", Fixture, NULL, fixture_setup, test_crash, fixture_teardown);
   return g_test_run ();
 }
