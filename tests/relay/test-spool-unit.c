@@ -1324,7 +1324,8 @@ main (int argc, char **argv)
   g_test_add ("/spool/owner-lock", Fixture, NULL, fixture_setup, test_owner_lock, fixture_teardown);
   g_test_add ("/spool/owner-note", Fixture, NULL, fixture_setup, test_owner_note, fixture_teardown);
   g_test_add ("/spool/recovery", Fixture, NULL, fixture_setup, test_recovery, fixture_teardown);
-  g_test_add ("/spool/unreadable-listed", Fixture, NULL, fixture_setup, test_unreadable_listed, fixture_teardown);
+  g_test_add ("/spool/unreadable-listed", Fixture, NULL, fixture_setup, test_unreadable_listed,
+              fixture_teardown);
   g_test_add ("/spool/crash", Fixture, NULL, fixture_setup, test_crash, fixture_teardown);
   return g_test_run ();
 }
