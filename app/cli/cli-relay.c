@@ -292,6 +292,24 @@ gate_cli_relay (int argc, char **argv)
                              "%u messages waiting in the queue", n),
                 n);
   }
+  {
+    /* Failed messages stay until the user deletes them: say so at each
+     * start, not only when they failed. */
+    g_autoptr (GPtrArray) entries = gate_spool_list (gate_relay_get_spool (relay));
+    guint n_failed = 0;
+
+    for (guint i = 0; i < entries->len; i++)
+      if (gate_spool_entry_get_status (entries->pdata[i]) == GATE_SPOOL_STATUS_FAILED)
+        n_failed++;
+    if (n_failed > 0)
+      print_line (g_dngettext (GETTEXT_PACKAGE,
+                               "%u message could not be sent and is kept in the queue: see “postgate-cli "
+                               "queue list”",
+                               "%u messages could not be sent and are kept in the queue: see “postgate-cli "
+                               "queue list”",
+                               n_failed),
+                  n_failed);
+  }
 
   loop = g_main_loop_new (NULL, FALSE);
   run.loop = loop;

@@ -457,6 +457,12 @@ def scenario_permanent(env):
     assert code == 0, listing
     assert "554" in listing, "the queue does not show the server's reply:\n" + listing
     assert len(env.upstream_events("rejected")) == 1, "a permanent failure was retried"
+    # The next start says it is still there, and does not send it again.
+    env.start_relay()
+    wait_for("the start to mention the failed message",
+             lambda: "1 message could not be sent and is kept in the queue" in env.relay_log(), 10)
+    assert env.stop_relay() == 0
+    assert len(env.upstream_events("rejected")) == 1, "a permanent failure was retried after a restart"
 
 
 def scenario_recipients(env):
