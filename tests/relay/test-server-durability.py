@@ -6,7 +6,9 @@ calls: the relay runs under strace while real clients send, and for each
 files written (under a temporary name, or that of a kept file written over
 and cut to length), their data synced (each file, or the whole file system
 once they were written), each renamed to its final name, the content before
-the envelope, and the queue folder synced after the envelope's rename."""
+the envelope, and the queue folder synced after the envelope's rename.  And
+a delivered message's file is written over for a new one only once a folder
+sync has made its new name durable."""
 import importlib.util
 import os
 import re
@@ -93,6 +95,27 @@ def verify(events, spool, ident):
     return None
 
 
+def kept_file_written_too_early(events, spool):
+    """The kept files first written before a folder sync that began after
+    they were renamed aside: until then a power cut could leave the delivered
+    message's name on the new message's data."""
+    early = []
+    for e in events:
+        m = RENAME.match(e[3]) if e[2] == "rename" else None
+        if not m or not re.search(r"/free-\d+$", m.group(2)) or re.search(r"/free-\d+$", m.group(1)):
+            continue
+        kept, set_aside = m.group(2), e[1]
+        writes = [w for w in events if w[0] > set_aside and w[2] in ("write", "pwrite64", "writev", "ftruncate")
+                  and fd_path(w[3]) == kept]
+        if not writes:
+            continue
+        first = min(w[0] for w in writes)
+        if not any(f[2] == "fsync" and fd_path(f[3]) == spool and f[0] >= set_aside and f[1] <= first
+                   for f in events):
+            early.append(os.path.basename(kept))
+    return early
+
+
 def send_some(port, n, tag, ids, lock):
     for i in range(n):
         with smtplib.SMTP("127.0.0.1", port, timeout=60) as s:
@@ -145,6 +168,9 @@ def run(mode):
         reused = [e for e in events if e[2] == "rename" and re.match(r'rename\("[^"]*/free-\d+", ', e[3])]
         check(len(reused) > 0, "%s: files of delivered messages were written over for new ones (%d)"
               % (label, len(reused)))
+        early = kept_file_written_too_early(events, os.path.realpath(spool))
+        check(not early, "%s: a delivered message's file is written over only after a folder sync made its "
+                         "new name durable%s" % (label, "" if not early else ": %r" % early[:3]))
         if mode is None:
             check(any(e[2] == "syncfs" for e in events), "default: batches were synced with syncfs")
         else:
