@@ -1079,7 +1079,7 @@ scan_folder (GateSpool *self, gboolean recover)
           {
             /* The relay's log says so; a listing shows it anyway. */
             if (recover)
-              g_message ("Message %s will not be sent: %s", id, local_error->message);
+              g_message (_ ("Message %s will not be sent: %s"), id, local_error->message);
             if (!g_error_matches (local_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID))
               continue;
             entry = entry_new_unreadable (self, id, local_error);
@@ -1088,7 +1088,7 @@ scan_folder (GateSpool *self, gboolean recover)
           {
             g_autoptr (GError) write_error = NULL;
 
-            g_message ("Message %s was being sent when the relay stopped; it will be sent again", id);
+            g_message (_ ("Message %s was being sent when the relay stopped; it will be sent again"), id);
             entry->status = GATE_SPOOL_STATUS_QUEUED;
             if (!write_state_file (self, entry, TRUE, &write_error))
               g_warning ("%s", write_error->message);
