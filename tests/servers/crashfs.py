@@ -20,9 +20,10 @@ programs using it can then be killed), and last of all the folder
 ".power-cut-done" in --after's parent is made.  With --at-next-overwrite the
 cut waits for the next fsync() that replaces data the disk held for that
 file, and comes just after it: the riskiest instant for a program that
-writes over files it used before, and for one that syncs its data, then
-renames, then syncs the folder, one with the most half done.  Operations are served one at a time, so nothing is
-half done at the instant of the cut.
+writes over files it used before, and, for one that syncs its data, then
+renames, then syncs the folder, an instant with the most half done.
+Operations are served one at a time, so nothing is half done at the
+instant of the cut.
 
 The process unmounts and exits on SIGINT or SIGTERM, and by itself after
 --time-limit seconds.
