@@ -13,6 +13,7 @@
 #include "cli-connection-options.h"
 #include "cli-profile-loader.h"
 #include "gate-local-time.h"
+#include "gate-queue.h"
 #include "gate-relay.h"
 
 /* `postgate-cli relay`: the relay without the tray, for a server or a
@@ -33,7 +34,7 @@ static void
 print_line (const char *format, ...)
 {
   /* A busy relay prints two lines a message: the time stamp is made once a
-   * second, not for every line.  Lines come from the main loop only. */
+   * second, not for every line. */
   static gint64 stamp_second = -1;
   static char *stamp = NULL;
   gint64 second = g_get_real_time () / G_USEC_PER_SEC;
@@ -328,12 +329,9 @@ gate_cli_relay (int argc, char **argv)
   {
     /* Failed messages stay until the user deletes them: say so at each
      * start, not only when they failed. */
-    g_autoptr (GPtrArray) entries = gate_spool_list (gate_relay_get_spool (relay));
-    guint n_failed = 0;
+    g_autoptr (GateQueue) queue = gate_queue_new (gate_relay_get_spool (relay));
+    guint n_failed = gate_queue_get_n_failed (queue);
 
-    for (guint i = 0; i < entries->len; i++)
-      if (gate_spool_entry_get_status (entries->pdata[i]) == GATE_SPOOL_STATUS_FAILED)
-        n_failed++;
     if (n_failed > 0)
       print_line (g_dngettext (GETTEXT_PACKAGE,
                                "%u message could not be sent and is kept in the queue: see “postgate-cli "

@@ -341,11 +341,15 @@ move_aside (GateProfileStore *self, GKeyFile *key_file, const char *reason, GErr
 static char *
 salvage_contents (const char *contents, gsize length, guint *n_profiles_lost)
 {
-  g_autoptr (GHashTable) tainted = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GHashTable) tainted = g_hash_table_new (g_str_hash, g_str_equal);
+  g_autoptr (GPtrArray) group_names = g_ptr_array_new_with_free_func (g_free);
   g_autoptr (GString) kept = g_string_new (NULL);
   g_autofree char *copy = g_strndup (contents, length);
   g_auto (GStrv) lines = NULL;
-  g_autofree char *group = NULL; /* the group of the current line; NULL before the first */
+  g_autofree const char **line_group = NULL; /* NULL before the first group */
+  g_autofree gboolean *good = NULL;
+  const char *group = NULL;
+  guint n_lines;
   guint n_lost = 0;
 
   /* A NUL cuts the text short: everything after one is judged line by line too. */
@@ -353,69 +357,60 @@ salvage_contents (const char *contents, gsize length, guint *n_profiles_lost)
     if (copy[i] == '\0')
       copy[i] = '\n';
   lines = g_strsplit (copy, "\n", -1);
+  n_lines = g_strv_length (lines);
+  line_group = g_new0 (const char *, n_lines);
+  good = g_new0 (gboolean, n_lines);
 
-  /* The first pass finds the groups with a bad line, the second keeps the
-   * good lines outside them. */
-  for (guint pass = 0; pass < 2; pass++)
+  /* Each line judged once, the groups with a bad line noted... */
+  for (guint i = 0; i < n_lines; i++)
     {
-      g_clear_pointer (&group, g_free);
-      for (guint i = 0; lines[i] != NULL; i++)
+      const char *line = lines[i];
+      const char *start = line;
+      g_autoptr (GKeyFile) probe = g_key_file_new ();
+
+      while (g_ascii_isspace (*start))
+        start++;
+      if (*start == '[')
         {
-          const char *line = lines[i];
-          const char *start = line;
-          g_autoptr (GKeyFile) probe = g_key_file_new ();
-          g_autofree char *text = NULL;
-          gboolean good;
+          g_auto (GStrv) names = NULL;
 
-          while (g_ascii_isspace (*start))
-            start++;
-          if (*start == '\0' || *start == '#')
+          if (g_utf8_validate (line, -1, NULL)
+              && g_key_file_load_from_data (probe, line, (gsize)-1, G_KEY_FILE_NONE, NULL))
+            names = g_key_file_get_groups (probe, NULL);
+          good[i] = names != NULL && names[0] != NULL;
+          /* What follows a broken group line belongs to no known group:
+           * left out with it. */
+          group = good[i] ? g_strdup (names[0]) : g_strdup_printf ("\x01%u", i);
+          g_ptr_array_add (group_names, (char *)group);
+          if (!good[i])
             {
-              if (pass == 1 && (group == NULL || !g_hash_table_contains (tainted, group)))
-                g_string_append_printf (kept, "%s\n", line);
-              continue;
+              g_hash_table_add (tainted, (char *)group);
+              if (g_str_has_prefix (start, "[" PROFILE_GROUP_PREFIX))
+                n_lost++;
             }
-          good = g_utf8_validate (line, -1, NULL);
-          if (*start == '[')
-            {
-              g_auto (GStrv) names = NULL;
+        }
+      else if (*start == '\0' || *start == '#')
+        good[i] = TRUE;
+      else
+        {
+          g_autofree char *text = g_strconcat ("[x]\n", line, "\n", NULL);
 
-              good = good && g_key_file_load_from_data (probe, line, (gsize)-1, G_KEY_FILE_NONE, NULL);
-              names = good ? g_key_file_get_groups (probe, NULL) : NULL;
-              g_free (group);
-              if (names != NULL && names[0] != NULL)
-                group = g_strdup (names[0]);
-              else
-                {
-                  /* What follows a broken group line belongs to no known
-                   * group: left out with it. */
-                  group = g_strdup_printf ("\x01%u", i);
-                  if (pass == 0)
-                    {
-                      g_hash_table_add (tainted, g_strdup (group));
-                      if (g_str_has_prefix (start, "[" PROFILE_GROUP_PREFIX))
-                        n_lost++;
-                    }
-                  continue;
-                }
-              if (pass == 1 && !g_hash_table_contains (tainted, group))
-                g_string_append_printf (kept, "%s\n", line);
-              continue;
-            }
-
-          text = g_strconcat ("[x]\n", line, "\n", NULL);
-          good = good && group != NULL
-                 && g_key_file_load_from_data (probe, text, (gsize)-1, G_KEY_FILE_NONE, NULL);
-          if (pass == 0 && !good && group != NULL && is_profile_group (group)
+          good[i] = group != NULL && g_utf8_validate (line, -1, NULL)
+                    && g_key_file_load_from_data (probe, text, (gsize)-1, G_KEY_FILE_NONE, NULL);
+          if (!good[i] && group != NULL && is_profile_group (group)
               && !g_hash_table_contains (tainted, group))
             {
-              g_hash_table_add (tainted, g_strdup (group));
+              g_hash_table_add (tainted, (char *)group);
               n_lost++;
             }
-          if (pass == 1 && good && !g_hash_table_contains (tainted, group))
-            g_string_append_printf (kept, "%s\n", line);
         }
+      line_group[i] = group;
     }
+
+  /* ...then the good lines outside them kept. */
+  for (guint i = 0; i < n_lines; i++)
+    if (good[i] && (line_group[i] == NULL || !g_hash_table_contains (tainted, line_group[i])))
+      g_string_append_printf (kept, "%s\n", lines[i]);
 
   *n_profiles_lost = n_lost;
   return g_string_free (g_steal_pointer (&kept), FALSE);

@@ -1712,22 +1712,21 @@ static int
 make_folder_durably (const char *path)
 {
   g_autoptr (GPtrArray) created = g_ptr_array_new_with_free_func (g_free);
-  char *missing = g_strdup (path);
+  g_autofree char *missing = g_strdup (path);
 
   /* The missing folders, deepest first. */
   while (!g_file_test (missing, G_FILE_TEST_EXISTS))
     {
       char *parent = g_path_get_dirname (missing);
 
-      g_ptr_array_add (created, missing);
-      if (strcmp (parent, missing) == 0)
+      if (strcmp (parent, missing) == 0) /* a root: nothing above it to sync */
         {
-          missing = parent;
+          g_free (parent);
           break;
         }
+      g_ptr_array_add (created, g_steal_pointer (&missing));
       missing = parent;
     }
-  g_free (missing);
 
   if (g_mkdir_with_parents (path, 0700) < 0)
     return errno;
