@@ -41,7 +41,7 @@ print_line (const char *format, ...)
   g_autofree char *text = NULL;
   va_list args;
 
-  /* Engine log lines may come from its worker threads (relay_log_writer). */
+  /* Engine log lines may come from its worker threads (print_engine_line). */
   static GMutex lock;
   g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
 
@@ -61,31 +61,15 @@ print_line (const char *format, ...)
 }
 
 /* The engine's own log lines (a message put back in the queue at start, a
- * file that could not be removed) in the relay's format rather than GLib's;
- * debug and info lines, and anything worse than a warning, as GLib has them. */
-static GLogWriterOutput
-relay_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+ * file that could not be removed) in the relay's format. */
+static void
+print_engine_line (gboolean warning, const char *message)
 {
-  const char *message = NULL;
-  const char *domain = NULL;
-
-  if (!(level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_WARNING)))
-    return g_log_writer_default (level, fields, n_fields, user_data);
-  for (gsize i = 0; i < n_fields; i++)
-    if (fields[i].length < 0 && g_strcmp0 (fields[i].key, "MESSAGE") == 0)
-      message = fields[i].value;
-    else if (fields[i].length < 0 && g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
-      domain = fields[i].value;
-  /* Other libraries' lines keep their name on them. */
-  if (message == NULL || domain == NULL
-      || !(g_str_has_prefix (domain, "gate") || g_str_has_prefix (domain, "postgate")))
-    return g_log_writer_default (level, fields, n_fields, user_data);
-  if (level & G_LOG_LEVEL_WARNING)
-    /* Translators: a line of the relay's output about a problem. */
+  if (warning)
+    /* Translators: a line of Postgate's output about a problem. */
     print_line (_ ("warning: %s"), message);
   else
     print_line ("%s", message);
-  return G_LOG_WRITER_HANDLED;
 }
 
 static void
@@ -260,7 +244,7 @@ gate_cli_relay (int argc, char **argv)
       return 2;
     }
 
-  g_log_set_writer_func (relay_log_writer, NULL, NULL);
+  gate_cli_set_engine_log_printer (print_engine_line);
   relay = gate_relay_new ();
 
   /* The loader fills what the command line left unset from the profile

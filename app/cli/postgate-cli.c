@@ -34,6 +34,51 @@ print_usage (FILE *out)
   fprintf (out, "\n%s\n", _("Run “postgate-cli COMMAND --help” for the options of a command."));
 }
 
+static void
+print_engine_line (gboolean warning, const char *message)
+{
+  if (warning)
+    /* Translators: a line of Postgate's output about a problem. */
+    fprintf (stderr, _("warning: %s"), message);
+  else
+    fputs (message, stderr);
+  fputc ('\n', stderr);
+}
+
+static GateCliEngineLogPrinter engine_log_printer = print_engine_line;
+
+void
+gate_cli_set_engine_log_printer (GateCliEngineLogPrinter printer)
+{
+  g_atomic_pointer_set (&engine_log_printer, printer);
+}
+
+/* The engine's own log lines (a damaged file in the mail queue, a file that
+ * could not be removed) as plain lines, like the command's other output,
+ * rather than in GLib's form with the process number and a time stamp;
+ * debug and info lines, other libraries' lines, and anything worse than a
+ * warning as GLib has them. */
+static GLogWriterOutput
+cli_log_writer (GLogLevelFlags level, const GLogField *fields, gsize n_fields, gpointer user_data)
+{
+  const char *message = NULL;
+  const char *domain = NULL;
+
+  if (!(level & (G_LOG_LEVEL_MESSAGE | G_LOG_LEVEL_WARNING)))
+    return g_log_writer_default (level, fields, n_fields, user_data);
+  for (gsize i = 0; i < n_fields; i++)
+    if (fields[i].length < 0 && g_strcmp0 (fields[i].key, "MESSAGE") == 0)
+      message = fields[i].value;
+    else if (fields[i].length < 0 && g_strcmp0 (fields[i].key, "GLIB_DOMAIN") == 0)
+      domain = fields[i].value;
+  if (message == NULL || domain == NULL
+      || !(g_str_has_prefix (domain, "gate") || g_str_has_prefix (domain, "postgate")))
+    return g_log_writer_default (level, fields, n_fields, user_data);
+  ((GateCliEngineLogPrinter)g_atomic_pointer_get (&engine_log_printer)) ((level & G_LOG_LEVEL_WARNING) != 0,
+                                                                         message);
+  return G_LOG_WRITER_HANDLED;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -42,6 +87,7 @@ main (int argc, char **argv)
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
   g_set_prgname ("postgate-cli");
+  g_log_set_writer_func (cli_log_writer, NULL, NULL);
 
   if (argc < 2)
     {

@@ -119,7 +119,7 @@ gate_application_shutdown (GApplication *app)
   g_autoptr(GError) error = NULL;
 
   if (self->store != NULL && !gate_profile_store_save (self->store, &error))
-    g_warning ("Profiles could not be saved: %s", error->message);
+    g_warning (_("Profiles could not be saved: %s"), error->message);
 
   G_APPLICATION_CLASS (gate_application_parent_class)->shutdown (app);
 }

@@ -405,7 +405,7 @@ forget_deleted (GateWindow *self)
     return;
   /* The undo time is over: now the password goes too. */
   if (!gate_secret_store_delete_all_sync (gate_profile_get_id (self->deleted), NULL, &error))
-    g_warning ("The keyring entries of a deleted profile could not be removed: %s", error->message);
+    g_warning (_("The keyring entries of a deleted profile could not be removed: %s"), error->message);
   g_clear_object (&self->deleted);
 }
 

@@ -524,7 +524,11 @@ entry_load_state (GateSpoolEntry *entry, const char *path)
   if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &error))
     {
       if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        g_warning ("Ignoring the damaged state of message %s: %s", entry->id, error->message);
+        /* TRANSLATORS: the first %s is a message's number in the queue, the
+         * second says what is wrong with the file. */
+        g_warning (_ ("What the queue knew about message %s (its tries, whether it is held) cannot be read, "
+                      "so it counts as waiting to be sent: %s"),
+                   entry->id, error->message);
       return;
     }
   status = kf_string (kf, STATE_GROUP, "Status");
@@ -963,7 +967,7 @@ remove_files (GateSpool *self, const char *id)
       g_autofree char *path = spool_file (self, id, suffixes[i]);
 
       if (g_unlink (path) != 0 && errno != ENOENT)
-        g_warning ("Could not remove %s: %s", path, g_strerror (errno));
+        g_warning (_ ("Could not remove %s: %s"), path, g_strerror (errno));
     }
 }
 
@@ -1023,7 +1027,7 @@ scan_folder (GateSpool *self, gboolean recover)
   dir = g_dir_open (self->path, 0, &error);
   if (dir == NULL)
     {
-      g_warning ("Could not read the mail queue folder: %s", error->message);
+      g_warning (_ ("Could not read the mail queue folder: %s"), error->message);
       return;
     }
   while ((name = g_dir_read_name (dir)) != NULL)
@@ -1179,6 +1183,16 @@ control_path (GateSpool *self, gboolean folder_only)
   return g_build_filename (self->path, CONTROL_DIR, folder_only ? NULL : CONTROL_FILE, NULL);
 }
 
+/* @saved_errno: why telling it failed. */
+static void
+warn_owner_not_told (const char *id, int saved_errno)
+{
+  g_warning (
+      _ ("The running relay could not be told about the change to message %s (it will see it at the latest "
+         "when it is started again): %s"),
+      id, g_strerror (saved_errno));
+}
+
 /* Another process changed @id: tell the relay owning the folder, if any. */
 static void
 notify_owner (GateSpool *self, const char *id)
@@ -1193,18 +1207,18 @@ notify_owner (GateSpool *self, const char *id)
     return;
   if (g_mkdir (folder, 0700) < 0 && errno != EEXIST)
     {
-      g_warning ("Could not tell the relay about message %s: %s", id, g_strerror (errno));
+      warn_owner_not_told (id, errno);
       return;
     }
   if ((saved_errno = gate_spool_fs_open_append (path, &fd)) != 0)
     {
-      g_warning ("Could not tell the relay about message %s: %s", id, g_strerror (saved_errno));
+      warn_owner_not_told (id, saved_errno);
       return;
     }
   /* The relay empties the file under the same lock. */
   gate_spool_fs_lock (fd, TRUE, TRUE);
   if ((saved_errno = gate_spool_fs_write_all (fd, line, strlen (line))) != 0)
-    g_warning ("Could not tell the relay about message %s: %s", id, g_strerror (saved_errno));
+    warn_owner_not_told (id, saved_errno);
   gate_spool_fs_close (fd);
 }
 
@@ -1221,7 +1235,7 @@ drain_control (GateSpool *self)
 
   if ((saved_errno = gate_spool_fs_open_lock_file (path, &fd)) != 0)
     {
-      g_warning ("Could not read the changes to the mail queue: %s", g_strerror (saved_errno));
+      g_warning (_ ("Could not read the changes to the mail queue: %s"), g_strerror (saved_errno));
       return;
     }
   gate_spool_fs_lock (fd, TRUE, TRUE);
@@ -1229,7 +1243,7 @@ drain_control (GateSpool *self)
   gate_spool_fs_close (fd);
   if (saved_errno != 0)
     {
-      g_warning ("Could not read the changes to the mail queue: %s", g_strerror (saved_errno));
+      g_warning (_ ("Could not read the changes to the mail queue: %s"), g_strerror (saved_errno));
       return;
     }
   ids = g_strsplit (data, "\n", -1);
@@ -1266,14 +1280,15 @@ start_watching (GateSpool *self)
 
   if (owner && g_mkdir (folder, 0700) < 0 && errno != EEXIST)
     {
-      g_warning ("Changes from other programs to the mail queue will not be noticed: %s", g_strerror (errno));
+      g_warning (_ ("Changes from other programs to the mail queue will not be noticed: %s"),
+                 g_strerror (errno));
       return;
     }
   self->monitor = g_file_monitor_directory (dir, owner ? G_FILE_MONITOR_NONE : G_FILE_MONITOR_WATCH_MOVES,
                                             NULL, &local_error);
   if (self->monitor == NULL)
     {
-      g_warning ("Changes from other programs to the mail queue will not be noticed: %s",
+      g_warning (_ ("Changes from other programs to the mail queue will not be noticed: %s"),
                  local_error->message);
       return;
     }
@@ -1684,7 +1699,7 @@ gate_spool_set_owner_note (GateSpool *self, const char *note)
   if (note == NULL)
     g_unlink (path);
   else if (!g_file_set_contents_full (path, note, -1, G_FILE_SET_CONTENTS_CONSISTENT, 0600, &error))
-    g_warning ("Could not write the relay's note in the mail queue: %s", error->message);
+    g_warning (_ ("Could not write the relay's note in the mail queue: %s"), error->message);
 }
 
 char *
@@ -2641,15 +2656,15 @@ remove_delivered_func (gpointer data, gpointer user_data)
       /* The envelope first: without it the rest is debris that recovery
        * removes. */
       if (!recycle_file (self, env_path, FILE_ENVELOPE, gate_spool_fs_size (fd)))
-        g_warning ("Could not remove %s: %s", env_path, g_strerror (errno));
+        g_warning (_ ("Could not remove %s: %s"), env_path, g_strerror (errno));
       if (!recycle_file (self, msg_path, FILE_CONTENT, job->content_size))
-        g_warning ("Could not remove %s: %s", msg_path, g_strerror (errno));
+        g_warning (_ ("Could not remove %s: %s"), msg_path, g_strerror (errno));
       if (job->state_file)
         {
           g_autofree char *state_path = spool_file (self, job->id, ".state");
 
           if (g_unlink (state_path) != 0 && errno != ENOENT)
-            g_warning ("Could not remove %s: %s", state_path, g_strerror (errno));
+            g_warning (_ ("Could not remove %s: %s"), state_path, g_strerror (errno));
         }
       gate_spool_fs_close (fd);
     }
@@ -2723,6 +2738,6 @@ gate_spool_requeue_in_flight (GateSpool *self)
         continue;
       updated = spool_update (self, entry->id, requeue_func, NULL, NULL, &error);
       if (updated == NULL && !g_error_matches (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND))
-        g_warning ("Could not queue message %s again: %s", entry->id, error->message);
+        g_warning (_ ("Could not queue message %s again: %s"), entry->id, error->message);
     }
 }

@@ -2556,7 +2556,8 @@ gate_smtp_client_set_property (GObject *object, guint prop_id, const GValue *val
 
           if (text != NULL && *text != '\0' && !gate_tls_fingerprint_normalize (text, &canonical))
             {
-              g_warning ("Ignoring a pinned fingerprint that is not a SHA-256 fingerprint");
+              g_warning (_ ("The saved fingerprint of the server’s certificate is not a SHA-256 fingerprint "
+                            "and is not used"));
               break;
             }
           changed = replace_string (&self->pinned_fingerprint, canonical);

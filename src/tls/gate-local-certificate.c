@@ -104,7 +104,7 @@ gate_local_certificate_add_name (GateLocalCertificate *self, const char *name)
 
   if (!g_hostname_is_ip_address (name) && !is_dns_name (name))
     {
-      g_warning ("Not a host name or address for the certificate: %s", name);
+      g_warning (_ ("Not a host name or address for the certificate: %s"), name);
       return;
     }
   for (guint i = 0; i < self->names->len; i++)

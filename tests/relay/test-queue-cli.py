@@ -98,6 +98,21 @@ def test_while_running():
             r = cli("--help")
             check(r.returncode == 0 and "retry" in r.stdout, "--help explains the actions")
 
+        # A damaged state file (a failing disk, a hand edit): the message is
+        # still listed, and the engine's warning is one plain line on
+        # standard error, not GLib's form.  Warnings are not fatal here.
+        cli("hold", ids[2], "--spool", spool)
+        with open(os.path.join(spool, ids[2] + ".state"), "w") as f:
+            f.write("[State\n")
+        quiet_env = {k: v for k, v in env.items() if k != "G_DEBUG"}
+        r = cli("list", env=quiet_env)
+        check(r.returncode == 0 and ids[2] in r.stdout and "2 waiting, 0 being sent, 0 on hold" in r.stdout,
+              "a held message whose state file is damaged is listed as waiting: %r" % r.stdout)
+        lines = r.stderr.splitlines()
+        check(len(lines) == 1 and lines[0].startswith("warning: ") and ids[2] in lines[0]
+              and "cannot be read" in lines[0], "its warning is one plain line: %r" % r.stderr)
+        check("WARNING **" not in r.stderr and "gate-spool" not in r.stderr, "not in GLib's form")
+
 
 def main():
     test_while_running()

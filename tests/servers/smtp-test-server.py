@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 """A scriptable SMTP server for tests, built on aiosmtpd (a real SMTP server).
 
-It binds 127.0.0.1 (or ::1 with --ipv6) on a port the system picks, then prints
+It binds 127.0.0.1 (or ::1 with --ipv6) on a port the system picks (or --port), then prints
 one JSON line on stdout, {"port": N}, and serves until killed, or until
 --max-lifetime seconds have passed (then it exits by itself, status 0).
 
@@ -10,6 +10,8 @@ one JSON line on stdout, {"port": N}, and serves until killed, or until
 
 Options
   --ipv6                   listen on ::1 instead of 127.0.0.1
+  --port N                 listen on port N (only in a network namespace of
+                           the test's own: a fixed port may be taken otherwise)
   --tls-mode MODE          none (default) | starttls | implicit
   --cert FILE --key FILE   server certificate and key (PEM) for starttls/implicit
                            (tests/servers/make-certs.sh makes them)
@@ -76,6 +78,7 @@ DEFAULT_TOKEN = "ya29.test-token"
 def parse_args():
     p = argparse.ArgumentParser(description="SMTP test server")
     p.add_argument("--ipv6", action="store_true")
+    p.add_argument("--port", type=int, default=0)
     p.add_argument("--tls-mode", choices=["none", "starttls", "implicit"], default="none")
     p.add_argument("--cert")
     p.add_argument("--key")
@@ -300,7 +303,7 @@ def main():
 
     host = "::1" if args.ipv6 else "127.0.0.1"
     server = loop.run_until_complete(loop.create_server(
-        factory, host=host, port=0,
+        factory, host=host, port=args.port,
         ssl=tls_context if args.tls_mode == "implicit" else None))
     port = server.sockets[0].getsockname()[1]
     print(json.dumps({"port": port}), flush=True)
