@@ -710,6 +710,60 @@ load_entry (GateSpool *self, const char *id, GError **error)
   return entry;
 }
 
+/* A message the relay cannot send (@error says why) is listed as failed,
+ * with why and what happens to it.  Only in memory: should the problem go
+ * away (a file put back), the next reading of the queue sends it. */
+static void
+entry_mark_unusable (GateSpoolEntry *entry, const GError *error)
+{
+  entry->status = GATE_SPOOL_STATUS_FAILED;
+  g_free (entry->last_error);
+  /* Translators: %s says what is wrong, such as "The envelope of message
+   * “…” is unreadable". */
+  entry->last_error = g_strdup_printf (_ ("%s. The message will not be sent; its files are kept in the queue "
+                                          "folder until you delete it."),
+                                       error->message);
+}
+
+/* Content is renamed into place before its envelope and removed after it,
+ * so an envelope without content is never a step of the relay's own: the
+ * content was lost outside it (a failing disk, a file removed by hand),
+ * after the client was told the message was queued.  Returns FALSE with
+ * GATE_SPOOL_ERROR_INVALID then, or with G_FILE_ERROR_NOENT when the
+ * envelope is gone too (the message was removed meanwhile). */
+static gboolean
+check_content (GateSpool *self, const char *id, GError **error)
+{
+  g_autofree char *msg_path = spool_file (self, id, ".msg");
+  g_autofree char *env_path = NULL;
+
+  if (g_file_test (msg_path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  env_path = spool_file (self, id, ".env");
+  if (g_file_test (env_path, G_FILE_TEST_EXISTS))
+    g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID,
+                 _ ("The content of message “%s” is missing"), id);
+  else
+    g_set_error (error, G_FILE_ERROR, G_FILE_ERROR_NOENT, _ ("There is no message “%s” in the queue"), id);
+  return FALSE;
+}
+
+/* For holding or retrying a message: FALSE when its content is missing.
+ * Any other problem (no such message) is left to spool_update() to report.
+ * Not under the message's lock: the relay never takes the content away from
+ * a message it keeps. */
+static gboolean
+content_usable (GateSpool *self, const char *id, GError **error)
+{
+  g_autoptr (GError) local_error = NULL;
+
+  if (check_content (self, id, &local_error)
+      || !g_error_matches (local_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID))
+    return TRUE;
+  g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
 /* A message whose envelope cannot be read (damaged by hand, by the disk, or
  * by an old bug) is not sent, but it is not hidden either: it is listed as
  * failed, with why, for the user to look at and delete.  Holding or
@@ -731,11 +785,7 @@ entry_new_unreadable (GateSpool *self, const char *id, const GError *error)
     entry->received = (gint64)st.st_mtime;
   if (g_stat (msg_path, &st) == 0)
     entry->size = (gint64)st.st_size;
-  /* Translators: %s says what is wrong, such as "The envelope of message
-   * “…” is unreadable". */
-  entry->last_error = g_strdup_printf (_ ("%s. The message will not be sent; its files are kept in the queue "
-                                          "folder until you delete it."),
-                                       error->message);
+  entry_mark_unusable (entry, error);
   return entry;
 }
 
@@ -1064,29 +1114,25 @@ scan_folder (GateSpool *self, gboolean recover)
     g_hash_table_iter_init (&iter, envs);
     while (g_hash_table_iter_next (&iter, (gpointer *)&id, NULL))
       {
-        g_autofree char *msg_path = spool_file (self, id, ".msg");
         g_autoptr (GError) local_error = NULL;
         GateSpoolEntry *entry;
 
-        if (!g_file_test (msg_path, G_FILE_TEST_EXISTS))
-          {
-            /* A delete interrupted between its unlinks: finish it. */
-            if (recover)
-              {
-                remove_files (self, id);
-                removed = TRUE;
-              }
-            continue;
-          }
         entry = load_entry (self, id, &local_error);
-        if (entry == NULL)
+        if (entry == NULL || !check_content (self, id, &local_error))
           {
-            /* The relay's log says so; a listing shows it anyway. */
+            /* The relay's log says so; a listing shows it anyway, with
+             * its envelope when that can be read. */
             if (recover)
               g_message (_ ("Message %s will not be sent: %s"), id, local_error->message);
             if (!g_error_matches (local_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID))
-              continue;
-            entry = entry_new_unreadable (self, id, local_error);
+              {
+                g_clear_pointer (&entry, gate_spool_entry_unref);
+                continue;
+              }
+            if (entry == NULL)
+              entry = entry_new_unreadable (self, id, local_error);
+            else
+              entry_mark_unusable (entry, local_error);
           }
         if (recover && entry->status == GATE_SPOOL_STATUS_IN_FLIGHT)
           {
@@ -1140,12 +1186,18 @@ reload_id (GateSpool *self, const char *id)
         return;
     }
   entry = load_entry (self, id, &error);
-  if (entry == NULL)
+  if (entry == NULL || !check_content (self, id, &error))
     {
       g_debug ("Reloading %s: %s", id, error->message);
       if (!g_error_matches (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID))
-        return;
-      entry = entry_new_unreadable (self, id, error);
+        {
+          g_clear_pointer (&entry, gate_spool_entry_unref);
+          return;
+        }
+      if (entry == NULL)
+        entry = entry_new_unreadable (self, id, error);
+      else
+        entry_mark_unusable (entry, error);
     }
   keep_unwritten_claim (self, entry);
   spool_set_entry (self, id, entry);
@@ -2555,6 +2607,8 @@ gate_spool_hold (GateSpool *self, const char *id, GError **error)
 {
   g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
   g_return_val_if_fail (id != NULL, NULL);
+  if (!content_usable (self, id, error))
+    return NULL;
   return spool_update (self, id, hold_func, NULL, NULL, error);
 }
 
@@ -2584,6 +2638,8 @@ gate_spool_retry (GateSpool *self, const char *id, GError **error)
 {
   g_return_val_if_fail (GATE_IS_SPOOL (self), NULL);
   g_return_val_if_fail (id != NULL, NULL);
+  if (!content_usable (self, id, error))
+    return NULL;
   return spool_update (self, id, retry_func, NULL, NULL, error);
 }
 

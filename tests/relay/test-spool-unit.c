@@ -1097,6 +1097,76 @@ test_unreadable_listed (Fixture *f, gconstpointer data)
     g_assert_false (g_str_has_prefix (files->pdata[i], id));
 }
 
+/* A message whose content file is gone (a failing disk, a file removed by
+ * hand) after it was accepted: kept and listed as failed, with its envelope
+ * and why, never sent and never removed by the relay; hold and retry say
+ * why; delete removes it. */
+static void
+test_content_missing (Fixture *f, gconstpointer data)
+{
+  const char *rcpts[] = { "a@example.test", "b@example.test", NULL };
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_autoptr (GateSpool) other = NULL;
+  g_autoptr (GateSpoolEntry) stored = NULL;
+  g_autoptr (GateSpoolEntry) e = NULL;
+  g_autoptr (GPtrArray) files = NULL;
+  g_autofree char *id = NULL;
+  g_autofree char *msg_path = NULL;
+  g_autofree char *env_path = NULL;
+
+  g_assert_no_error (error);
+  stored = store_message (spool, 1, rcpts);
+  id = g_strdup (gate_spool_entry_get_id (stored));
+  g_clear_object (&spool);
+  msg_path = g_strconcat (f->dir, G_DIR_SEPARATOR_S, id, ".msg", NULL);
+  env_path = g_strconcat (f->dir, G_DIR_SEPARATOR_S, id, ".env", NULL);
+  g_assert_cmpint (g_unlink (msg_path), ==, 0);
+
+  for (guint round = 0; round < 2; round++)
+    {
+      spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_file_test (env_path, G_FILE_TEST_EXISTS));
+      e = gate_spool_lookup (spool, id);
+      g_assert_nonnull (e);
+      g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_FAILED);
+      g_assert_cmpuint (gate_spool_entry_get_n_recipients (e), ==, 2);
+      g_assert_cmpstr (gate_spool_entry_get_recipient (e, 1), ==, "b@example.test");
+      g_test_message ("%s", gate_spool_entry_get_last_error (e));
+      g_assert_nonnull (strstr (gate_spool_entry_get_last_error (e), "content"));
+      g_assert_nonnull (strstr (gate_spool_entry_get_last_error (e), "missing"));
+      g_assert_nonnull (strstr (gate_spool_entry_get_last_error (e), "will not be sent"));
+      g_clear_pointer (&e, gate_spool_entry_unref);
+      g_assert_null (gate_spool_claim (spool, id, &error));
+      g_clear_error (&error);
+      g_assert_null (gate_spool_retry (spool, id, &error));
+      g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID);
+      g_clear_error (&error);
+      g_clear_object (&spool);
+    }
+
+  other = gate_spool_open (f->dir, 0, &error);
+  g_assert_no_error (error);
+  e = gate_spool_lookup (other, id);
+  g_assert_nonnull (e);
+  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_FAILED);
+  g_clear_pointer (&e, gate_spool_entry_unref);
+  g_assert_null (gate_spool_hold (other, id, &error));
+  g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_null (gate_spool_retry (other, id, &error));
+  g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID);
+  g_clear_error (&error);
+
+  g_assert_true (gate_spool_delete (other, id, &error));
+  g_assert_no_error (error);
+  g_assert_null (gate_spool_lookup (other, id));
+  files = list_files (f->dir);
+  for (guint i = 0; i < files->len; i++)
+    g_assert_false (g_str_has_prefix (files->pdata[i], id));
+}
+
 static void
 test_recovery (Fixture *f, gconstpointer data)
 {
@@ -1326,6 +1396,7 @@ main (int argc, char **argv)
   g_test_add ("/spool/recovery", Fixture, NULL, fixture_setup, test_recovery, fixture_teardown);
   g_test_add ("/spool/unreadable-listed", Fixture, NULL, fixture_setup, test_unreadable_listed,
               fixture_teardown);
+  g_test_add ("/spool/content-missing", Fixture, NULL, fixture_setup, test_content_missing, fixture_teardown);
   g_test_add ("/spool/crash", Fixture, NULL, fixture_setup, test_crash, fixture_teardown);
   return g_test_run ();
 }
