@@ -46,6 +46,12 @@ export GSK_RENDERER=cairo
 # The accessibility bridge must be on for dogtail to see the window.
 unset NO_AT_BRIDGE
 export POSTGATE_GUI_TMP="$tmp"
+# Under the sanitizers: no leak check for the GUI.  GTK, fontconfig and the
+# OpenGL driver keep caches for the life of the process, and the full stacks
+# the leak check needs slow every allocation of a GUI past the tests' waits.
+if [ -n "${ASAN_OPTIONS:-}" ]; then
+  export ASAN_OPTIONS="$ASAN_OPTIONS:detect_leaks=0:fast_unwind_on_malloc=1"
+fi
 # Warnings stay fatal for Postgate (the test hands them on), not for the
 # accessibility library inside the test driver, which warns while windows
 # come and go.

@@ -135,6 +135,9 @@ def run(mode):
     env_before = os.environ.get("GATE_SPOOL_SYNC")
     if mode:
         os.environ["GATE_SPOOL_SYNC"] = mode
+    # Under the sanitizers: the leak check cannot run in a traced process.
+    if os.environ.get("ASAN_OPTIONS") and ":detect_leaks=0" not in os.environ["ASAN_OPTIONS"]:
+        os.environ["ASAN_OPTIONS"] += ":detect_leaks=0"
     try:
         # -D: strace runs beside the relay, not as its parent, so that the
         # harness's own stop (SIGTERM) reaches the relay.
