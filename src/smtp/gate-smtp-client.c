@@ -11,6 +11,7 @@
 
 #include "gate-data-encoder.h"
 #include "gate-readable-source.h"
+#include "gate-tls-warm-up.h"
 
 /* The reader keeps at most this much unread input: enough for the longest
  * line a server may send plus a few more, never more whatever it sends. */
@@ -1414,7 +1415,12 @@ on_connected (GObject *source, GAsyncResult *result, gpointer data)
   if (self->security == GATE_SMTP_SECURITY_TLS)
     start_tls (task);
   else
-    read_greeting (task);
+    {
+      /* With STARTTLS, three replies come before TLS is needed. */
+      if (self->security == GATE_SMTP_SECURITY_STARTTLS)
+        gate_tls_warm_up ();
+      read_greeting (task);
+    }
 }
 
 /* ------------------------------------------------------------------------ */
