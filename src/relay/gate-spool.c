@@ -789,6 +789,28 @@ entry_new_unreadable (GateSpool *self, const char *id, const GError *error)
   return entry;
 }
 
+/* Reads message @id for the queue's list: its entry; or, when it cannot be
+ * sent (its envelope unreadable, its content missing), a failed entry that
+ * says why, with *@problem set too; or NULL, with *@problem set, when it is
+ * gone or cannot be read at all. */
+static GateSpoolEntry *
+load_listed_entry (GateSpool *self, const char *id, GError **problem)
+{
+  GateSpoolEntry *entry = load_entry (self, id, problem);
+
+  if (entry != NULL && check_content (self, id, problem))
+    return entry;
+  if (!g_error_matches (*problem, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID))
+    {
+      g_clear_pointer (&entry, gate_spool_entry_unref);
+      return NULL;
+    }
+  if (entry == NULL)
+    return entry_new_unreadable (self, id, *problem);
+  entry_mark_unusable (entry, *problem);
+  return entry;
+}
+
 /* Keeps a small message's content for its first sending, within a bound:
  * when the forwarder lags far behind, the rest is read back from disk. */
 #define CONTENTS_MAX_SIZE (4 * 1024 * 1024)
@@ -1117,23 +1139,12 @@ scan_folder (GateSpool *self, gboolean recover)
         g_autoptr (GError) local_error = NULL;
         GateSpoolEntry *entry;
 
-        entry = load_entry (self, id, &local_error);
-        if (entry == NULL || !check_content (self, id, &local_error))
-          {
-            /* The relay's log says so; a listing shows it anyway, with
-             * its envelope when that can be read. */
-            if (recover)
-              g_message (_ ("Message %s will not be sent: %s"), id, local_error->message);
-            if (!g_error_matches (local_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID))
-              {
-                g_clear_pointer (&entry, gate_spool_entry_unref);
-                continue;
-              }
-            if (entry == NULL)
-              entry = entry_new_unreadable (self, id, local_error);
-            else
-              entry_mark_unusable (entry, local_error);
-          }
+        entry = load_listed_entry (self, id, &local_error);
+        /* The relay's log says so; a listing shows it anyway. */
+        if (local_error != NULL && recover)
+          g_message (_ ("Message %s will not be sent: %s"), id, local_error->message);
+        if (entry == NULL)
+          continue;
         if (recover && entry->status == GATE_SPOOL_STATUS_IN_FLIGHT)
           {
             g_autoptr (GError) write_error = NULL;
@@ -1185,20 +1196,11 @@ reload_id (GateSpool *self, const char *id)
       if (!g_file_test (msg_path, G_FILE_TEST_EXISTS))
         return;
     }
-  entry = load_entry (self, id, &error);
-  if (entry == NULL || !check_content (self, id, &error))
-    {
-      g_debug ("Reloading %s: %s", id, error->message);
-      if (!g_error_matches (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID))
-        {
-          g_clear_pointer (&entry, gate_spool_entry_unref);
-          return;
-        }
-      if (entry == NULL)
-        entry = entry_new_unreadable (self, id, error);
-      else
-        entry_mark_unusable (entry, error);
-    }
+  entry = load_listed_entry (self, id, &error);
+  if (error != NULL)
+    g_debug ("Reloading %s: %s", id, error->message);
+  if (entry == NULL)
+    return;
   keep_unwritten_claim (self, entry);
   spool_set_entry (self, id, entry);
 }

@@ -5,7 +5,6 @@ keyring, AT-SPI)."""
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -239,6 +238,26 @@ def choose_in_combo(mnemonic, item_name):
         key("Down")
         time.sleep(0.2)
     key("Return")
+
+
+def add_profile(app, port):
+    """A new profile for the local test server on @port ("Other SMTP server",
+    localhost, user "user", sender sender@example.test), its password typed
+    as a user would (the field's mnemonic, then Enter) and in the keyring."""
+    click(find(app, "Add profile", "push button"))
+    find(app, "New profile", "list item")
+    choose_in_combo("alt+p", "Other SMTP server")
+    wait_for("the server field to be editable",
+             lambda: find(app, "Outgoing server", "text").getState().contains(pyatspi.STATE_EDITABLE))
+    set_text(find(app, "Outgoing server", "text"), "localhost")
+    set_text(find(app, "Port", "text"), str(port))
+    set_text(find(app, "User name", "text"), "user")
+    set_text(find(app, "Sender name", "text"), "Postgate Test")
+    set_text(find(app, "Sender address", "text"), "sender@example.test")
+    mnemonic("alt+w")
+    type_text(TEST_PASSWORD)
+    key("Return")
+    wait_for("the password in the keyring", lambda: keyring_password() == TEST_PASSWORD)
 
 
 def run(main):

@@ -12,11 +12,8 @@ hold them, and nothing outside sees them."""
 import glob
 import os
 
-import pyatspi
-
-from guitest import (TEST_PASSWORD, choose_in_combo, click, fail, find, find_prefix, get_text, key,
-                     keyring_password, launch, log, make_certs, mnemonic, quit_app, run, screenshot, set_text,
-                     start_server, type_text, wait_for)
+from guitest import (TEST_PASSWORD, add_profile, click, fail, find, find_prefix, get_text, launch, log, make_certs,
+                     mnemonic, quit_app, run, screenshot, set_text, start_server, wait_for)
 
 # The client gives up on a greeting after 60 s; the silent server outlives that.
 LIFETIME = 200
@@ -30,19 +27,7 @@ def main():
     _, _, maildir = start_server(certs, "--port", "2525", lifetime=LIFETIME)
 
     proc, app = launch()
-    click(find(app, "Add profile", "push button"))
-    find(app, "New profile", "list item")
-    choose_in_combo("alt+p", "Other SMTP server")
-    wait_for("the server field to be editable",
-             lambda: find(app, "Outgoing server", "text").getState().contains(pyatspi.STATE_EDITABLE))
-    set_text(find(app, "Outgoing server", "text"), "localhost")
-    set_text(find(app, "Port", "text"), "25")
-    set_text(find(app, "User name", "text"), "user")
-    set_text(find(app, "Sender address", "text"), "sender@example.test")
-    mnemonic("alt+w")
-    type_text(TEST_PASSWORD)
-    key("Return")
-    wait_for("the password in the keyring", lambda: keyring_password() == TEST_PASSWORD)
+    add_profile(app, 25)
     mnemonic("alt+v")  # opens "Advanced"
     set_text(find(app, "Extra trusted certificate authority (file)", "text"), os.path.join(certs, "ca.pem"))
 

@@ -12,9 +12,7 @@ import os
 import subprocess
 import time
 
-import pyatspi
-
-from guitest import (TEST_PASSWORD, choose_in_combo, click, fail, find, find_prefix, get_text, is_visible, key,
+from guitest import (TEST_PASSWORD, add_profile, click, fail, find, find_prefix, get_text, is_visible, key,
                      keyring_password, launch, log, make_certs, mnemonic, quit_app, run, screenshot, set_text,
                      start_server, type_text, wait_for)
 
@@ -27,23 +25,8 @@ def main():
     proc, app = launch()
     screenshot("01-empty")
 
-    # A new profile, set up for the local server.
-    click(find(app, "Add profile", "push button"))
-    find(app, "New profile", "list item")
-    choose_in_combo("alt+p", "Other SMTP server")
-    wait_for("the server field to be editable",
-             lambda: find(app, "Outgoing server", "text").getState().contains(pyatspi.STATE_EDITABLE))
-    set_text(find(app, "Outgoing server", "text"), "localhost")
-    set_text(find(app, "Port", "text"), str(port))
-    set_text(find(app, "User name", "text"), "user")
-    set_text(find(app, "Sender name", "text"), "Postgate Test")
-    set_text(find(app, "Sender address", "text"), "sender@example.test")
-
-    # The password is typed, as a user would: the field's mnemonic, then Enter.
-    mnemonic("alt+w")
-    type_text(TEST_PASSWORD)
-    key("Return")
-    wait_for("the password in the keyring", lambda: keyring_password() == TEST_PASSWORD)
+    # A new profile, set up for the local server, the password typed.
+    add_profile(app, port)
     find(app, "A password is saved in the keyring. Type a new one and press Enter to replace it.", "label")
 
     mnemonic("alt+v")  # opens "Advanced"

@@ -9,7 +9,7 @@ import time
 
 import pyatspi
 
-from guitest import (click, fail, find, is_visible, key, launch, log, lookup, mnemonic, quit_app, run, screenshot,
+from guitest import (click, fail, find, is_visible, key, launch, log, lookup, quit_app, run, screenshot,
                      type_text, wait_for)
 
 

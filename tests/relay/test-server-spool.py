@@ -6,7 +6,6 @@ the relay under load (every message that got a 250 survives)."""
 import importlib.util
 import os
 import resource
-import shutil
 import signal
 import smtplib
 import subprocess

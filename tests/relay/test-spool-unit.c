@@ -1041,16 +1041,44 @@ test_owner_note (Fixture *f, gconstpointer data)
 /* A message whose envelope was damaged is neither sent nor hidden: listed as
  * failed with the reason, by the owner and by another program; holding or
  * retrying it says what is wrong; deleting it works. */
+/* Message @id in the queue folder @dir cannot be sent: another process (the
+ * command line) lists it as failed, cannot hold or retry it and is told
+ * why, and can delete it, files and all. */
+static void
+assert_unusable_then_deleted (const char *dir, const char *id)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpool) other = gate_spool_open (dir, 0, &error);
+  g_autoptr (GateSpoolEntry) e = NULL;
+  g_autoptr (GPtrArray) files = NULL;
+
+  g_assert_no_error (error);
+  e = gate_spool_lookup (other, id);
+  g_assert_nonnull (e);
+  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_FAILED);
+  g_assert_null (gate_spool_retry (other, id, &error));
+  g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_null (gate_spool_hold (other, id, &error));
+  g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID);
+  g_clear_error (&error);
+
+  g_assert_true (gate_spool_delete (other, id, &error));
+  g_assert_no_error (error);
+  g_assert_null (gate_spool_lookup (other, id));
+  files = list_files (dir);
+  for (guint i = 0; i < files->len; i++)
+    g_assert_false (g_str_has_prefix (files->pdata[i], id));
+}
+
 static void
 test_unreadable_listed (Fixture *f, gconstpointer data)
 {
   const char *rcpts[] = { "a@example.test", NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
-  g_autoptr (GateSpool) other = NULL;
   g_autoptr (GateSpoolEntry) stored = NULL;
   g_autoptr (GateSpoolEntry) e = NULL;
-  g_autoptr (GPtrArray) files = NULL;
   g_autofree char *id = NULL;
   g_autofree char *env_name = NULL;
 
@@ -1076,25 +1104,7 @@ test_unreadable_listed (Fixture *f, gconstpointer data)
   g_assert_null (gate_spool_claim (spool, id, &error));
   g_clear_error (&error);
 
-  other = gate_spool_open (f->dir, 0, &error);
-  g_assert_no_error (error);
-  e = gate_spool_lookup (other, id);
-  g_assert_nonnull (e);
-  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_FAILED);
-  g_clear_pointer (&e, gate_spool_entry_unref);
-  g_assert_null (gate_spool_retry (other, id, &error));
-  g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID);
-  g_clear_error (&error);
-  g_assert_null (gate_spool_hold (other, id, &error));
-  g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID);
-  g_clear_error (&error);
-
-  g_assert_true (gate_spool_delete (other, id, &error));
-  g_assert_no_error (error);
-  g_assert_null (gate_spool_lookup (other, id));
-  files = list_files (f->dir);
-  for (guint i = 0; i < files->len; i++)
-    g_assert_false (g_str_has_prefix (files->pdata[i], id));
+  assert_unusable_then_deleted (f->dir, id);
 }
 
 /* A message whose content file is gone (a failing disk, a file removed by
@@ -1107,10 +1117,8 @@ test_content_missing (Fixture *f, gconstpointer data)
   const char *rcpts[] = { "a@example.test", "b@example.test", NULL };
   g_autoptr (GError) error = NULL;
   g_autoptr (GateSpool) spool = gate_spool_open (f->dir, GATE_SPOOL_OPEN_OWNER, &error);
-  g_autoptr (GateSpool) other = NULL;
   g_autoptr (GateSpoolEntry) stored = NULL;
   g_autoptr (GateSpoolEntry) e = NULL;
-  g_autoptr (GPtrArray) files = NULL;
   g_autofree char *id = NULL;
   g_autofree char *msg_path = NULL;
   g_autofree char *env_path = NULL;
@@ -1146,25 +1154,7 @@ test_content_missing (Fixture *f, gconstpointer data)
       g_clear_object (&spool);
     }
 
-  other = gate_spool_open (f->dir, 0, &error);
-  g_assert_no_error (error);
-  e = gate_spool_lookup (other, id);
-  g_assert_nonnull (e);
-  g_assert_cmpint (gate_spool_entry_get_status (e), ==, GATE_SPOOL_STATUS_FAILED);
-  g_clear_pointer (&e, gate_spool_entry_unref);
-  g_assert_null (gate_spool_hold (other, id, &error));
-  g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID);
-  g_clear_error (&error);
-  g_assert_null (gate_spool_retry (other, id, &error));
-  g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID);
-  g_clear_error (&error);
-
-  g_assert_true (gate_spool_delete (other, id, &error));
-  g_assert_no_error (error);
-  g_assert_null (gate_spool_lookup (other, id));
-  files = list_files (f->dir);
-  for (guint i = 0; i < files->len; i++)
-    g_assert_false (g_str_has_prefix (files->pdata[i], id));
+  assert_unusable_then_deleted (f->dir, id);
 }
 
 static void
