@@ -524,7 +524,7 @@ entry_load_state (GateSpoolEntry *entry, const char *path)
   if (!g_key_file_load_from_file (kf, path, G_KEY_FILE_NONE, &error))
     {
       if (!g_error_matches (error, G_FILE_ERROR, G_FILE_ERROR_NOENT))
-        /* TRANSLATORS: the first %s is a message's number in the queue, the
+        /* Translators: the first %s is a message's number in the queue, the
          * second says what is wrong with the file. */
         g_warning (_ ("What the queue knew about message %s (its tries, whether it is held) cannot be read, "
                       "so it counts as waiting to be sent: %s"),
