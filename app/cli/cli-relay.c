@@ -66,8 +66,8 @@ static void
 print_engine_line (gboolean warning, const char *message)
 {
   if (warning)
-    /* Translators: a line of Postgate's output about a problem. */
-    print_line (_ ("warning: %s"), message);
+    /* Translators: a line of the relay's log about a problem. */
+    print_line (_ ("Warning: %s"), message);
   else
     print_line ("%s", message);
 }
@@ -75,7 +75,8 @@ print_engine_line (gboolean warning, const char *message)
 static void
 delivered_cb (GateRelay *relay, const char *id, const char *reply, gpointer user_data)
 {
-  print_line (_ ("forwarded %s: %s"), id, reply);
+  /* Translators: the second %s is the outgoing server's reply, as it gave it. */
+  print_line (_ ("Forwarded message %s: %s"), id, reply);
 }
 
 static void
@@ -86,20 +87,20 @@ deferred_cb (GateRelay *relay, const char *id, const char *reason, gint64 next, 
    * in the middle of a literal splits it for xgettext). */
   guint seconds = (guint)MIN (wait, (gint64)G_MAXUINT);
 
-  print_line (_ ("deferred %s, next try in %u s: %s"), id, seconds, reason);
+  print_line (_ ("Could not forward message %s yet; trying again in %u s: %s"), id, seconds, reason);
 }
 
 static void
 failed_cb (GateRelay *relay, const char *id, const char *reason, gpointer user_data)
 {
-  print_line (_ ("failed %s: %s"), id, reason);
+  print_line (_ ("Could not forward message %s; it stays in the queue as failed: %s"), id, reason);
 }
 
 static void
 recipient_failed_cb (GateRelay *relay, const char *id, const char *rcpt, const char *reason,
                      gpointer user_data)
 {
-  print_line (_ ("recipient %s of %s failed: %s"), rcpt, id, reason);
+  print_line (_ ("The outgoing server refused recipient %s of message %s: %s"), rcpt, id, reason);
 }
 
 /* The relay's own account of what it does: where it listens, each message it
@@ -113,7 +114,7 @@ log_cb (GateRelay *relay, const char *line, gpointer user_data)
 static void
 upstream_cb (GateRelay *relay, GParamSpec *pspec, gpointer user_data)
 {
-  print_line (_ ("outgoing server: %s"), gate_relay_get_upstream_state (relay));
+  print_line ("%s", gate_relay_get_upstream_state (relay));
 }
 
 static void
@@ -127,7 +128,7 @@ stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       fprintf (stderr, _ ("Could not stop cleanly: %s\n"), error->message);
       run->status = 1;
     }
-  print_line ("%s", _ ("stopped"));
+  print_line ("%s", _ ("Stopped"));
   g_main_loop_quit (run->loop);
 }
 
@@ -140,12 +141,12 @@ signal_cb (gpointer user_data)
     {
       /* A second signal: stop now; whatever was being sent is queued again
        * at the next start. */
-      print_line ("%s", _ ("stopping at once"));
+      print_line ("%s", _ ("Stopping now"));
       g_main_loop_quit (run->loop);
       return G_SOURCE_CONTINUE;
     }
   run->stopping = TRUE;
-  print_line ("%s", _ ("stopping: finishing the deliveries under way"));
+  print_line ("%s", _ ("Stopping: finishing the deliveries under way"));
   gate_relay_stop_async (run->relay, NULL, stopped_cb, run);
   return G_SOURCE_CONTINUE;
 }
@@ -302,7 +303,7 @@ gate_cli_relay (int argc, char **argv)
     }
 
   spool_path = gate_relay_dup_spool_path (relay);
-  print_line (_ ("queue folder: %s"), spool_path);
+  print_line (_ ("Queue folder: %s"), spool_path);
   {
     guint n = gate_relay_get_queue_length (relay);
 

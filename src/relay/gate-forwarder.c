@@ -415,7 +415,8 @@ connection_remove (Connection *conn)
   g_ptr_array_remove (self->connections, conn); /* frees it */
   notify_connections (self);
   if (count_connections (self, TRUE) == 0 && self->upstream_connected)
-    set_upstream_state (self, FALSE, _ ("Idle: the last connection to the outgoing server worked"));
+    set_upstream_state (self, FALSE,
+                        _ ("Nothing to send; the last connection to the outgoing server worked"));
 }
 
 static char *
@@ -595,8 +596,8 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   self->n_connect_failures = 0;
   self->connect_not_before = 0;
   {
-    g_autofree char *state
-        = g_strdup_printf (_ ("Connected to %s"), gate_smtp_client_get_host (conn->client));
+    g_autofree char *state = g_strdup_printf (_ ("Connected to the outgoing server %s"),
+                                              gate_smtp_client_get_host (conn->client));
 
     set_upstream_state (self, TRUE, state);
   }
@@ -1401,5 +1402,5 @@ gate_forwarder_init (GateForwarder *self)
   self->waiting = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   self->in_flight = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   self->connections = g_ptr_array_new_with_free_func ((GDestroyNotify)connection_free);
-  self->upstream_state = g_strdup (_ ("Not connected yet"));
+  self->upstream_state = g_strdup (_ ("Not connected to the outgoing server yet"));
 }

@@ -45,7 +45,7 @@ G_DECLARE_FINAL_TYPE (GateForwarder, gate_forwarder, GATE, FORWARDER, GObject)
  *   queue-length (guint): messages waiting or being sent (not failed ones)
  *   connections (guint): upstream connections open now
  *   upstream-connected (gboolean)
- *   upstream-state (string): "Connected to mail.example.com" or
+ *   upstream-state (string): "Connected to the outgoing server mail.example.com" or
  *     "Cannot reach the outgoing server: …", for a status line
  *   paced (gboolean): messages are due but wait for the hourly rate cap;
  *     back to FALSE once none waited for it for a few seconds

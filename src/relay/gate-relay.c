@@ -484,7 +484,8 @@ const char *
 gate_relay_get_upstream_state (GateRelay *self)
 {
   g_return_val_if_fail (GATE_IS_RELAY (self), NULL);
-  return self->forwarder != NULL ? gate_forwarder_get_upstream_state (self->forwarder) : _ ("Not running");
+  return self->forwarder != NULL ? gate_forwarder_get_upstream_state (self->forwarder)
+                                 : _ ("The relay is not running");
 }
 
 gboolean

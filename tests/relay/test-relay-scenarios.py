@@ -240,7 +240,7 @@ def scenario_clients(env):
     assert code == 0, listing
     assert "example.test" not in listing, "delivered messages remain in the queue:\n" + listing
     check_no_secret(env)
-    assert re.search(r"forwarded", env.relay_log()), env.relay_log()
+    assert re.search(r"Forwarded message", env.relay_log()), env.relay_log()
 
 
 def scenario_load(env):
@@ -301,7 +301,7 @@ def scenario_down_then_up(env):
     port = free_port()
     env.start_relay(upstream_port=port)
     ids = smtplib_send(env, 5)
-    wait_for("a deferral", lambda: "deferred" in env.relay_log(), 30)
+    wait_for("a deferral", lambda: "trying again in" in env.relay_log(), 30)
     code, listing = env.queue_list()
     assert code == 0, listing
     assert listing.count("relay.test") >= 5 or listing.count("device@example.test") >= 5 or len(
@@ -318,7 +318,7 @@ def scenario_retry_now(env):
     port = free_port()
     env.start_relay(upstream_port=port, retry_base=600, retry_max=600)
     ids = smtplib_send(env, 2)
-    wait_for("two deferrals", lambda: env.relay_log().count("deferred") >= 2, 30)
+    wait_for("two deferrals", lambda: env.relay_log().count("trying again in") >= 2, 30)
     env.start_upstream(port=port)
     time.sleep(1)
     assert not delivered_ids(env), "sent before the retry time without being asked"
@@ -365,8 +365,8 @@ def scenario_stop_in_flight(env):
     assert env.relay.wait(30 * SLOW) == 0, env.relay_log()
     assert delivered_ids(env) == [mid], env.upstream_events()
     text = env.relay_log()
-    assert "stopping" in text and "forwarded" in text, text
-    assert text.index("stopping") < text.index("forwarded"), "the delivery ended before the signal:\n" + text
+    assert "Stopping" in text and "Forwarded message" in text, text
+    assert text.index("Stopping") < text.index("Forwarded message"), "the delivery ended before the signal:\n" + text
     code, listing = env.queue_list()
     assert code == 0 and "device@example.test" not in listing, listing
 
@@ -378,7 +378,7 @@ def scenario_tempfail(env):
     ids = smtplib_send(env, 3)
     wait_for("delivery after a retry", lambda: set(ids) <= set(delivered_ids(env)), 40)
     assert len(env.upstream_events("tempfail")) >= 3
-    assert "deferred" in env.relay_log(), env.relay_log()
+    assert "trying again in" in env.relay_log(), env.relay_log()
     assert env.stop_relay() == 0
 
 
@@ -460,7 +460,7 @@ def scenario_permanent(env):
     env.start_upstream("--reject-data")
     env.start_relay()
     smtplib_send(env, 1)
-    wait_for("the failure", lambda: "failed" in env.relay_log(), 30)
+    wait_for("the failure", lambda: "stays in the queue as failed" in env.relay_log(), 30)
     assert "554" in env.relay_log(), env.relay_log()
     assert env.stop_relay() == 0
     code, listing = env.queue_list()
@@ -483,7 +483,7 @@ def scenario_recipients(env):
     env.start_relay()
     [mid] = smtplib_send(env, 1, to=("a@example.test", "bad@example.test", "c@example.test"))
     [mid2] = smtplib_send(env, 1, to=("d@example.test", "busy@example.test"))
-    wait_for("the refused recipient reported", lambda: "bad@example.test" in env.relay_log(), 30)
+    wait_for("the refused recipient reported", lambda: "refused recipient bad@example.test of message" in env.relay_log(), 30)
     wait_for("the busy recipient retried", lambda: [e for e in env.upstream_events("message")
                                                    if "busy@example.test" in e["rcpts"]], 30)
     events = env.upstream_events("message")
@@ -504,7 +504,7 @@ def scenario_max_age(env):
     port = free_port()
     env.start_relay("--max-age", "2", upstream_port=port)
     smtplib_send(env, 1)
-    wait_for("the failure", lambda: "failed" in env.relay_log(), 30)
+    wait_for("the failure", lambda: "stays in the queue as failed" in env.relay_log(), 30)
     code, listing = env.queue_list()
     assert code == 0 and ("too long" in listing or "failed" in listing.lower()), listing
     assert env.relay.poll() is None
@@ -540,7 +540,7 @@ def scenario_power_loss(env, at_next_overwrite=True):
         port = free_port()
         env.start_relay(upstream_port=port)
         held = smtplib_send(env, 1)[0]
-        wait_for("a deferral", lambda: "deferred" in env.relay_log(), 30)
+        wait_for("a deferral", lambda: "trying again in" in env.relay_log(), 30)
         held_id = re.search(r"Accepted message (\S+)", env.relay_log()).group(1)
         result = subprocess.run([CLI, "queue", "hold", held_id, "--spool", env.spool], capture_output=True,
                                 text=True, timeout=30 * SLOW)
