@@ -16,7 +16,7 @@ POSTGATE_TEST_PACKAGES=(
   python3 python3-aiosmtpd swaks libnet-ssleay-perl libio-socket-ssl-perl curl msmtp openssl postfix stunnel4
   gnome-keyring dbus-daemon dbus-x11 libsecret-tools dnsmasq-base iproute2
   xvfb xauth at-spi2-core python3-dogtail python3-gi gir1.2-atspi-2.0 xdotool imagemagick
-  gtk-4-examples gcc-mingw-w64-x86-64 libclang-rt-14-dev time strace python3-fusepy
+  gtk-4-examples gcc-mingw-w64-x86-64 libclang-rt-14-dev time strace python3-fusepy systemd
 )
 
 postgate_missing_packages () {

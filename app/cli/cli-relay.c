@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli-commands.h"
 #include "cli-connection-options.h"
@@ -28,15 +29,36 @@ typedef struct
   int status;
 } RelayRun;
 
-static void print_line (const char *format, ...) G_GNUC_PRINTF (1, 2);
+typedef enum
+{
+  LINE_INFO,
+  LINE_WARNING,
+} LineLevel;
+
+/* Under systemd, standard output may be the journal (JOURNAL_STREAM names
+ * it): the journal stamps each line with its own time, and reads a "<4>"
+ * in front of a line as "warning" (sd-daemon(3)). */
+static gboolean
+output_is_journal (void)
+{
+  const char *stream = g_getenv ("JOURNAL_STREAM");
+  unsigned long long dev, ino;
+  struct stat st;
+
+  return stream != NULL && sscanf (stream, "%llu:%llu", &dev, &ino) == 2 && fstat (fileno (stdout), &st) == 0
+         && (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+static void print_line_at (LineLevel level, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 static void
-print_line (const char *format, ...)
+print_line_at (LineLevel level, const char *format, ...)
 {
   /* A busy relay prints two lines a message: the time stamp is made once a
    * second, not for every line. */
   static gint64 stamp_second = -1;
   static char *stamp = NULL;
+  static int to_journal = -1;
   gint64 second = g_get_real_time () / G_USEC_PER_SEC;
   g_autofree char *text = NULL;
   va_list args;
@@ -45,6 +67,17 @@ print_line (const char *format, ...)
   static GMutex lock;
   g_autoptr (GMutexLocker) locker = g_mutex_locker_new (&lock);
 
+  va_start (args, format);
+  text = g_strdup_vprintf (format, args);
+  va_end (args);
+  if (to_journal < 0)
+    to_journal = output_is_journal ();
+  if (to_journal)
+    {
+      printf ("%s%s\n", level == LINE_WARNING ? "<4>" : "", text);
+      fflush (stdout);
+      return;
+    }
   if (second != stamp_second)
     {
       g_autoptr (GDateTime) now = gate_local_time_now ();
@@ -53,12 +86,12 @@ print_line (const char *format, ...)
       stamp = g_date_time_format (now, "%Y-%m-%d %H:%M:%S");
       stamp_second = second;
     }
-  va_start (args, format);
-  text = g_strdup_vprintf (format, args);
-  va_end (args);
   printf ("%s %s\n", stamp, text);
   fflush (stdout);
 }
+
+#define print_line(...) print_line_at (LINE_INFO, __VA_ARGS__)
+#define print_warning_line(...) print_line_at (LINE_WARNING, __VA_ARGS__)
 
 /* The engine's own log lines (a message put back in the queue at start, a
  * file that could not be removed) in the relay's format. */
@@ -67,7 +100,7 @@ print_engine_line (gboolean warning, const char *message)
 {
   if (warning)
     /* Translators: a line of the relay's log about a problem. */
-    print_line (_ ("Warning: %s"), message);
+    print_warning_line (_ ("Warning: %s"), message);
   else
     print_line ("%s", message);
 }
@@ -93,14 +126,14 @@ deferred_cb (GateRelay *relay, const char *id, const char *reason, gint64 next, 
 static void
 failed_cb (GateRelay *relay, const char *id, const char *reason, gpointer user_data)
 {
-  print_line (_ ("Could not forward message %s; it stays in the queue as failed: %s"), id, reason);
+  print_warning_line (_ ("Message %s stays in the queue as failed: %s"), id, reason);
 }
 
 static void
 recipient_failed_cb (GateRelay *relay, const char *id, const char *rcpt, const char *reason,
                      gpointer user_data)
 {
-  print_line (_ ("The outgoing server refused recipient %s of message %s: %s"), rcpt, id, reason);
+  print_warning_line (_ ("Message %s, recipient %s: %s"), id, rcpt, reason);
 }
 
 /* The relay's own account of what it does: where it listens, each message it

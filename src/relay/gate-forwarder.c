@@ -681,6 +681,9 @@ settle_result (GateForwarder *self, const char *id, GateSpoolEntry *entry, GateS
 {
   g_autoptr (GPtrArray) delivered = g_ptr_array_new ();
   g_autoptr (GString) temporary = g_string_new (NULL);
+  g_autoptr (GString) refused = g_string_new (NULL);
+  g_autofree char *refused_reason = NULL;
+  gboolean any_delivered;
   GateSmtpReply *final = gate_smtp_send_result_get_final_reply (result);
   g_autofree char *final_line = final != NULL ? reply_to_line (final) : g_strdup ("250");
   gboolean removed = FALSE;
@@ -715,6 +718,9 @@ settle_result (GateForwarder *self, const char *id, GateSpoolEntry *entry, GateS
 
           gate_spool_set_recipients (self->spool, id, one, GATE_SPOOL_RECIPIENT_FAILED, line, NULL);
           g_signal_emit (self, signals[SIGNAL_RECIPIENT_FAILED], 0, id, rcpt, why);
+          if (refused->len > 0)
+            g_string_append (refused, "; ");
+          g_string_append_printf (refused, "%s (%s)", rcpt, line);
         }
       else
         {
@@ -725,7 +731,8 @@ settle_result (GateForwarder *self, const char *id, GateSpoolEntry *entry, GateS
           g_string_append_printf (temporary, "%s: %s", rcpt, line);
         }
     }
-  if (delivered->len > 0)
+  any_delivered = delivered->len > 0;
+  if (any_delivered)
     {
       g_ptr_array_add (delivered, NULL);
       gate_spool_set_recipients (self->spool, id, (const char *const *)delivered->pdata,
@@ -740,16 +747,22 @@ settle_result (GateForwarder *self, const char *id, GateSpoolEntry *entry, GateS
       return defer_or_fail (self, id, entry, reason);
     }
 
-  after = gate_spool_finish_attempt (self->spool, id, 0, NULL, &removed, &error);
+  /* What the queue keeps as the reason the message failed: whom the server
+   * refused, and that the others have it. */
+  if (refused->len > 0 && any_delivered)
+    refused_reason = g_strdup_printf (
+        _ ("The outgoing server refused some recipients, %s; the others got the message"), refused->str);
+  else if (refused->len > 0)
+    refused_reason = g_strdup_printf (_ ("The outgoing server refused some recipients: %s"), refused->str);
+  after = gate_spool_finish_attempt (self->spool, id, 0, refused_reason, &removed, &error);
   if (removed)
     g_signal_emit (self, signals[SIGNAL_DELIVERED], 0, id, final_line);
   else if (after != NULL && gate_spool_entry_get_status (after) == GATE_SPOOL_STATUS_FAILED)
     {
       const char *last = gate_spool_entry_get_last_error (after);
-      g_autofree char *why
-          = g_strdup_printf (_ ("The outgoing server refused some recipients: %s"), last != NULL ? last : "");
 
-      g_signal_emit (self, signals[SIGNAL_FAILED], 0, id, why);
+      g_signal_emit (self, signals[SIGNAL_FAILED], 0, id,
+                     last != NULL ? last : _ ("The outgoing server refused some recipients"));
     }
   return after;
 }

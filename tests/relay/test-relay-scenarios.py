@@ -483,7 +483,11 @@ def scenario_recipients(env):
     env.start_relay()
     [mid] = smtplib_send(env, 1, to=("a@example.test", "bad@example.test", "c@example.test"))
     [mid2] = smtplib_send(env, 1, to=("d@example.test", "busy@example.test"))
-    wait_for("the refused recipient reported", lambda: "refused recipient bad@example.test of message" in env.relay_log(), 30)
+    wait_for("the refused recipient reported",
+             lambda: ", recipient bad@example.test: The outgoing server refused" in env.relay_log(), 30)
+    wait_for("the message failed for that recipient alone",
+             lambda: re.search(r"stays in the queue as failed: The outgoing server refused some recipients, "
+                               r"bad@example\.test \(550 [^)]*\); the others got the message", env.relay_log()), 30)
     wait_for("the busy recipient retried", lambda: [e for e in env.upstream_events("message")
                                                    if "busy@example.test" in e["rcpts"]], 30)
     events = env.upstream_events("message")
@@ -495,6 +499,7 @@ def scenario_recipients(env):
     code, listing = env.queue_list()
     assert code == 0, listing
     assert "bad@example.test" in listing and "550" in listing, listing
+    assert "the others got the message" in listing, listing
     assert "busy@example.test" not in listing, listing
 
 

@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""The relay as the systemd user service Postgate installs
+(data/postgate-relay@.service.in), run as systemd would run it.
+
+  test-relay-service.py UNIT_FILE
+
+The unit file is checked with `systemd-analyze verify`, then its ExecStart=
+is run as it stands, for the profile "Front Office" (an instance name with
+an escaped space), with its password in a real keyring (run this under
+tests/profiles/with-keyring.sh) and standard output a stream the relay is
+told is the journal (JOURNAL_STREAM, as systemd sets it).  It must listen
+on its default 127.0.0.1:2525 (hence tests/servers/in-own-network.sh: a
+network namespace of the test's own), forward mail through the profile,
+print lines without its own time stamps, mark a refused recipient and the
+failed message as warnings ("<4>"), and stop cleanly on the unit's KillSignal.
+"""
+
+import importlib.util
+import os
+import re
+import shlex
+import signal
+import smtplib
+import subprocess
+import sys
+import threading
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+spec = importlib.util.spec_from_file_location("scenarios", os.path.join(HERE, "test-relay-scenarios.py"))
+scenarios = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(scenarios)
+
+CLI = scenarios.CLI
+PROFILE = "Front Office"
+INSTANCE = r"Front\x20Office"  # systemd-escape "Front Office"
+SIGNALS = {"SIGTERM": signal.SIGTERM, "SIGINT": signal.SIGINT}
+
+
+def read_unit(path):
+    """The [Service] settings of the unit, as a dict of lists."""
+    settings = {}
+    section = None
+    with open(path) as f:
+        for line in f:
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            if line.startswith("["):
+                section = line.strip("[]")
+                continue
+            key, _, value = line.partition("=")
+            settings.setdefault((section, key), []).append(value)
+    return settings
+
+
+def verify_unit(unit_path, workdir):
+    """systemd-analyze verify, on a copy named as an instance and pointing at
+    the postgate-cli of this build (verify checks the program exists)."""
+    with open(unit_path) as f:
+        text = f.read()
+    exec_start = re.search(r"^ExecStart=(\S+)", text, re.M).group(1)
+    assert exec_start.endswith("/postgate-cli"), exec_start
+    copy = os.path.join(workdir, "postgate-relay@%s.service" % INSTANCE)
+    with open(copy, "w") as f:
+        f.write(text.replace(exec_start, CLI))
+    result = subprocess.run(["systemd-analyze", "verify", copy], capture_output=True, text=True, timeout=60)
+    output = (result.stdout + result.stderr).strip()
+    assert result.returncode == 0 and copy not in output and "postgate-relay@" not in output, \
+        "systemd-analyze verify:\n" + output
+
+
+class Lines(threading.Thread):
+    """Collects what the relay writes to its "journal" stream."""
+
+    def __init__(self, fd):
+        super().__init__(daemon=True)
+        self.file = os.fdopen(fd, "r", errors="replace")
+        self.lines = []
+        self.lock = threading.Lock()
+
+    def run(self):
+        for line in self.file:
+            with self.lock:
+                self.lines.append(line.rstrip("\n"))
+
+    def text(self):
+        with self.lock:
+            return "\n".join(self.lines)
+
+
+def run(env, unit_path):
+    unit = read_unit(unit_path)
+    verify_unit(unit_path, env.dir)
+
+    [exec_start] = unit[("Service", "ExecStart")]
+    argv = shlex.split(exec_start)
+    assert argv[1:] == ["relay", "--profile", "%I"], argv
+    kill_signal = SIGNALS[unit.get(("Service", "KillSignal"), ["SIGTERM"])[0]]
+    stop_timeout = int(unit[("Service", "TimeoutStopSec")][0].rstrip("s"))
+
+    env.start_upstream("--reject-rcpt", "bad@example.test")
+    home = dict(os.environ, XDG_CONFIG_HOME=os.path.join(env.dir, "config"))
+    result = subprocess.run([CLI, "profile", "add", PROFILE, "--server", "localhost",
+                             "--port", str(env.upstream_port), "--security", "starttls", "--user", scenarios.USER,
+                             "--ca-file", os.path.join(env.certs, "ca.pem"), "--from", "office@example.test",
+                             "--rewrite-sender=yes", "--password-stdin"],
+                            input=scenarios.PASSWORD + "\n", capture_output=True, text=True, timeout=30, env=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    # As systemd starts it: %I is the instance name unescaped, standard output
+    # and error one stream, and JOURNAL_STREAM that stream's device and inode.
+    read_fd, write_fd = os.pipe()
+    st = os.fstat(write_fd)
+    service_env = dict(home, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+    args = [CLI] + [PROFILE if a == "%I" else a for a in argv[1:]]
+    relay = subprocess.Popen(args, stdout=write_fd, stderr=write_fd, env=service_env)
+    os.close(write_fd)
+    env.procs.append(relay)
+    lines = Lines(read_fd)
+    lines.start()
+    try:
+        scenarios.wait_for("the relay to listen on 127.0.0.1:2525",
+                           lambda: relay.poll() is not None or "Listening for mail on 127.0.0.1 port 2525" in lines.text(),
+                           20)
+        assert relay.poll() is None, "the service's relay exited:\n" + lines.text()
+
+        env.relay_port = 2525
+        [mid] = scenarios.smtplib_send(env, 1)
+        scenarios.wait_for("the message upstream", lambda: mid in scenarios.delivered_ids(env))
+        [event] = [e for e in env.upstream_events("message") if e["message_id"] == mid]
+        assert event["sender"] == "office@example.test", event
+        scenarios.wait_for("the delivery in the output", lambda: "Forwarded message" in lines.text())
+
+        with smtplib.SMTP("127.0.0.1", 2525, timeout=30) as s:
+            s.sendmail("device@example.test", ["bad@example.test", "good@example.test"],
+                       scenarios.message(scenarios.new_id(), ["bad@example.test", "good@example.test"]))
+        scenarios.wait_for("the refused recipient in the output",
+                           lambda: "stays in the queue as failed" in lines.text())
+
+        relay.send_signal(kill_signal)
+        assert relay.wait(stop_timeout) == 0, "the relay did not stop cleanly:\n" + lines.text()
+    finally:
+        if relay.poll() is None:
+            relay.kill()
+            relay.wait()
+        lines.join(10)
+
+    text = lines.text()
+    stamped = [line for line in text.splitlines() if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", line)]
+    assert not stamped, "lines with the relay's own time stamp in the journal:\n" + "\n".join(stamped)
+    [refused] = [line for line in text.splitlines() if "recipient bad@example.test" in line]
+    assert re.match(r"<4>Message \S+, recipient bad@example.test: The outgoing server refused this recipient: 550 ",
+                    refused), refused
+    [failed] = [line for line in text.splitlines() if "stays in the queue as failed" in line]
+    assert failed.startswith("<4>Message ") and failed.endswith("; the others got the message"), failed
+    forwarded = [line for line in text.splitlines() if line.startswith("Forwarded message")]
+    assert len(forwarded) == 1, text
+    assert text.splitlines()[-1] == "Stopped", text
+    assert scenarios.PASSWORD not in text, "the password appears in the relay's output"
+    scenarios.log(text)
+
+
+def main():
+    if len(sys.argv) != 2:
+        print("usage: %s UNIT_FILE" % sys.argv[0], file=sys.stderr)
+        return 2
+    env = scenarios.Env()
+    try:
+        run(env, sys.argv[1])
+        scenarios.log("PASS relay-service")
+        return 0
+    except AssertionError as e:
+        scenarios.log("FAIL relay-service: %s" % e)
+        return 1
+    finally:
+        env.cleanup()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
