@@ -39,14 +39,30 @@ typedef enum
  * it): the journal stamps each line with its own time, and reads a "<4>"
  * in front of a line as "warning" (sd-daemon(3)). */
 static gboolean
-output_is_journal (void)
+is_journal (FILE *file)
 {
   const char *stream = g_getenv ("JOURNAL_STREAM");
   unsigned long long dev, ino;
   struct stat st;
 
-  return stream != NULL && sscanf (stream, "%llu:%llu", &dev, &ino) == 2 && fstat (fileno (stdout), &st) == 0
+  return stream != NULL && sscanf (stream, "%llu:%llu", &dev, &ino) == 2 && fstat (fileno (file), &st) == 0
          && (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
+/* An error that ends the relay, on standard error; "<3>" marks it as an
+ * error for the journal.  @format ends with its newline. */
+static void print_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+static void
+print_error (const char *format, ...)
+{
+  va_list args;
+
+  if (is_journal (stderr))
+    fputs ("<3>", stderr);
+  va_start (args, format);
+  vfprintf (stderr, format, args);
+  va_end (args);
 }
 
 static void print_line_at (LineLevel level, const char *format, ...) G_GNUC_PRINTF (2, 3);
@@ -71,7 +87,7 @@ print_line_at (LineLevel level, const char *format, ...)
   text = g_strdup_vprintf (format, args);
   va_end (args);
   if (to_journal < 0)
-    to_journal = output_is_journal ();
+    to_journal = is_journal (stdout);
   if (to_journal)
     {
       printf ("%s%s\n", level == LINE_WARNING ? "<4>" : "", text);
@@ -158,7 +174,7 @@ stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!gate_relay_stop_finish (GATE_RELAY (source), result, &error))
     {
-      fprintf (stderr, _ ("Could not stop cleanly: %s\n"), error->message);
+      print_error (_ ("Could not stop cleanly: %s\n"), error->message);
       run->status = 1;
     }
   print_line ("%s", _ ("Stopped"));
@@ -261,20 +277,19 @@ gate_cli_relay (int argc, char **argv)
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
-      fprintf (stderr, "%s\n", error->message);
+      print_error ("%s\n", error->message);
       return 2;
     }
   if (argc > 1)
     {
-      fprintf (stderr, _ ("Unexpected argument “%s”.\n"), argv[1]);
+      print_error (_ ("Unexpected argument “%s”.\n"), argv[1]);
       return 2;
     }
   if (connections < 1 || connections > GATE_FORWARDER_MAX_CONNECTIONS || rate < 0 || retry_base < 1
       || retry_max < 1 || max_age < 1)
     {
-      fprintf (stderr, "%s\n",
-               _ ("--connections takes 1 to 40; --rate, --retry-base, --retry-max and --max-age "
-                  "take positive numbers."));
+      print_error ("%s\n", _ ("--connections takes 1 to 40; --rate, --retry-base, --retry-max and --max-age "
+                              "take positive numbers."));
       return 2;
     }
 
@@ -285,9 +300,9 @@ gate_cli_relay (int argc, char **argv)
    * and finds the password; what the user typed wins. */
   if (!gate_cli_connection_options_validate (options, &error))
     {
-      fprintf (stderr, "%s\n", error->message);
+      print_error ("%s\n", error->message);
       if (options->profile_name == NULL && options->server == NULL)
-        fprintf (stderr, "%s\n", _ ("Give the outgoing server with --profile NAME or --server HOST."));
+        print_error ("%s\n", _ ("Give the outgoing server with --profile NAME or --server HOST."));
       return 2;
     }
   if (options->profile_name != NULL)
@@ -298,7 +313,7 @@ gate_cli_relay (int argc, char **argv)
 
       if (found == NULL)
         {
-          fprintf (stderr, "%s\n", error->message);
+          print_error ("%s\n", error->message);
           return 1;
         }
       /* The profile gives the default queue folder and the sender rewrite. */
@@ -331,7 +346,7 @@ gate_cli_relay (int argc, char **argv)
 
   if (!gate_relay_start (relay, &error))
     {
-      fprintf (stderr, _ ("The relay could not start: %s\n"), error->message);
+      print_error (_ ("The relay could not start: %s\n"), error->message);
       return 1;
     }
 

@@ -14,6 +14,8 @@ on its default 127.0.0.1:2525 (hence tests/servers/in-own-network.sh: a
 network namespace of the test's own), forward mail through the profile,
 print lines without its own time stamps, mark a refused recipient and the
 failed message as warnings ("<4>"), and stop cleanly on the unit's KillSignal.
+An instance for a profile that does not exist must end at once, its error
+marked as one ("<3>").
 """
 
 import importlib.util
@@ -89,6 +91,24 @@ class Lines(threading.Thread):
             return "\n".join(self.lines)
 
 
+def start_as_service(argv, instance, env, stdout):
+    """As systemd starts the unit: %I the instance name, unescaped; standard
+    output and error one stream, and JOURNAL_STREAM that stream's device and
+    inode (for a pipe, read back from the child's end)."""
+    if stdout == subprocess.PIPE:
+        read_fd, write_fd = os.pipe()
+    else:
+        read_fd, write_fd = None, stdout
+    st = os.fstat(write_fd)
+    service_env = dict(env, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
+    args = [CLI] + [instance if a == "%I" else a for a in argv[1:]]
+    proc = subprocess.Popen(args, stdout=write_fd, stderr=write_fd, env=service_env)
+    os.close(write_fd)
+    if read_fd is not None:
+        proc.stdout = os.fdopen(read_fd, "rb")
+    return proc
+
+
 def run(env, unit_path):
     unit = read_unit(unit_path)
     verify_unit(unit_path, env.dir)
@@ -108,14 +128,17 @@ def run(env, unit_path):
                             input=scenarios.PASSWORD + "\n", capture_output=True, text=True, timeout=30, env=home)
     assert result.returncode == 0, result.stdout + result.stderr
 
-    # As systemd starts it: %I is the instance name unescaped, standard output
-    # and error one stream, and JOURNAL_STREAM that stream's device and inode.
+    # An instance for a profile that does not exist: the relay ends at once
+    # with an error the journal files as one.
+    output = start_as_service(argv, "Nobody", home, subprocess.PIPE)
+    text = output.communicate(timeout=30)[0].decode()
+    assert output.returncode != 0, text
+    lines_out = text.splitlines()
+    assert lines_out and all(line.startswith("<3>") for line in lines_out), text
+    assert "Nobody" in text, text
+
     read_fd, write_fd = os.pipe()
-    st = os.fstat(write_fd)
-    service_env = dict(home, JOURNAL_STREAM="%d:%d" % (st.st_dev, st.st_ino))
-    args = [CLI] + [PROFILE if a == "%I" else a for a in argv[1:]]
-    relay = subprocess.Popen(args, stdout=write_fd, stderr=write_fd, env=service_env)
-    os.close(write_fd)
+    relay = start_as_service(argv, PROFILE, home, write_fd)
     env.procs.append(relay)
     lines = Lines(read_fd)
     lines.start()
