@@ -13,6 +13,7 @@
 #include "cli-commands.h"
 #include "cli-connection-options.h"
 #include "cli-profile-loader.h"
+#include "gate-local-certificate.h"
 #include "gate-local-time.h"
 #include "gate-queue.h"
 #include "gate-relay.h"
@@ -200,6 +201,128 @@ signal_cb (gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
+/* How devices may secure their connection and sign in (--starttls,
+ * --tls-cert, --device-user…), and what the start says of it. */
+typedef struct
+{
+  gboolean starttls;
+  char *tls_cert;
+  char *tls_key;
+  char *user;
+  char *password_file;
+  gboolean require_sign_in;
+  gboolean allow_plain_sign_in;
+  char *fingerprint; /* of the certificate in use */
+  char *made;        /* the certificate Postgate made just now */
+} DeviceSecurity;
+
+static void
+device_security_clear (DeviceSecurity *devices)
+{
+  g_free (devices->tls_cert);
+  g_free (devices->tls_key);
+  g_free (devices->user);
+  g_free (devices->password_file);
+  g_free (devices->fingerprint);
+  g_free (devices->made);
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DeviceSecurity, device_security_clear)
+
+/* Options that do not go together, each refused with what to add. */
+static gboolean
+device_security_check (const DeviceSecurity *devices)
+{
+  if (devices->tls_key != NULL && devices->tls_cert == NULL)
+    {
+      print_error ("%s\n", _ ("--tls-key goes with --tls-cert."));
+      return FALSE;
+    }
+  if ((devices->user == NULL) != (devices->password_file == NULL))
+    {
+      print_error ("%s\n",
+                   _ ("Devices sign in with both --device-user NAME and --device-password-file FILE."));
+      return FALSE;
+    }
+  if ((devices->require_sign_in || devices->allow_plain_sign_in) && devices->user == NULL)
+    {
+      print_error ("%s\n", _ ("--require-sign-in and --allow-plain-sign-in need --device-user and "
+                              "--device-password-file."));
+      return FALSE;
+    }
+  /* Without TLS, sign-in is offered only when the user allows it in plain
+   * text: otherwise it would never be offered at all. */
+  if (devices->user != NULL && !devices->starttls && devices->tls_cert == NULL
+      && !devices->allow_plain_sign_in)
+    {
+      print_error ("%s\n",
+                   _ ("Devices can sign in only over a secured connection: add --starttls (or --tls-cert), "
+                      "or --allow-plain-sign-in for devices that cannot secure it."));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Loads (or makes) the certificate and reads the devices' password. */
+static gboolean
+device_security_apply (DeviceSecurity *devices, GateRelay *relay, GError **error)
+{
+  g_autoptr (GTlsCertificate) certificate = NULL;
+
+  if (devices->tls_cert != NULL)
+    {
+      certificate = gate_local_certificate_load_files (devices->tls_cert, devices->tls_key,
+                                                       &devices->fingerprint, error);
+      if (certificate == NULL)
+        return FALSE;
+    }
+  else if (devices->starttls)
+    {
+      g_autofree char *folder = g_build_filename (g_get_user_data_dir (), "postgate", NULL);
+      g_autoptr (GateLocalCertificate) local = gate_local_certificate_new (folder);
+
+      certificate = gate_local_certificate_load (local, NULL, error);
+      if (certificate == NULL)
+        return FALSE;
+      devices->fingerprint = g_strdup (gate_local_certificate_get_fingerprint (local));
+      if (gate_local_certificate_get_created (local))
+        devices->made = g_strdup (gate_local_certificate_get_certificate_path (local));
+    }
+  gate_relay_set_tls_certificate (relay, certificate);
+  if (devices->user != NULL)
+    {
+      char *password = gate_cli_read_secret_file (devices->password_file, _ ("password"), error);
+
+      if (password == NULL)
+        return FALSE;
+      gate_relay_set_device_credentials (relay, devices->user, password, devices->allow_plain_sign_in,
+                                         devices->require_sign_in);
+      gate_cli_secret_free (password);
+    }
+  return TRUE;
+}
+
+static void
+device_security_print (const DeviceSecurity *devices)
+{
+  if (devices->made != NULL)
+    print_line (_ ("Made the relay's certificate for secure connections: %s"), devices->made);
+  if (devices->fingerprint != NULL)
+    /* Translators: %s is a long series of hexadecimal pairs (AB:CD:…). */
+    print_line (_ ("Devices can secure their connection (STARTTLS). The relay's certificate has the SHA-256 "
+                   "fingerprint %s"),
+                devices->fingerprint);
+  if (devices->user == NULL)
+    return;
+  if (devices->require_sign_in)
+    print_line (_ ("Devices must sign in as “%s” to send mail"), devices->user);
+  else
+    print_line (_ ("Devices may sign in as “%s”"), devices->user);
+  if (devices->allow_plain_sign_in)
+    print_line ("%s", _ ("Devices may sign in without securing the connection: their password travels "
+                         "over the network unprotected"));
+}
+
 static GateSmtpClient *
 options_client_factory (gpointer user_data)
 {
@@ -221,6 +344,7 @@ gate_cli_relay (int argc, char **argv)
   g_autofree char *rewrite = NULL;
   g_autofree char *spool_path = NULL;
   gboolean no_rewrite = FALSE;
+  g_auto (DeviceSecurity) devices = { 0 };
   int connections = GATE_FORWARDER_DEFAULT_CONNECTIONS;
   int rate = GATE_FORWARDER_DEFAULT_RATE_PER_HOUR;
   int retry_base = GATE_FORWARDER_DEFAULT_RETRY_BASE;
@@ -244,6 +368,23 @@ gate_cli_relay (int argc, char **argv)
       N_ ("Connections to the outgoing server at most (1–40, default 4)"), N_ ("N") },
     { "rate", 0, 0, G_OPTION_ARG_INT, &rate, N_ ("Messages per hour at most (default 200000; 0: no limit)"),
       N_ ("N") },
+    { "starttls", 0, 0, G_OPTION_ARG_NONE, &devices.starttls,
+      N_ ("Let devices secure their connection (STARTTLS), with a certificate Postgate makes the first time"),
+      NULL },
+    { "tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &devices.tls_cert,
+      N_ ("Let devices secure their connection with this certificate instead (PEM)"), N_ ("FILE") },
+    { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &devices.tls_key,
+      N_ ("The private key of --tls-cert, when it is not in the same file (PEM)"), N_ ("FILE") },
+    { "device-user", 0, 0, G_OPTION_ARG_STRING, &devices.user,
+      N_ ("Let devices sign in with this user name and the password of --device-password-file"),
+      N_ ("NAME") },
+    { "device-password-file", 0, 0, G_OPTION_ARG_FILENAME, &devices.password_file,
+      N_ ("Read the devices' password from FILE (it must be private: chmod 600)"), N_ ("FILE") },
+    { "require-sign-in", 0, 0, G_OPTION_ARG_NONE, &devices.require_sign_in,
+      N_ ("Take mail only from devices that signed in"), NULL },
+    { "allow-plain-sign-in", 0, 0, G_OPTION_ARG_NONE, &devices.allow_plain_sign_in,
+      N_ ("Let devices sign in without securing the connection first (old devices on a network you trust)"),
+      NULL },
     { NULL }
   };
   const GOptionEntry advanced_entries[]
@@ -293,8 +434,17 @@ gate_cli_relay (int argc, char **argv)
       return 2;
     }
 
+  if (!device_security_check (&devices))
+    return 2;
+
   gate_cli_set_engine_log_printer (print_engine_line);
   relay = gate_relay_new ();
+
+  if (!device_security_apply (&devices, relay, &error))
+    {
+      print_error ("%s\n", error->message);
+      return 1;
+    }
 
   /* The loader fills what the command line left unset from the profile
    * and finds the password; what the user typed wins. */
@@ -352,6 +502,7 @@ gate_cli_relay (int argc, char **argv)
 
   spool_path = gate_relay_dup_spool_path (relay);
   print_line (_ ("Queue folder: %s"), spool_path);
+  device_security_print (&devices);
   {
     guint n = gate_relay_get_queue_length (relay);
 

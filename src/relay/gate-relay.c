@@ -24,6 +24,11 @@ struct _GateRelay
   char *spool_path;
   gboolean rewrite_set;
   char *rewrite_sender;
+  GTlsCertificate *tls_certificate;
+  char *device_user;
+  char *device_password;
+  gboolean device_auth_without_tls;
+  gboolean device_auth_required;
   guint max_connections;
   guint rate_per_hour;
   guint retry_base;
@@ -72,6 +77,7 @@ static void
 wipe_password (GateRelay *self)
 {
   g_clear_pointer (&self->password, gate_secret_free);
+  g_clear_pointer (&self->device_password, gate_secret_free);
 }
 
 GateRelay *
@@ -97,6 +103,29 @@ gate_relay_set_profile (GateRelay *self, GateProfile *profile, const char *passw
   g_set_object (&self->profile, profile);
   wipe_password (self);
   self->password = g_strdup (password);
+}
+
+void
+gate_relay_set_tls_certificate (GateRelay *self, GTlsCertificate *certificate)
+{
+  g_return_if_fail (GATE_IS_RELAY (self));
+  g_return_if_fail (certificate == NULL || G_IS_TLS_CERTIFICATE (certificate));
+
+  g_set_object (&self->tls_certificate, certificate);
+}
+
+void
+gate_relay_set_device_credentials (GateRelay *self, const char *username, const char *password,
+                                   gboolean allow_without_tls, gboolean required)
+{
+  g_return_if_fail (GATE_IS_RELAY (self));
+
+  g_free (self->device_user);
+  self->device_user = g_strdup (username);
+  g_clear_pointer (&self->device_password, gate_secret_free);
+  self->device_password = username != NULL ? g_strdup (password != NULL ? password : "") : NULL;
+  self->device_auth_without_tls = username != NULL && allow_without_tls;
+  self->device_auth_required = username != NULL && required;
 }
 
 void
@@ -337,6 +366,9 @@ gate_relay_start (GateRelay *self, GError **error)
            && gate_profile_get_sender_address (self->profile)[0] != '\0')
     rewrite = gate_profile_get_sender_address (self->profile);
   gate_relay_server_set_sender_rewrite (self->server, rewrite);
+  gate_relay_server_set_tls_certificate (self->server, self->tls_certificate);
+  gate_relay_server_set_credentials (self->server, self->device_user, self->device_password,
+                                     self->device_auth_without_tls, self->device_auth_required);
 
   g_signal_connect (self->server, "message-accepted", G_CALLBACK (message_accepted_cb), self);
   g_signal_connect (self->server, "client-refused", G_CALLBACK (client_refused_cb), self);
@@ -545,6 +577,8 @@ gate_relay_finalize (GObject *object)
   GateRelay *self = GATE_RELAY (object);
 
   wipe_password (self);
+  g_clear_object (&self->tls_certificate);
+  g_free (self->device_user);
   g_ptr_array_unref (self->listen);
   g_ptr_array_unref (self->allowed);
   g_free (self->spool_path);

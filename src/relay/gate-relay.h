@@ -57,6 +57,14 @@ void gate_relay_set_spool_path (GateRelay *self, const char *path);
 /* Overrides the profile's choice: NULL turns the rewrite off. */
 void gate_relay_set_sender_rewrite (GateRelay *self, const char *verified_sender);
 
+/* For devices, applied at start (see GateRelayServer): STARTTLS with
+ * @certificate (NULL: none, the default), and the local credentials devices
+ * sign in with (AUTH PLAIN/LOGIN; NULL @username: none).  The password is
+ * kept in memory only, wiped when the relay is freed. */
+void gate_relay_set_tls_certificate (GateRelay *self, GTlsCertificate *certificate);
+void gate_relay_set_device_credentials (GateRelay *self, const char *username, const char *password,
+                                        gboolean allow_without_tls, gboolean required);
+
 /* Forwarder settings, applied at start (see GateForwarder). */
 void gate_relay_set_max_connections (GateRelay *self, guint max_connections);
 void gate_relay_set_rate_per_hour (GateRelay *self, guint rate);

@@ -622,6 +622,131 @@ def scenario_power_loss_anytime(env):
     scenario_power_loss(env, at_next_overwrite=False)
 
 
+DEVICE_PASSWORD = "Device-Pa55-word"
+
+
+def device_password_file(env):
+    path = os.path.join(env.dir, "device-password")
+    with open(path, "w") as f:
+        f.write(DEVICE_PASSWORD + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def curl_send(env, mid, *tls_args):
+    """curl over STARTTLS (required) with AUTH, checking the relay's
+    certificate for the name localhost as curl does."""
+    mail = os.path.join(env.dir, "curl-%s.eml" % uuid.uuid4().hex)
+    with open(mail, "w") as f:
+        f.write(message(mid, ["b@example.test"]))
+    return subprocess.run(["curl", "-sS", "--max-time", "30", "smtp://localhost:%d" % env.relay_port, "--ssl-reqd",
+                           "--user", "scanner:" + DEVICE_PASSWORD, "--mail-from", "curl@example.test",
+                           "--mail-rcpt", "b@example.test", "-T", mail] + list(tls_args),
+                          capture_output=True, text=True, timeout=60)
+
+
+def scenario_device_sign_in(env):
+    """--starttls with the certificate Postgate makes, and devices that must
+    sign in: sign-in is offered only after STARTTLS; a device that does not
+    sign in, or with a wrong password, is refused; swaks and curl (checking
+    the certificate for localhost) get through; the fingerprint printed is
+    the stored certificate's, and the next start uses the same one."""
+    env.start_upstream()
+    data = os.path.join(env.dir, "data")
+    home = dict(os.environ, XDG_DATA_HOME=data)
+    extra = ["--starttls", "--device-user", "scanner", "--device-password-file", device_password_file(env),
+             "--require-sign-in"]
+    env.start_relay(*extra, env=home)
+    text = env.relay_log()
+    cert = os.path.join(data, "postgate", "relay-cert.pem")
+    assert "Made the relay's certificate for secure connections: " + cert in text, text
+    assert os.stat(os.path.join(data, "postgate", "relay-key.pem")).st_mode & 0o077 == 0, "the key is not private"
+    printed = re.search(r"SHA-256 fingerprint ([0-9A-F:]+)", text).group(1)
+    openssl = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-fingerprint", "-sha256"],
+                             capture_output=True, text=True, check=True).stdout
+    assert printed == openssl.strip().split("=", 1)[1], (printed, openssl)
+    assert "Devices must sign in as “scanner” to send mail" in text, text
+
+    with smtplib.SMTP("127.0.0.1", env.relay_port, timeout=30) as s:
+        s.ehlo()
+        assert s.has_extn("starttls") and not s.has_extn("auth"), s.esmtp_features
+        code, reply = s.mail("device@example.test")
+        assert code == 530, (code, reply)
+        s.starttls()
+        s.ehlo()
+        assert s.has_extn("auth"), s.esmtp_features
+        try:
+            s.login("scanner", "not-the-password")
+            raise AssertionError("a wrong password was taken")
+        except smtplib.SMTPAuthenticationError as e:
+            assert e.smtp_code == 535, e
+
+    mid = new_id()
+    result = subprocess.run(["swaks", "--server", "127.0.0.1:%d" % env.relay_port, "--tls", "--auth", "LOGIN",
+                             "--auth-user", "scanner", "--auth-password", DEVICE_PASSWORD,
+                             "--from", "swaks@example.test", "--to", "a@example.test",
+                             "--header", "Message-Id: " + mid, "--timeout", "20"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    mid2 = new_id()
+    result = curl_send(env, mid2, "--cacert", cert)
+    assert result.returncode == 0, "curl: " + result.stderr
+    wait_for("both messages upstream", lambda: {mid, mid2} <= set(delivered_ids(env)))
+    assert env.stop_relay() == 0
+    assert DEVICE_PASSWORD not in env.relay_log(), "the devices' password appears in the relay's output"
+
+    # The next start loads the same certificate.
+    env.start_relay(*extra, env=home)
+    text = env.relay_log()
+    assert "Made the relay's certificate" not in text, text
+    assert re.search(r"SHA-256 fingerprint ([0-9A-F:]+)", text).group(1) == printed, text
+    assert env.stop_relay() == 0
+
+
+def scenario_device_options(env):
+    """A certificate of the user's own (--tls-cert/--tls-key), sign-in
+    allowed without TLS for old devices, and the options that do not go
+    together, each refused with a sentence saying what to add."""
+    env.start_upstream()
+    pw = device_password_file(env)
+    for args, expected in [
+        (["--device-user", "scanner"], "both --device-user NAME and --device-password-file FILE"),
+        (["--require-sign-in"], "--require-sign-in and --allow-plain-sign-in need --device-user"),
+        (["--tls-key", os.path.join(env.certs, "localhost.key")], "--tls-key goes with --tls-cert"),
+        (["--device-user", "scanner", "--device-password-file", pw],
+         "Devices can sign in only over a secured connection: add --starttls"),
+    ]:
+        result = subprocess.run([CLI, "relay", "--listen", "127.0.0.1:0", "--spool", env.spool,
+                                 "--server", "localhost", "--port", str(env.upstream_port)] + args,
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 2 and expected in result.stderr, (args, result.returncode, result.stderr)
+
+    env.start_relay("--tls-cert", os.path.join(env.certs, "localhost.pem"),
+                    "--tls-key", os.path.join(env.certs, "localhost.key"),
+                    "--device-user", "scanner", "--device-password-file", pw, "--allow-plain-sign-in")
+    text = env.relay_log()
+    assert "Made the relay's certificate" not in text, text
+    openssl = subprocess.run(["openssl", "x509", "-in", os.path.join(env.certs, "localhost.pem"), "-noout",
+                              "-fingerprint", "-sha256"], capture_output=True, text=True, check=True).stdout
+    assert "SHA-256 fingerprint " + openssl.strip().split("=", 1)[1] in text, text
+    assert "Devices may sign in as “scanner”" in text and "without securing the connection" in text, text
+
+    # An old device: sign-in offered, and taken, without TLS; not required.
+    with smtplib.SMTP("127.0.0.1", env.relay_port, timeout=30) as s:
+        s.ehlo()
+        assert s.has_extn("auth") and s.has_extn("starttls"), s.esmtp_features
+        s.login("scanner", DEVICE_PASSWORD)
+        mid = new_id()
+        s.sendmail("device@example.test", ["a@example.test"], message(mid, ["a@example.test"]))
+    [mid2] = smtplib_send(env, 1)
+    mid3 = new_id()
+    result = curl_send(env, mid3, "--cacert", os.path.join(env.certs, "ca.pem"))
+    assert result.returncode == 0, "curl: " + result.stderr
+    wait_for("the three messages upstream", lambda: {mid, mid2, mid3} <= set(delivered_ids(env)))
+    assert env.stop_relay() == 0
+    assert DEVICE_PASSWORD not in env.relay_log(), "the devices' password appears in the relay's output"
+
+
 SCENARIOS = {name[len("scenario_"):]: fn for name, fn in globals().items() if name.startswith("scenario_")}
 
 
