@@ -16,6 +16,7 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <string.h>
+#include <time.h>
 
 #include "gate-tls-info.h"
 
@@ -398,6 +399,46 @@ gate_local_certificate_get_key_path (GateLocalCertificate *self)
   return self->key_path;
 }
 
+/* GIO takes a private key that is not the certificate's, or a certificate
+ * that has expired, without a word; every device would then fail to secure
+ * its connection.  Files OpenSSL cannot read here were read by GIO, which is
+ * the judge of their format. */
+static gboolean
+check_provided_files (const char *cert_file, const char *key_file, GError **error)
+{
+  BIO *bio = BIO_new_file (cert_file, "r");
+  X509 *x509 = bio != NULL ? PEM_read_bio_X509 (bio, NULL, NULL, NULL) : NULL;
+  EVP_PKEY *pkey = NULL;
+  gboolean ok = TRUE;
+
+  BIO_free (bio);
+  bio = BIO_new_file (key_file, "r");
+  pkey = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
+  BIO_free (bio);
+  if (x509 != NULL && pkey != NULL && X509_check_private_key (x509, pkey) != 1)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _ ("The private key “%s” does not belong to the certificate “%s”."), key_file, cert_file);
+      ok = FALSE;
+    }
+  else if (x509 != NULL && X509_cmp_current_time (X509_get0_notAfter (x509)) < 0)
+    {
+      struct tm tm = { 0 };
+      g_autofree char *day = NULL;
+
+      if (ASN1_TIME_to_tm (X509_get0_notAfter (x509), &tm) == 1)
+        day = g_strdup_printf ("%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _ ("The certificate “%s” expired on %s: devices would refuse it."), cert_file,
+                   day != NULL ? day : "?");
+      ok = FALSE;
+    }
+  ERR_clear_error ();
+  X509_free (x509);
+  EVP_PKEY_free (pkey);
+  return ok;
+}
+
 GTlsCertificate *
 gate_local_certificate_load_files (const char *cert_file, const char *key_file, char **fingerprint,
                                    GError **error)
@@ -412,6 +453,11 @@ gate_local_certificate_load_files (const char *cert_file, const char *key_file, 
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, _ ("The certificate “%s” cannot be used: %s"),
                    cert_file, local_error->message);
+      return NULL;
+    }
+  if (!check_provided_files (cert_file, key_file ? key_file : cert_file, error))
+    {
+      g_object_unref (certificate);
       return NULL;
     }
   if (fingerprint)

@@ -706,7 +706,8 @@ def scenario_device_sign_in(env):
 def scenario_device_options(env):
     """A certificate of the user's own (--tls-cert/--tls-key), sign-in
     allowed without TLS for old devices, and the options that do not go
-    together, each refused with a sentence saying what to add."""
+    together, each refused with a sentence saying what to add; a key that is
+    not the certificate's, or an expired certificate, refused at the start."""
     env.start_upstream()
     pw = device_password_file(env)
     for args, expected in [
@@ -720,6 +721,15 @@ def scenario_device_options(env):
                                  "--server", "localhost", "--port", str(env.upstream_port)] + args,
                                 capture_output=True, text=True, timeout=30)
         assert result.returncode == 2 and expected in result.stderr, (args, result.returncode, result.stderr)
+    # Certificates that every device would refuse are refused at the start.
+    for name, key, expected in [("localhost", "ca", "does not belong to the certificate"),
+                                ("expired", "expired", "expired on ")]:
+        result = subprocess.run([CLI, "relay", "--listen", "127.0.0.1:0", "--spool", env.spool,
+                                 "--server", "localhost", "--port", str(env.upstream_port),
+                                 "--tls-cert", os.path.join(env.certs, name + ".pem"),
+                                 "--tls-key", os.path.join(env.certs, key + ".key")],
+                                capture_output=True, text=True, timeout=30)
+        assert result.returncode == 1 and expected in result.stderr, (name, result.returncode, result.stderr)
 
     env.start_relay("--tls-cert", os.path.join(env.certs, "localhost.pem"),
                     "--tls-key", os.path.join(env.certs, "localhost.key"),

@@ -96,10 +96,43 @@ test_generate_and_reload (void)
   g_rmdir (dir);
 }
 
+/* A key that is not the certificate's is refused when loaded, not at each
+ * device's handshake. */
+static void
+test_provided_wrong_key (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("cert-test-XXXXXX", &error);
+  g_autofree char *dir_a = g_build_filename (dir, "a", NULL);
+  g_autofree char *dir_b = g_build_filename (dir, "b", NULL);
+  g_autoptr (GateLocalCertificate) a = gate_local_certificate_new (dir_a);
+  g_autoptr (GateLocalCertificate) b = gate_local_certificate_new (dir_b);
+  g_autoptr (GTlsCertificate) cert_a = gate_local_certificate_load (a, NULL, &error);
+  g_autoptr (GTlsCertificate) cert_b = gate_local_certificate_load (b, NULL, &error);
+  g_autoptr (GTlsCertificate) mixed = NULL;
+
+  g_assert_no_error (error);
+  mixed = gate_local_certificate_load_files (gate_local_certificate_get_certificate_path (a),
+                                             gate_local_certificate_get_key_path (b), NULL, &error);
+  g_assert_null (mixed);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_assert_nonnull (strstr (error->message, "does not belong to the certificate"));
+
+  for (GateLocalCertificate **each = (GateLocalCertificate *[]){ a, b, NULL }; *each != NULL; each++)
+    {
+      g_unlink (gate_local_certificate_get_key_path (*each));
+      g_unlink (gate_local_certificate_get_certificate_path (*each));
+    }
+  g_rmdir (dir_a);
+  g_rmdir (dir_b);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/certificate/generate-and-reload", test_generate_and_reload);
+  g_test_add_func ("/certificate/provided-wrong-key", test_provided_wrong_key);
   return g_test_run ();
 }
