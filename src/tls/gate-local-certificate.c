@@ -276,13 +276,58 @@ out:
   return ok;
 }
 
+/* GIO takes a private key that is not the certificate's, or a certificate
+ * that has expired, without a word; every device would then fail to secure
+ * its connection.  Files OpenSSL cannot read here are left to GIO, the
+ * judge of their format. */
+static gboolean
+check_certificate_files (const char *cert_file, const char *key_file, GError **error)
+{
+  BIO *bio = BIO_new_file (cert_file, "r");
+  X509 *x509 = bio != NULL ? PEM_read_bio_X509 (bio, NULL, NULL, NULL) : NULL;
+  EVP_PKEY *pkey = NULL;
+  gboolean ok = TRUE;
+
+  BIO_free (bio);
+  bio = BIO_new_file (key_file, "r");
+  pkey = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
+  BIO_free (bio);
+  if (x509 != NULL && pkey != NULL && X509_check_private_key (x509, pkey) != 1)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _ ("The private key “%s” does not belong to the certificate “%s”."), key_file, cert_file);
+      ok = FALSE;
+    }
+  else if (x509 != NULL && X509_cmp_current_time (X509_get0_notAfter (x509)) < 0)
+    {
+      struct tm tm = { 0 };
+      g_autofree char *day = NULL;
+
+      if (ASN1_TIME_to_tm (X509_get0_notAfter (x509), &tm) == 1)
+        day = g_strdup_printf ("%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   _ ("The certificate “%s” expired on %s: devices would refuse it."), cert_file,
+                   day != NULL ? day : "?");
+      ok = FALSE;
+    }
+  ERR_clear_error ();
+  X509_free (x509);
+  EVP_PKEY_free (pkey);
+  return ok;
+}
+
 static void
 load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   LoadData *data = task_data;
   g_autoptr (GError) error = NULL;
 
-  if (!g_file_test (data->cert_path, G_FILE_TEST_EXISTS) || !g_file_test (data->key_path, G_FILE_TEST_EXISTS))
+  /* Made again when it has expired (no device would take it any more) or
+   * when the key is not its own (a new key written, then the process
+   * stopped before the new certificate): the start says so, with the new
+   * fingerprint. */
+  if (!g_file_test (data->cert_path, G_FILE_TEST_EXISTS) || !g_file_test (data->key_path, G_FILE_TEST_EXISTS)
+      || !check_certificate_files (data->cert_path, data->key_path, NULL))
     {
       if (!generate (data, &error))
         {
@@ -399,46 +444,6 @@ gate_local_certificate_get_key_path (GateLocalCertificate *self)
   return self->key_path;
 }
 
-/* GIO takes a private key that is not the certificate's, or a certificate
- * that has expired, without a word; every device would then fail to secure
- * its connection.  Files OpenSSL cannot read here were read by GIO, which is
- * the judge of their format. */
-static gboolean
-check_provided_files (const char *cert_file, const char *key_file, GError **error)
-{
-  BIO *bio = BIO_new_file (cert_file, "r");
-  X509 *x509 = bio != NULL ? PEM_read_bio_X509 (bio, NULL, NULL, NULL) : NULL;
-  EVP_PKEY *pkey = NULL;
-  gboolean ok = TRUE;
-
-  BIO_free (bio);
-  bio = BIO_new_file (key_file, "r");
-  pkey = bio != NULL ? PEM_read_bio_PrivateKey (bio, NULL, NULL, NULL) : NULL;
-  BIO_free (bio);
-  if (x509 != NULL && pkey != NULL && X509_check_private_key (x509, pkey) != 1)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   _ ("The private key “%s” does not belong to the certificate “%s”."), key_file, cert_file);
-      ok = FALSE;
-    }
-  else if (x509 != NULL && X509_cmp_current_time (X509_get0_notAfter (x509)) < 0)
-    {
-      struct tm tm = { 0 };
-      g_autofree char *day = NULL;
-
-      if (ASN1_TIME_to_tm (X509_get0_notAfter (x509), &tm) == 1)
-        day = g_strdup_printf ("%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
-                   _ ("The certificate “%s” expired on %s: devices would refuse it."), cert_file,
-                   day != NULL ? day : "?");
-      ok = FALSE;
-    }
-  ERR_clear_error ();
-  X509_free (x509);
-  EVP_PKEY_free (pkey);
-  return ok;
-}
-
 GTlsCertificate *
 gate_local_certificate_load_files (const char *cert_file, const char *key_file, char **fingerprint,
                                    GError **error)
@@ -455,7 +460,7 @@ gate_local_certificate_load_files (const char *cert_file, const char *key_file, 
                    cert_file, local_error->message);
       return NULL;
     }
-  if (!check_provided_files (cert_file, key_file ? key_file : cert_file, error))
+  if (!check_certificate_files (cert_file, key_file ? key_file : cert_file, error))
     {
       g_object_unref (certificate);
       return NULL;

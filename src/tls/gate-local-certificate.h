@@ -8,8 +8,9 @@ G_BEGIN_DECLS
 /* The relay's own certificate for STARTTLS: made with OpenSSL on first use (a
  * P-256 key and a self-signed certificate naming this computer, localhost and
  * the loopback addresses), kept in a folder of the app's data (the key readable
- * only by the user), and loaded from there afterwards.  Devices that check
- * certificates can be told its SHA-256 fingerprint. */
+ * only by the user), and loaded from there afterwards; made again once it has
+ * expired.  Devices that check certificates can be told its SHA-256
+ * fingerprint. */
 
 #define GATE_TYPE_LOCAL_CERTIFICATE (gate_local_certificate_get_type ())
 G_DECLARE_FINAL_TYPE (GateLocalCertificate, gate_local_certificate, GATE, LOCAL_CERTIFICATE, GObject)

@@ -650,7 +650,8 @@ def scenario_device_sign_in(env):
     sign in: sign-in is offered only after STARTTLS; a device that does not
     sign in, or with a wrong password, is refused; swaks and curl (checking
     the certificate for localhost) get through; the fingerprint printed is
-    the stored certificate's, and the next start uses the same one."""
+    the stored certificate's, the next start uses the same one, and one that
+    has expired is made anew."""
     env.start_upstream()
     data = os.path.join(env.dir, "data")
     home = dict(os.environ, XDG_DATA_HOME=data)
@@ -700,6 +701,22 @@ def scenario_device_sign_in(env):
     text = env.relay_log()
     assert "Made the relay's certificate" not in text, text
     assert re.search(r"SHA-256 fingerprint ([0-9A-F:]+)", text).group(1) == printed, text
+    assert env.stop_relay() == 0
+
+    # An expired one is of no use to any device: the start makes a new one.
+    shutil.copy(os.path.join(env.certs, "expired.pem"), cert)
+    shutil.copy(os.path.join(env.certs, "expired.key"), os.path.join(data, "postgate", "relay-key.pem"))
+    env.start_relay(*extra, env=home)
+    text = env.relay_log()
+    assert "Made the relay's certificate for secure connections: " + cert in text, text
+    renewed = re.search(r"SHA-256 fingerprint ([0-9A-F:]+)", text).group(1)
+    openssl = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-fingerprint", "-sha256"],
+                             capture_output=True, text=True, check=True).stdout
+    assert renewed == openssl.strip().split("=", 1)[1] and renewed != printed, (renewed, openssl)
+    mid3 = new_id()
+    result = curl_send(env, mid3, "--cacert", cert)
+    assert result.returncode == 0, "curl with the new certificate: " + result.stderr
+    wait_for("the message upstream", lambda: mid3 in delivered_ids(env))
     assert env.stop_relay() == 0
 
 
