@@ -746,7 +746,9 @@ gate_relay_server_check_credentials (GateRelayServer *self, const char *username
   gboolean user_ok, password_ok;
 
   g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), FALSE);
-  if (self->username == NULL || username == NULL || password == NULL)
+  /* An empty password set by mistake must not open the relay to anyone
+   * who knows the user name. */
+  if (self->username == NULL || username == NULL || password == NULL || self->password[0] == '\0')
     return FALSE;
   user_ok = equal_constant_time (username, self->username);
   password_ok = equal_constant_time (password, self->password);

@@ -77,7 +77,6 @@ static void
 wipe_password (GateRelay *self)
 {
   g_clear_pointer (&self->password, gate_secret_free);
-  g_clear_pointer (&self->device_password, gate_secret_free);
 }
 
 GateRelay *
@@ -577,6 +576,7 @@ gate_relay_finalize (GObject *object)
   GateRelay *self = GATE_RELAY (object);
 
   wipe_password (self);
+  g_clear_pointer (&self->device_password, gate_secret_free);
   g_clear_object (&self->tls_certificate);
   g_free (self->device_user);
   g_ptr_array_unref (self->listen);

@@ -352,6 +352,28 @@ def scenario_profile(env):
     assert env.stop_relay() == 0
     check_no_secret(env)
 
+    # Devices signing in, with the profile's password beside theirs: each
+    # keeps its own (an empty password must not let a device in).
+    env.start_relay(server_args=["--profile", "Office", "--password-file", env.password_file, "--starttls",
+                                 "--device-user", "scanner", "--device-password-file", device_password_file(env),
+                                 "--require-sign-in"], env=home)
+    for wrong in ("", PASSWORD):
+        with smtplib.SMTP("127.0.0.1", env.relay_port, timeout=30) as s:
+            s.starttls()
+            try:
+                s.login("scanner", wrong)
+                raise AssertionError("the password %r let a device sign in" % wrong)
+            except smtplib.SMTPAuthenticationError as e:
+                assert e.smtp_code == 535, e
+    mid = new_id()
+    with smtplib.SMTP("127.0.0.1", env.relay_port, timeout=30) as s:
+        s.starttls()
+        s.login("scanner", DEVICE_PASSWORD)
+        s.sendmail("device@example.test", ["a@example.test"], message(mid, ["a@example.test"]))
+    wait_for("the signed-in device's message upstream", lambda: mid in delivered_ids(env))
+    assert env.stop_relay() == 0
+    check_no_secret(env)
+
 
 def scenario_stop_in_flight(env):
     """SIGTERM while a message is being forwarded: the relay stops taking

@@ -473,6 +473,20 @@ def test_starttls_auth():
             check("s3cret-pw" not in "\n".join(h.lines) + stderr, "the password never appears in the log")
 
 
+def test_empty_password_refused():
+    """Local credentials with an empty password, set by mistake: nobody signs
+    in with it, not even with the right user name and an empty password."""
+    with Harness(args=["--auth", "device:", "--auth-plain", "--auth-required"]) as h:
+        c = RawClient(h.port)
+        c.reply()
+        code, text = c.cmd("EHLO clear")
+        check("AUTH" in text, "AUTH offered in clear with --auth-plain")
+        # AUTH PLAIN of "\0device\0" (an empty password).
+        check(c.cmd("AUTH PLAIN AGRldmljZQA=")[0] == 535, "an empty password is refused with 535")
+        check(c.cmd("MAIL FROM:<a@example.test>")[0] == 530, "MAIL still refused: 530")
+        c.close()
+
+
 def test_local_certificate():
     """STARTTLS with the certificate the relay makes itself on first use; a
     client that pins its fingerprint connects."""
@@ -523,6 +537,7 @@ def main():
     test_idle_timeout()
     test_sender_rewrite()
     test_starttls_auth()
+    test_empty_password_refused()
     test_local_certificate()
     return t.report()
 
