@@ -655,6 +655,18 @@ def device_password_file(env):
     return path
 
 
+def printed_fingerprint(text):
+    """The certificate fingerprint the relay's start printed."""
+    return re.search(r"SHA-256 fingerprint ([0-9A-F:]+)", text).group(1)
+
+
+def openssl_fingerprint(cert):
+    """The SHA-256 fingerprint of a PEM certificate, by OpenSSL (AB:CD:…)."""
+    out = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-fingerprint", "-sha256"],
+                         capture_output=True, text=True, check=True).stdout
+    return out.strip().split("=", 1)[1]
+
+
 def curl_send(env, mid, *tls_args):
     """curl over STARTTLS (required) with AUTH, checking the relay's
     certificate for the name localhost as curl does."""
@@ -684,10 +696,8 @@ def scenario_device_sign_in(env):
     cert = os.path.join(data, "postgate", "relay-cert.pem")
     assert "Made the relay's certificate for secure connections: " + cert in text, text
     assert os.stat(os.path.join(data, "postgate", "relay-key.pem")).st_mode & 0o077 == 0, "the key is not private"
-    printed = re.search(r"SHA-256 fingerprint ([0-9A-F:]+)", text).group(1)
-    openssl = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-fingerprint", "-sha256"],
-                             capture_output=True, text=True, check=True).stdout
-    assert printed == openssl.strip().split("=", 1)[1], (printed, openssl)
+    printed = printed_fingerprint(text)
+    assert printed == openssl_fingerprint(cert), (printed, openssl_fingerprint(cert))
     assert "Devices must sign in as “scanner” to send mail" in text, text
 
     with smtplib.SMTP("127.0.0.1", env.relay_port, timeout=30) as s:
@@ -722,7 +732,7 @@ def scenario_device_sign_in(env):
     env.start_relay(*extra, env=home)
     text = env.relay_log()
     assert "Made the relay's certificate" not in text, text
-    assert re.search(r"SHA-256 fingerprint ([0-9A-F:]+)", text).group(1) == printed, text
+    assert printed_fingerprint(text) == printed, text
     assert env.stop_relay() == 0
 
     # An expired one is of no use to any device: the start makes a new one.
@@ -731,10 +741,8 @@ def scenario_device_sign_in(env):
     env.start_relay(*extra, env=home)
     text = env.relay_log()
     assert "Made the relay's certificate for secure connections: " + cert in text, text
-    renewed = re.search(r"SHA-256 fingerprint ([0-9A-F:]+)", text).group(1)
-    openssl = subprocess.run(["openssl", "x509", "-in", cert, "-noout", "-fingerprint", "-sha256"],
-                             capture_output=True, text=True, check=True).stdout
-    assert renewed == openssl.strip().split("=", 1)[1] and renewed != printed, (renewed, openssl)
+    renewed = printed_fingerprint(text)
+    assert renewed == openssl_fingerprint(cert) and renewed != printed, (renewed, openssl_fingerprint(cert))
     mid3 = new_id()
     result = curl_send(env, mid3, "--cacert", cert)
     assert result.returncode == 0, "curl with the new certificate: " + result.stderr
@@ -775,9 +783,7 @@ def scenario_device_options(env):
                     "--device-user", "scanner", "--device-password-file", pw, "--allow-plain-sign-in")
     text = env.relay_log()
     assert "Made the relay's certificate" not in text, text
-    openssl = subprocess.run(["openssl", "x509", "-in", os.path.join(env.certs, "localhost.pem"), "-noout",
-                              "-fingerprint", "-sha256"], capture_output=True, text=True, check=True).stdout
-    assert "SHA-256 fingerprint " + openssl.strip().split("=", 1)[1] in text, text
+    assert "SHA-256 fingerprint " + openssl_fingerprint(os.path.join(env.certs, "localhost.pem")) in text, text
     assert "Devices may sign in as “scanner”" in text and "without securing the connection" in text, text
 
     # An old device: sign-in offered, and taken, without TLS; not required.
