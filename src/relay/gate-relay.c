@@ -298,8 +298,8 @@ forwarder_notify_cb (GateForwarder *forwarder, GParamSpec *pspec, GateRelay *sel
       if (gate_forwarder_get_paced (forwarder))
         {
           g_autofree char *line = g_strdup_printf (
-              _ ("Holding mail back: the limit of %u messages an hour is reached; the rest goes out at "
-                 "about %u a minute"),
+              _ ("Holding mail back to keep to the limit of %u messages an hour; the rest goes out "
+                 "at about %u a minute"),
               self->rate_per_hour, MAX (self->rate_per_hour / 60, 1));
           g_signal_emit (self, signals[SIGNAL_LOG], 0, line);
           /* For `postgate-cli queue list`, which sees the queue, not the relay. */

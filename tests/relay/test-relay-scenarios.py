@@ -417,7 +417,7 @@ def scenario_rate(env):
     code, listing = env.queue_list()
     assert code == 0 and " 0 failed" in listing, listing
     # The listing, another process, tells why they wait.
-    assert "Holding mail back: the limit of 3600 messages an hour" in listing, listing
+    assert "Holding mail back to keep to the limit of 3600 messages an hour" in listing, listing
     wait_for("every message", lambda: set(ids) <= set(delivered_ids(env)), 60 * SLOW)
     wait_for("the relay to say the cap holds nothing back",
              lambda: "holds no mail back any more" in env.relay_log(), 20 * SLOW)
