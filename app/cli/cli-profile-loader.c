@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "cli-profile-loader.h"
+#include "cli-output.h"
 
 #include <glib/gi18n-lib.h>
 #include <stdio.h>
@@ -18,7 +19,7 @@ gate_cli_open_profile_store (GError **error)
   if (!gate_profile_store_load (store, error))
     return NULL;
   if (gate_profile_store_get_problem (store) != NULL)
-    fprintf (stderr, "%s\n", gate_profile_store_get_problem (store));
+    gate_cli_print_warning ("%s\n", gate_profile_store_get_problem (store));
   return g_steal_pointer (&store);
 }
 
@@ -92,9 +93,9 @@ gate_cli_profile_loader (GateCliConnectionOptions *options, GError **error)
   env_password = g_getenv (GATE_CLI_PASSWORD_ENV);
   if (env_password != NULL && *env_password != '\0')
     {
-      fprintf (stderr, "%s\n",
-               _("Using the password from the environment variable POSTGATE_PASSWORD "
-                  "(less safe than the keyring or a private password file)."));
+      gate_cli_print_warning ("%s\n",
+                              _("Using the password from the environment variable POSTGATE_PASSWORD "
+                                 "(less safe than the keyring or a private password file)."));
       gate_cli_secret_free (g_steal_pointer (&options->password));
       options->password = g_strdup (env_password);
       return TRUE;
@@ -112,8 +113,8 @@ gate_cli_profile_loader (GateCliConnectionOptions *options, GError **error)
     {
       /* Nothing saved: the option parser asks on a terminal, or explains. */
       if (gate_profile_get_has_password (profile))
-        fprintf (stderr, _("The password of the profile “%s” is no longer in the keyring.\n"),
-                 gate_profile_get_name (profile));
+        gate_cli_print_warning (_("The password of the profile “%s” is no longer in the keyring.\n"),
+                                gate_profile_get_name (profile));
     }
   else
     {

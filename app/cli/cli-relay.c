@@ -8,10 +8,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cli-commands.h"
 #include "cli-connection-options.h"
+#include "cli-output.h"
 #include "cli-profile-loader.h"
 #include "gate-local-certificate.h"
 #include "gate-local-time.h"
@@ -36,36 +36,6 @@ typedef enum
   LINE_WARNING,
 } LineLevel;
 
-/* Under systemd, standard output may be the journal (JOURNAL_STREAM names
- * it): the journal stamps each line with its own time, and reads a "<4>"
- * in front of a line as "warning" (sd-daemon(3)). */
-static gboolean
-is_journal (FILE *file)
-{
-  const char *stream = g_getenv ("JOURNAL_STREAM");
-  unsigned long long dev, ino;
-  struct stat st;
-
-  return stream != NULL && sscanf (stream, "%llu:%llu", &dev, &ino) == 2 && fstat (fileno (file), &st) == 0
-         && (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
-}
-
-/* An error that ends the relay, on standard error; "<3>" marks it as an
- * error for the journal.  @format ends with its newline. */
-static void print_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
-
-static void
-print_error (const char *format, ...)
-{
-  va_list args;
-
-  if (is_journal (stderr))
-    fputs ("<3>", stderr);
-  va_start (args, format);
-  vfprintf (stderr, format, args);
-  va_end (args);
-}
-
 static void print_line_at (LineLevel level, const char *format, ...) G_GNUC_PRINTF (2, 3);
 
 static void
@@ -88,7 +58,7 @@ print_line_at (LineLevel level, const char *format, ...)
   text = g_strdup_vprintf (format, args);
   va_end (args);
   if (to_journal < 0)
-    to_journal = is_journal (stdout);
+    to_journal = gate_cli_output_is_journal (stdout);
   if (to_journal)
     {
       printf ("%s%s\n", level == LINE_WARNING ? "<4>" : "", text);
@@ -175,7 +145,7 @@ stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!gate_relay_stop_finish (GATE_RELAY (source), result, &error))
     {
-      print_error (_ ("Could not stop cleanly: %s\n"), error->message);
+      gate_cli_print_error (_ ("Could not stop cleanly: %s\n"), error->message);
       run->status = 1;
     }
   print_line ("%s", _ ("Stopped"));
@@ -235,19 +205,19 @@ device_security_check (const DeviceSecurity *devices)
 {
   if (devices->tls_key != NULL && devices->tls_cert == NULL)
     {
-      print_error ("%s\n", _ ("--tls-key goes with --tls-cert."));
+      gate_cli_print_error ("%s\n", _ ("--tls-key goes with --tls-cert."));
       return FALSE;
     }
   if ((devices->user == NULL) != (devices->password_file == NULL))
     {
-      print_error ("%s\n",
-                   _ ("Devices sign in with both --device-user NAME and --device-password-file FILE."));
+      gate_cli_print_error (
+          "%s\n", _ ("Devices sign in with both --device-user NAME and --device-password-file FILE."));
       return FALSE;
     }
   if ((devices->require_sign_in || devices->allow_plain_sign_in) && devices->user == NULL)
     {
-      print_error ("%s\n", _ ("--require-sign-in and --allow-plain-sign-in need --device-user and "
-                              "--device-password-file."));
+      gate_cli_print_error ("%s\n", _ ("--require-sign-in and --allow-plain-sign-in need --device-user and "
+                                       "--device-password-file."));
       return FALSE;
     }
   /* Without TLS, sign-in is offered only when the user allows it in plain
@@ -255,9 +225,9 @@ device_security_check (const DeviceSecurity *devices)
   if (devices->user != NULL && !devices->starttls && devices->tls_cert == NULL
       && !devices->allow_plain_sign_in)
     {
-      print_error ("%s\n",
-                   _ ("Devices can sign in only over a secured connection: add --starttls (or --tls-cert), "
-                      "or --allow-plain-sign-in for devices that cannot secure it."));
+      gate_cli_print_error (
+          "%s\n", _ ("Devices can sign in only over a secured connection: add --starttls (or --tls-cert), "
+                     "or --allow-plain-sign-in for devices that cannot secure it."));
       return FALSE;
     }
   return TRUE;
@@ -418,19 +388,20 @@ gate_cli_relay (int argc, char **argv)
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
     {
-      print_error ("%s\n", error->message);
+      gate_cli_print_error ("%s\n", error->message);
       return 2;
     }
   if (argc > 1)
     {
-      print_error (_ ("Unexpected argument “%s”.\n"), argv[1]);
+      gate_cli_print_error (_ ("Unexpected argument “%s”.\n"), argv[1]);
       return 2;
     }
   if (connections < 1 || connections > GATE_FORWARDER_MAX_CONNECTIONS || rate < 0 || retry_base < 1
       || retry_max < 1 || max_age < 1)
     {
-      print_error ("%s\n", _ ("--connections takes 1 to 40; --rate, --retry-base, --retry-max and --max-age "
-                              "take positive numbers."));
+      gate_cli_print_error ("%s\n",
+                            _ ("--connections takes 1 to 40; --rate, --retry-base, --retry-max and --max-age "
+                               "take positive numbers."));
       return 2;
     }
 
@@ -442,7 +413,7 @@ gate_cli_relay (int argc, char **argv)
 
   if (!device_security_apply (&devices, relay, &error))
     {
-      print_error ("%s\n", error->message);
+      gate_cli_print_error ("%s\n", error->message);
       return 1;
     }
 
@@ -450,9 +421,9 @@ gate_cli_relay (int argc, char **argv)
    * and finds the password; what the user typed wins. */
   if (!gate_cli_connection_options_validate (options, &error))
     {
-      print_error ("%s\n", error->message);
+      gate_cli_print_error ("%s\n", error->message);
       if (options->profile_name == NULL && options->server == NULL)
-        print_error ("%s\n", _ ("Give the outgoing server with --profile NAME or --server HOST."));
+        gate_cli_print_error ("%s\n", _ ("Give the outgoing server with --profile NAME or --server HOST."));
       return 2;
     }
   if (options->profile_name != NULL)
@@ -463,7 +434,7 @@ gate_cli_relay (int argc, char **argv)
 
       if (found == NULL)
         {
-          print_error ("%s\n", error->message);
+          gate_cli_print_error ("%s\n", error->message);
           return 1;
         }
       /* The profile gives the default queue folder and the sender rewrite. */
@@ -496,7 +467,7 @@ gate_cli_relay (int argc, char **argv)
 
   if (!gate_relay_start (relay, &error))
     {
-      print_error (_ ("The relay could not start: %s\n"), error->message);
+      gate_cli_print_error (_ ("The relay could not start: %s\n"), error->message);
       return 1;
     }
 

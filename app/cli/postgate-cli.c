@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "cli-commands.h"
+#include "cli-output.h"
 
 typedef struct {
   const char *name;
@@ -38,11 +39,14 @@ static void
 print_engine_line (gboolean warning, const char *message)
 {
   if (warning)
-    /* Translators: a line of Postgate's output about a problem. */
-    fprintf (stderr, _("warning: %s"), message);
+    {
+      /* Translators: a line of Postgate's output about a problem. */
+      g_autofree char *line = g_strdup_printf (_("warning: %s"), message);
+
+      gate_cli_print_warning ("%s\n", line);
+    }
   else
-    fputs (message, stderr);
-  fputc ('\n', stderr);
+    fprintf (stderr, "%s\n", message);
 }
 
 static GateCliEngineLogPrinter engine_log_printer = print_engine_line;

@@ -15,7 +15,8 @@ network namespace of the test's own), forward mail through the profile,
 print lines without its own time stamps, mark a refused recipient and the
 failed message as warnings ("<4>"), and stop cleanly on the unit's KillSignal.
 An instance for a profile that does not exist must end at once, its error
-marked as one ("<3>").
+marked as one ("<3>"); so must one whose password is no longer in the
+keyring, with that said first as a warning.
 """
 
 import importlib.util
@@ -182,6 +183,20 @@ def run(env, unit_path):
     assert text.splitlines()[-1] == "Stopped", text
     assert scenarios.PASSWORD not in text, "the password appears in the relay's output"
     scenarios.log(text)
+
+    # The password gone from the keyring (the user cleared it): the instance
+    # ends at once, saying so as a warning, then why it cannot go on as an
+    # error.
+    cleared = subprocess.run(["secret-tool", "clear", "xdg:schema", "io.github.postgate.Postgate.Secret"],
+                             capture_output=True, text=True, timeout=30)
+    assert cleared.returncode == 0, cleared.stderr
+    output = start_as_service(argv, PROFILE, home, subprocess.PIPE)
+    text = output.communicate(timeout=30)[0].decode()
+    assert output.returncode != 0, text
+    lines_out = text.splitlines()
+    assert len(lines_out) == 2, text
+    assert lines_out[0] == "<4>The password of the profile \u201c%s\u201d is no longer in the keyring." % PROFILE, text
+    assert lines_out[1].startswith("<3>A password is needed"), text
 
 
 def main():
