@@ -97,9 +97,19 @@ class Env:
     def upstream_events(self, kind=None):
         if not os.path.exists(self.upstream_log):
             return []
-        with open(self.upstream_log) as f:
-            events = [json.loads(line) for line in f if line.endswith("\n")]
-        return [e for e in events if kind is None or e["event"] == kind]
+        # A line read while the server writes it is read again: in a
+        # rare run one came back torn.  One that stays unreadable
+        # is a failure.
+        for attempt in range(5):
+            with open(self.upstream_log, newline="\n") as f:
+                lines = [line for line in f if line.endswith("\n")]
+            try:
+                events = [json.loads(line) for line in lines]
+                return [e for e in events if kind is None or e["event"] == kind]
+            except json.JSONDecodeError:
+                time.sleep(0.2)
+        bad = [line for line in lines if not line.lstrip().startswith("{")]
+        raise AssertionError("the outgoing server's log has a line that is not an event: %r" % bad[:1])
 
     # ---- the relay
     def start_relay(self, *extra, retry_base=1, retry_max=2, upstream_port=None, server_args=None, env=None):
