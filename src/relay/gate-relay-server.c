@@ -525,6 +525,12 @@ gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 po
   g_ptr_array_add (self->listeners, listener);
   gate_relay_server_log (self, _ ("Listening for mail on %s port %u"), address,
                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
+  /* Taking mail from the network with no range allowed refuses every
+   * device there: said now, not when the first one fails to send. */
+  if (!g_inet_address_get_is_loopback (inet) && self->allowed->len == 0)
+    gate_relay_server_log (self, "%s",
+                           _ ("Only this computer may send through the relay for now: allow the address "
+                              "range of your devices (for example 192.168.1.0/24) to let them in"));
   return TRUE;
 }
 

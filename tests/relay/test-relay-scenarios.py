@@ -487,6 +487,28 @@ def scenario_listen_errors(env):
     assert "Only the administrator may use ports below 1024, such as 25" in text, text
 
 
+def scenario_listen_network(env):
+    """Listening on every address with no range allowed: the relay says at
+    start that only this computer may send, and a device's address range
+    given with --allow silences it.  Run in a network namespace of its own
+    (tests/servers/in-own-network.sh): 0.0.0.0 there is loopback alone."""
+    assert os.environ.get("POSTGATE_IN_OWN_NETWORK") == "1", "run this under tests/servers/in-own-network.sh"
+    hint = "Only this computer may send through the relay for now"
+    env.start_upstream()
+    env.start_relay("--listen", "0.0.0.0:0")
+    assert "Listening for mail on 0.0.0.0 port" in env.relay_log(), env.relay_log()
+    assert env.relay_log().count(hint) == 1, env.relay_log()
+    assert env.stop_relay() == 0
+    env.start_relay("--listen", "0.0.0.0:0", "--allow", "192.168.1.0/24")
+    assert "Listening for mail on 0.0.0.0 port" in env.relay_log(), env.relay_log()
+    assert hint not in env.relay_log(), env.relay_log()
+    assert env.stop_relay() == 0
+    # Loopback alone, as by default: nothing to say.
+    env.start_relay()
+    assert hint not in env.relay_log(), env.relay_log()
+    assert env.stop_relay() == 0
+
+
 def scenario_permanent(env):
     """5xx: the message fails with the server's reply, visible in the queue."""
     env.start_upstream("--reject-data")
