@@ -262,9 +262,18 @@ gate_cli_queue (int argc, char **argv)
       g_autoptr (GError) open_error = NULL;
       GateSpool *spool;
 
-      /* Never create a folder just by looking. */
-      if (spool_dir == NULL && !g_file_test (paths->pdata[i], G_FILE_TEST_IS_DIR))
-        continue;
+      /* Never create a folder just by looking: a folder named with --spool
+       * that is not there is more likely mistyped than empty. */
+      if (!g_file_test (paths->pdata[i], G_FILE_TEST_IS_DIR))
+        {
+          if (spool_dir != NULL)
+            {
+              fprintf (stderr, _ ("There is no relay queue in “%s”: the folder does not exist.\n"),
+                       (const char *)paths->pdata[i]);
+              status = 1;
+            }
+          continue;
+        }
       spool = gate_spool_open (paths->pdata[i], GATE_SPOOL_OPEN_NONE, &open_error);
       if (spool == NULL)
         {
@@ -274,6 +283,9 @@ gate_cli_queue (int argc, char **argv)
         }
       g_ptr_array_add (spools, spool);
     }
+  /* Said why already: nothing to list or change. */
+  if (spools->len == 0 && status != 0)
+    return status;
 
   if (g_strcmp0 (action, "list") == 0)
     {

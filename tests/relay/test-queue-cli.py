@@ -39,6 +39,13 @@ def test_while_running():
         r = cli("list", env=env)
         check(r.returncode == 0 and "no relay queue" in r.stdout.lower(), "list with no queue yet says so")
         check(not os.path.exists(spool), "listing does not create the folder")
+        missing = os.path.join(tmp, "mistyped")
+        for action in (["list"], ["retry", "--all"], ["delete", "abc"]):
+            r = cli(*action, "--spool", missing)
+            check(r.returncode == 1 and r.stdout == "" and r.stderr.count("\n") == 1
+                  and "no relay queue in" in r.stderr.lower() and "does not exist" in r.stderr,
+                  "%s with a --spool folder that does not exist is an error, in words" % action[0])
+        check(not os.path.exists(missing), "nor does naming a folder that is not there")
 
         with Harness(spool=spool) as h:
             send(h.port, 3)
