@@ -21,6 +21,7 @@ struct _GateRelayServer
   GPtrArray *listeners; /* Listener */
   guint16 port;
   GPtrArray *allowed; /* GInetAddressMask; empty = loopback only */
+  gboolean said_loopback_only;
   GPtrArray *sessions;
   char *hostname;
   guint64 max_size;
@@ -527,10 +528,13 @@ gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 po
                          g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
   /* Taking mail from the network with no range allowed refuses every
    * device there: said now, not when the first one fails to send. */
-  if (!g_inet_address_get_is_loopback (inet) && self->allowed->len == 0)
-    gate_relay_server_log (self, "%s",
-                           _ ("Only this computer may send through the relay for now: allow the address "
-                              "range of your devices (for example 192.168.1.0/24) to let them in"));
+  if (!g_inet_address_get_is_loopback (inet) && self->allowed->len == 0 && !self->said_loopback_only)
+    {
+      gate_relay_server_log (self, "%s",
+                             _ ("Only this computer may send through the relay for now: allow the address "
+                                "range of your devices (for example 192.168.1.0/24) to let them in"));
+      self->said_loopback_only = TRUE;
+    }
   return TRUE;
 }
 
