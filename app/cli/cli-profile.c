@@ -18,6 +18,8 @@
 #include "cli-profile-loader.h"
 #include "gate-profile-store.h"
 #include "gate-provider-preset.h"
+#include "gate-relay-address.h"
+#include "gate-relay.h"
 #include "gate-secret-store.h"
 #include "gate-tls-info.h"
 
@@ -168,6 +170,8 @@ typedef struct
   char *from_name;
   char *new_name;
   char *rewrite_sender;
+  GStrv relay_listen;
+  GStrv relay_allow;
   gboolean api_key_stdin;
   gboolean no_allow_plain_auth;
   gboolean forget_password;
@@ -183,6 +187,8 @@ edit_options_clear (EditOptions *options)
   g_free (options->from_name);
   g_free (options->new_name);
   g_free (options->rewrite_sender);
+  g_strfreev (options->relay_listen);
+  g_strfreev (options->relay_allow);
 }
 
 static char *
@@ -220,6 +226,42 @@ bad_value (GError **error, const char *message)
 {
   g_set_error_literal (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, message);
   return FALSE;
+}
+
+/* The values of a repeatable relay option, checked by @check, without
+ * repeats; an empty value alone clears the list. */
+static gboolean
+collect_relay_values (char **given, gboolean (*check) (const char *value, GError **error), GStrv *result,
+                      GError **error)
+{
+  g_autoptr (GPtrArray) values = g_ptr_array_new_null_terminated (0, g_free, TRUE);
+
+  for (guint i = 0; given[i] != NULL; i++)
+    {
+      g_autofree char *value = g_strstrip (g_strdup (given[i]));
+
+      if (*value == '\0' || g_ptr_array_find_with_equal_func (values, value, g_str_equal, NULL))
+        continue;
+      if (!check (value, error))
+        return FALSE;
+      g_ptr_array_add (values, g_steal_pointer (&value));
+    }
+  *result = (GStrv)g_ptr_array_steal (values, NULL);
+  return TRUE;
+}
+
+static gboolean
+check_listen (const char *value, GError **error)
+{
+  return gate_relay_address_parse_listen (value, NULL, NULL, error);
+}
+
+static gboolean
+check_range (const char *value, GError **error)
+{
+  g_autoptr (GInetAddressMask) mask = gate_relay_address_parse_range (value, error);
+
+  return mask != NULL;
 }
 
 /* Preset and region first (they fill host, port and security), then every
@@ -365,6 +407,23 @@ apply_options (GateProfile *profile, EditOptions *options, gboolean adding, GErr
         return bad_value (error, _("Give --rewrite-sender yes or --rewrite-sender no."));
     }
 
+  if (options->relay_listen != NULL)
+    {
+      g_auto (GStrv) listen = NULL;
+
+      if (!collect_relay_values (options->relay_listen, check_listen, &listen, error))
+        return FALSE;
+      gate_profile_set_relay_listen (profile, (const char *const *)listen);
+    }
+  if (options->relay_allow != NULL)
+    {
+      g_auto (GStrv) ranges = NULL;
+
+      if (!collect_relay_values (options->relay_allow, check_range, &ranges, error))
+        return FALSE;
+      gate_profile_set_relay_allow (profile, (const char *const *)ranges);
+    }
+
   if (adding && *gate_profile_get_host (profile) == '\0')
     {
       g_autofree char *known = list_presets ();
@@ -464,6 +523,14 @@ make_edit_context (EditOptions *options, gboolean adding)
             NULL },
           { "rewrite-sender", 0, 0, G_OPTION_ARG_STRING, &options->rewrite_sender,
             N_("Whether the relay sends devices' mail as this profile's sender: yes or no"), N_("yes|no") },
+          { "relay-listen", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->relay_listen,
+            N_("Where the relay takes mail, e.g. 0.0.0.0:2525 for the whole network (repeatable; \"\": "
+               "127.0.0.1:2525)"),
+            N_("ADDR:PORT") },
+          { "relay-allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->relay_allow,
+            N_("Let the relay take mail from devices in this address range, e.g. 192.168.1.0/24 "
+               "(repeatable; \"\": this computer only)"),
+            N_("CIDR") },
           { NULL } };
   const GOptionEntry edit_entries[]
       = { { "name", 0, 0, G_OPTION_ARG_STRING, &options->new_name, N_("Rename the profile"), N_("NAME") },
@@ -732,6 +799,8 @@ command_show (int argc, char **argv)
   g_autofree char *api_key = NULL;
   g_autofree char *created = NULL;
   g_autofree char *last_success = NULL;
+  g_autofree char *relay_listen = NULL;
+  g_autofree char *relay_allow = NULL;
   GateSmtpAuthMechanism mechanism;
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -774,6 +843,20 @@ command_show (int argc, char **argv)
   api_key = describe_secret (profile, GATE_SECRET_API_KEY, gate_profile_get_has_api_key (profile));
   created = format_time (gate_profile_get_created (profile));
   last_success = format_time (gate_profile_get_last_success (profile));
+  if (gate_profile_get_relay_listen (profile)[0] != NULL)
+    relay_listen = g_strjoinv (", ", (char **)gate_profile_get_relay_listen (profile));
+  else
+    /* Translators: %s is an address and port, 127.0.0.1:2525. */
+    relay_listen = g_strdup_printf (_("%s (the default: this computer only)"), GATE_RELAY_DEFAULT_LISTEN);
+  if (gate_profile_get_relay_allow (profile)[0] != NULL)
+    {
+      g_autofree char *ranges = g_strjoinv (", ", (char **)gate_profile_get_relay_allow (profile));
+
+      /* Translators: %s is a list of address ranges, 192.168.1.0/24, fd00::/8. */
+      relay_allow = g_strdup_printf (_("this computer and %s"), ranges);
+    }
+  else
+    relay_allow = g_strdup (_("this computer only"));
 
   printf ("%s\n", gate_profile_get_name (profile));
   print_field (_("Provider"), provider);
@@ -790,6 +873,8 @@ command_show (int argc, char **argv)
   print_field (_("Pinned certificate (SHA-256)"), gate_profile_get_pinned_fingerprint (profile));
   print_field (_("Relay sends devices’ mail as this sender"),
                gate_profile_get_rewrite_sender (profile) ? _("yes") : _("no"));
+  print_field (_("Relay takes mail on"), relay_listen);
+  print_field (_("Relay takes mail from"), relay_allow);
   if (preset != NULL && gate_provider_preset_get_has_api (preset))
     print_field (_("API key"), api_key);
   print_field (_("Created"), created);

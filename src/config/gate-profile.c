@@ -30,6 +30,8 @@ struct _GateProfile
   char *pinned_fingerprint;
   char *ca_file;
   gboolean rewrite_sender;
+  GStrv relay_listen; /* never NULL */
+  GStrv relay_allow;  /* never NULL */
   gboolean has_password;
   gboolean has_api_key;
   GDateTime *created;
@@ -56,6 +58,8 @@ enum
   PROP_PINNED_FINGERPRINT,
   PROP_CA_FILE,
   PROP_REWRITE_SENDER,
+  PROP_RELAY_LISTEN,
+  PROP_RELAY_ALLOW,
   PROP_HAS_PASSWORD,
   PROP_HAS_API_KEY,
   PROP_CREATED,
@@ -82,6 +86,8 @@ gate_profile_finalize (GObject *object)
   g_free (self->sender_address);
   g_free (self->pinned_fingerprint);
   g_free (self->ca_file);
+  g_strfreev (self->relay_listen);
+  g_strfreev (self->relay_allow);
   g_clear_pointer (&self->created, g_date_time_unref);
   g_clear_pointer (&self->last_success, g_date_time_unref);
 
@@ -156,6 +162,12 @@ gate_profile_get_property (GObject *object, guint prop_id, GValue *value, GParam
       case PROP_REWRITE_SENDER:
         g_value_set_boolean (value, self->rewrite_sender);
         break;
+      case PROP_RELAY_LISTEN:
+        g_value_set_boxed (value, self->relay_listen);
+        break;
+      case PROP_RELAY_ALLOW:
+        g_value_set_boxed (value, self->relay_allow);
+        break;
       case PROP_HAS_PASSWORD:
         g_value_set_boolean (value, self->has_password);
         break;
@@ -225,6 +237,12 @@ gate_profile_set_property (GObject *object, guint prop_id, const GValue *value, 
       case PROP_REWRITE_SENDER:
         gate_profile_set_rewrite_sender (self, g_value_get_boolean (value));
         break;
+      case PROP_RELAY_LISTEN:
+        gate_profile_set_relay_listen (self, g_value_get_boxed (value));
+        break;
+      case PROP_RELAY_ALLOW:
+        gate_profile_set_relay_allow (self, g_value_get_boxed (value));
+        break;
       case PROP_HAS_PASSWORD:
         gate_profile_set_has_password (self, g_value_get_boolean (value));
         break;
@@ -272,6 +290,8 @@ gate_profile_class_init (GateProfileClass *klass)
   properties[PROP_PINNED_FINGERPRINT] = g_param_spec_string ("pinned-fingerprint", NULL, NULL, "", flags);
   properties[PROP_CA_FILE] = g_param_spec_string ("ca-file", NULL, NULL, "", flags);
   properties[PROP_REWRITE_SENDER] = g_param_spec_boolean ("rewrite-sender", NULL, NULL, FALSE, flags);
+  properties[PROP_RELAY_LISTEN] = g_param_spec_boxed ("relay-listen", NULL, NULL, G_TYPE_STRV, flags);
+  properties[PROP_RELAY_ALLOW] = g_param_spec_boxed ("relay-allow", NULL, NULL, G_TYPE_STRV, flags);
   properties[PROP_HAS_PASSWORD] = g_param_spec_boolean ("has-password", NULL, NULL, FALSE, flags);
   properties[PROP_HAS_API_KEY] = g_param_spec_boolean ("has-api-key", NULL, NULL, FALSE, flags);
   properties[PROP_CREATED]
@@ -288,6 +308,8 @@ gate_profile_init (GateProfile *self)
   self->port = DEFAULT_PORT;
   self->security = GATE_SMTP_SECURITY_STARTTLS;
   self->auth_mechanism = GATE_SMTP_AUTH_AUTOMATIC;
+  self->relay_listen = g_new0 (char *, 1);
+  self->relay_allow = g_new0 (char *, 1);
 }
 
 GateProfile *
@@ -316,6 +338,21 @@ set_boolean (GateProfile *self, gboolean *field, gboolean value, guint prop)
   if (*field == value)
     return;
   *field = value;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
+}
+
+/* Sets a list field; NULL is stored as an empty list. */
+static void
+set_strv (GateProfile *self, GStrv *field, const char *const *value, guint prop)
+{
+  static const char *const empty[] = { NULL };
+
+  if (value == NULL)
+    value = empty;
+  if (g_strv_equal ((const char *const *)*field, value))
+    return;
+  g_strfreev (*field);
+  *field = g_strdupv ((char **)value);
   g_object_notify_by_pspec (G_OBJECT (self), properties[prop]);
 }
 
@@ -348,6 +385,8 @@ gate_profile_copy_settings (GateProfile *self, GateProfile *source)
   gate_profile_set_pinned_fingerprint (self, source->pinned_fingerprint);
   gate_profile_set_ca_file (self, source->ca_file);
   gate_profile_set_rewrite_sender (self, source->rewrite_sender);
+  gate_profile_set_relay_listen (self, (const char *const *)source->relay_listen);
+  gate_profile_set_relay_allow (self, (const char *const *)source->relay_allow);
   gate_profile_set_has_password (self, source->has_password);
   gate_profile_set_has_api_key (self, source->has_api_key);
   gate_profile_set_last_success (self, source->last_success);
@@ -647,6 +686,34 @@ gate_profile_set_rewrite_sender (GateProfile *self, gboolean rewrite)
   set_boolean (self, &self->rewrite_sender, rewrite, PROP_REWRITE_SENDER);
 }
 
+const char *const *
+gate_profile_get_relay_listen (GateProfile *self)
+{
+  g_return_val_if_fail (GATE_IS_PROFILE (self), NULL);
+  return (const char *const *)self->relay_listen;
+}
+
+void
+gate_profile_set_relay_listen (GateProfile *self, const char *const *listen)
+{
+  g_return_if_fail (GATE_IS_PROFILE (self));
+  set_strv (self, &self->relay_listen, listen, PROP_RELAY_LISTEN);
+}
+
+const char *const *
+gate_profile_get_relay_allow (GateProfile *self)
+{
+  g_return_val_if_fail (GATE_IS_PROFILE (self), NULL);
+  return (const char *const *)self->relay_allow;
+}
+
+void
+gate_profile_set_relay_allow (GateProfile *self, const char *const *ranges)
+{
+  g_return_if_fail (GATE_IS_PROFILE (self));
+  set_strv (self, &self->relay_allow, ranges, PROP_RELAY_ALLOW);
+}
+
 gboolean
 gate_profile_get_has_password (GateProfile *self)
 {
@@ -934,6 +1001,15 @@ set_or_remove (GKeyFile *key_file, const char *group, const char *key, const cha
     g_key_file_remove_key (key_file, group, key, NULL);
 }
 
+static void
+set_list_or_remove (GKeyFile *key_file, const char *group, const char *key, GStrv value)
+{
+  if (value != NULL && value[0] != NULL)
+    g_key_file_set_string_list (key_file, group, key, (const char *const *)value, g_strv_length (value));
+  else
+    g_key_file_remove_key (key_file, group, key, NULL);
+}
+
 static char *
 auth_to_string (GateSmtpAuthMechanism mechanism)
 {
@@ -1000,6 +1076,8 @@ gate_profile_save_to_key_file (GateProfile *self, GKeyFile *key_file, const char
   set_or_remove (key_file, group, "pinned-sha256", self->pinned_fingerprint);
   set_or_remove (key_file, group, "ca-file", self->ca_file);
   g_key_file_set_boolean (key_file, group, "rewrite-sender", self->rewrite_sender);
+  set_list_or_remove (key_file, group, "relay-listen", self->relay_listen);
+  set_list_or_remove (key_file, group, "relay-allow", self->relay_allow);
   if (with_secret_flags)
     {
       g_key_file_set_boolean (key_file, group, "has-password", self->has_password);
@@ -1050,6 +1128,8 @@ gate_profile_new_from_key_file (GKeyFile *key_file, const char *group, const cha
   g_autoptr (GDateTime) last_success = NULL;
   g_autoptr (GError) local_error = NULL;
   g_autoptr (GateProfile) self = NULL;
+  g_auto (GStrv) relay_listen = NULL;
+  g_auto (GStrv) relay_allow = NULL;
   GateSmtpSecurity security = GATE_SMTP_SECURITY_STARTTLS;
   gint port;
 
@@ -1114,6 +1194,10 @@ gate_profile_new_from_key_file (GKeyFile *key_file, const char *group, const cha
   gate_profile_set_ca_file (self, text);
   g_clear_pointer (&text, g_free);
   gate_profile_set_rewrite_sender (self, get_boolean (key_file, group, "rewrite-sender", FALSE));
+  relay_listen = g_key_file_get_string_list (key_file, group, "relay-listen", NULL, NULL);
+  gate_profile_set_relay_listen (self, (const char *const *)relay_listen);
+  relay_allow = g_key_file_get_string_list (key_file, group, "relay-allow", NULL, NULL);
+  gate_profile_set_relay_allow (self, (const char *const *)relay_allow);
   gate_profile_set_has_password (self, get_boolean (key_file, group, "has-password", FALSE));
   gate_profile_set_has_api_key (self, get_boolean (key_file, group, "has-api-key", FALSE));
   last_success = get_date_time (key_file, group, "last-success");

@@ -33,6 +33,10 @@ G_DECLARE_FINAL_TYPE (GateProfile, gate_profile, GATE, PROFILE, GObject)
  *   ca-file             string, an extra trusted CA file (path)
  *   rewrite-sender      gboolean, the relay rewrites a device's sender to
  *                       sender-address (default from the preset)
+ *   relay-listen        GStrv, where the relay takes mail ("ADDR:PORT"; empty:
+ *                       its default, 127.0.0.1:2525)
+ *   relay-allow         GStrv, the address ranges of devices the relay lets
+ *                       in besides this computer ("192.168.1.0/24"; empty: none)
  *   has-password        gboolean, a password is saved in the keyring
  *   has-api-key         gboolean, an API key is saved in the keyring
  *   created             GDateTime (construct; default now)
@@ -79,6 +83,12 @@ const char *gate_profile_get_ca_file (GateProfile *self);
 void gate_profile_set_ca_file (GateProfile *self, const char *ca_file);
 gboolean gate_profile_get_rewrite_sender (GateProfile *self);
 void gate_profile_set_rewrite_sender (GateProfile *self, gboolean rewrite);
+/* Never NULL; the setters take NULL for an empty list.  Checked where they
+ * are given (gate-relay-address.h), not here. */
+const char *const *gate_profile_get_relay_listen (GateProfile *self);
+void gate_profile_set_relay_listen (GateProfile *self, const char *const *listen);
+const char *const *gate_profile_get_relay_allow (GateProfile *self);
+void gate_profile_set_relay_allow (GateProfile *self, const char *const *ranges);
 gboolean gate_profile_get_has_password (GateProfile *self);
 void gate_profile_set_has_password (GateProfile *self, gboolean has_password);
 gboolean gate_profile_get_has_api_key (GateProfile *self);

@@ -11,6 +11,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "gate-relay-address.h"
 #include "gate-relay-session.h"
 
 struct _GateRelayServer
@@ -89,6 +90,15 @@ unmap_address (GInetAddress *address)
   return g_object_ref (address);
 }
 
+static gboolean
+is_this_computer (GInetAddress *address)
+{
+  g_autoptr (GInetAddress) ipv4 = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV4);
+  g_autoptr (GInetAddress) ipv6 = g_inet_address_new_loopback (G_SOCKET_FAMILY_IPV6);
+
+  return g_inet_address_equal (address, ipv4) || g_inet_address_equal (address, ipv6);
+}
+
 gboolean
 gate_relay_server_is_allowed (GateRelayServer *self, GInetAddress *address)
 {
@@ -100,6 +110,11 @@ gate_relay_server_is_allowed (GateRelayServer *self, GInetAddress *address)
   plain = unmap_address (address);
   if (self->allowed->len == 0)
     return g_inet_address_get_is_loopback (plain);
+  /* Letting the network's devices in must not lock out the programs on
+   * this computer: its own main addresses stay allowed.  The rest of
+   * 127.0.0.0/8 is allowed only when a range says so. */
+  if (is_this_computer (plain))
+    return TRUE;
   for (guint i = 0; i < self->allowed->len; i++)
     {
       GInetAddressMask *mask = self->allowed->pdata[i];
@@ -541,38 +556,15 @@ gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 po
 gboolean
 gate_relay_server_listen_string (GateRelayServer *self, const char *listen, GError **error)
 {
-  g_autofree char *host = NULL;
-  guint64 port = 2525;
-  const char *colon;
+  g_autofree char *address = NULL;
+  guint16 port;
 
   g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), FALSE);
   g_return_val_if_fail (listen != NULL, FALSE);
 
-  if (listen[0] == '[')
-    {
-      const char *end = strchr (listen, ']');
-      if (end == NULL)
-        goto bad;
-      host = g_strndup (listen + 1, (gsize)(end - listen - 1));
-      colon = end[1] == ':' ? end + 1 : NULL;
-      if (end[1] != '\0' && colon == NULL)
-        goto bad;
-    }
-  else
-    {
-      colon = strrchr (listen, ':');
-      if (colon && strchr (listen, ':') != colon)
-        colon = NULL; /* a bare IPv6 address */
-      host = colon ? g_strndup (listen, (gsize)(colon - listen)) : g_strdup (listen);
-    }
-  if (colon && !g_ascii_string_to_unsigned (colon + 1, 10, 0, 65535, &port, NULL))
-    goto bad;
-  return gate_relay_server_listen (self, host, (guint16)port, error);
-
-bad:
-  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-               _ ("“%s” is not an address and port to listen on (for example 127.0.0.1:2525)"), listen);
-  return FALSE;
+  if (!gate_relay_address_parse_listen (listen, &address, &port, error))
+    return FALSE;
+  return gate_relay_server_listen (self, address, port, error);
 }
 
 guint16
@@ -606,24 +598,9 @@ gate_relay_server_add_allowed (GateRelayServer *self, const char *cidr, GError *
   g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), FALSE);
   g_return_val_if_fail (cidr != NULL, FALSE);
 
-  mask = g_inet_address_mask_new_from_string (cidr, NULL);
+  mask = gate_relay_address_parse_range (cidr, error);
   if (mask == NULL)
-    {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                   _ ("“%s” is not an address range (for example 192.168.1.0/24)"), cidr);
-      return FALSE;
-    }
-  /* Never an open relay: a range that matches every address is refused. */
-  if (g_inet_address_mask_get_length (mask) == 0)
-    {
-      g_set_error (
-          error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-          _ ("“%s” would let anyone send mail through this relay; allow your own network instead (for "
-             "example 192.168.1.0/24)"),
-          cidr);
-      g_object_unref (mask);
-      return FALSE;
-    }
+    return FALSE;
   g_ptr_array_add (self->allowed, mask);
   return TRUE;
 }

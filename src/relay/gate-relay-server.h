@@ -37,8 +37,9 @@ guint16 gate_relay_server_get_port (GateRelayServer *self);
 void gate_relay_server_stop (GateRelayServer *self);
 
 /* Who may connect.  Until the first call, only loopback (127.0.0.0/8, ::1).
- * Once called, only the ranges added ("127.0.0.1/32", "192.168.1.0/24",
- * "fd00::/8", or a single address). */
+ * Once called, the ranges added ("192.168.1.0/24", "fd00::/8", or a single
+ * address) and this computer's 127.0.0.1 and ::1: the other loopback
+ * addresses only when a range holds them. */
 gboolean gate_relay_server_add_allowed (GateRelayServer *self, const char *cidr, GError **error);
 gboolean gate_relay_server_is_allowed (GateRelayServer *self, GInetAddress *address);
 

@@ -7,6 +7,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "gate-relay-address.h"
 #include "gate-secret-store.h"
 
 struct _GateRelay
@@ -333,11 +334,35 @@ release_parts (GateRelay *self)
   g_clear_object (&self->spool);
 }
 
+/* A profiles file edited by hand may hold an address or a range that the
+ * command line would have refused: the error then names the profile. */
+static gboolean
+check_profile_list (GateRelay *self, const char *const *values, gboolean listen, GError **error)
+{
+  for (guint i = 0; values[i] != NULL; i++)
+    {
+      g_autoptr (GInetAddressMask) mask = NULL;
+      gboolean usable = listen ? gate_relay_address_parse_listen (values[i], NULL, NULL, error)
+                               : (mask = gate_relay_address_parse_range (values[i], error)) != NULL;
+
+      if (!usable)
+        {
+          g_prefix_error (error, _ ("The profile “%s” has a relay setting that cannot be used: "),
+                          gate_profile_get_name (self->profile));
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
 gboolean
 gate_relay_start (GateRelay *self, GError **error)
 {
+  static const char *const default_listen[] = { GATE_RELAY_DEFAULT_LISTEN, NULL };
   g_autofree char *path = NULL;
   const char *rewrite = NULL;
+  const char *const *listen = default_listen;
+  const char *const *allowed = NULL;
 
   g_return_val_if_fail (GATE_IS_RELAY (self), FALSE);
   g_return_val_if_fail (!self->running, FALSE);
@@ -355,8 +380,25 @@ gate_relay_start (GateRelay *self, GError **error)
     return FALSE;
 
   self->server = gate_relay_server_new (self->spool);
-  for (guint i = 0; i < self->allowed->len; i++)
-    if (!gate_relay_server_add_allowed (self->server, g_ptr_array_index (self->allowed, i), error))
+  /* What the caller gave wins over the profile, list by list. */
+  if (self->allowed->len > 0)
+    allowed = (const char *const *)self->allowed->pdata;
+  else if (self->profile != NULL)
+    {
+      allowed = gate_profile_get_relay_allow (self->profile);
+      if (!check_profile_list (self, allowed, FALSE, error))
+        goto fail;
+    }
+  if (self->listen->len > 0)
+    listen = (const char *const *)self->listen->pdata;
+  else if (self->profile != NULL && gate_profile_get_relay_listen (self->profile)[0] != NULL)
+    {
+      listen = gate_profile_get_relay_listen (self->profile);
+      if (!check_profile_list (self, listen, TRUE, error))
+        goto fail;
+    }
+  for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++)
+    if (!gate_relay_server_add_allowed (self->server, allowed[i], error))
       goto fail;
 
   if (self->rewrite_set)
@@ -373,14 +415,11 @@ gate_relay_start (GateRelay *self, GError **error)
   g_signal_connect (self->server, "client-refused", G_CALLBACK (client_refused_cb), self);
   g_signal_connect (self->server, "log", G_CALLBACK (server_log_cb), self);
 
-  if (self->listen->len == 0)
-    {
-      if (!gate_relay_server_listen_string (self->server, GATE_RELAY_DEFAULT_LISTEN, error))
-        goto fail;
-    }
-  for (guint i = 0; i < self->listen->len; i++)
-    if (!gate_relay_server_listen_string (self->server, g_ptr_array_index (self->listen, i), error))
+  for (guint i = 0; listen[i] != NULL; i++)
+    if (!gate_relay_server_listen_string (self->server, listen[i], error))
       goto fail;
+  for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++)
+    gate_relay_server_log (self->server, _ ("Devices in %s may send mail through the relay too"), allowed[i]);
 
   self->forwarder = gate_forwarder_new (self->spool);
   if (self->factory != NULL)
@@ -626,8 +665,9 @@ gate_relay_class_init (GateRelayClass *klass)
 static void
 gate_relay_init (GateRelay *self)
 {
-  self->listen = g_ptr_array_new_with_free_func (g_free);
-  self->allowed = g_ptr_array_new_with_free_func (g_free);
+  /* NULL-terminated: read as string vectors, as the profile's lists. */
+  self->listen = g_ptr_array_new_null_terminated (0, g_free, TRUE);
+  self->allowed = g_ptr_array_new_null_terminated (0, g_free, TRUE);
   self->max_connections = GATE_FORWARDER_DEFAULT_CONNECTIONS;
   self->rate_per_hour = GATE_FORWARDER_DEFAULT_RATE_PER_HOUR;
   self->retry_base = GATE_FORWARDER_DEFAULT_RETRY_BASE;

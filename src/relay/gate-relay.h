@@ -47,10 +47,11 @@ void gate_relay_set_client_factory (GateRelay *self, GateForwarderClientFactory 
                                     GDestroyNotify destroy);
 GateProfile *gate_relay_get_profile (GateRelay *self);
 
-/* "ADDR:PORT", "[V6]:PORT" or "ADDR"; none added means GATE_RELAY_DEFAULT_LISTEN. */
+/* "ADDR:PORT", "[V6]:PORT" or "ADDR".  None added: the profile's
+ * relay-listen, or GATE_RELAY_DEFAULT_LISTEN when it has none. */
 void gate_relay_add_listen (GateRelay *self, const char *listen);
-/* Address ranges allowed besides loopback's default (see
- * gate_relay_server_add_allowed): once one is added only those are allowed. */
+/* Address ranges devices may send from, besides this computer (see
+ * gate_relay_server_add_allowed).  None added: the profile's relay-allow. */
 void gate_relay_add_allowed (GateRelay *self, const char *cidr);
 /* NULL: the default (gate_spool_default_path of the profile's id). */
 void gate_relay_set_spool_path (GateRelay *self, const char *path);

@@ -196,20 +196,40 @@ test_profile_properties (void)
   gate_profile_set_allow_plain_auth (profile, TRUE);
   gate_profile_set_auth_mechanism (profile, GATE_SMTP_AUTH_LOGIN);
   gate_profile_set_rewrite_sender (profile, TRUE);
+  {
+    const char *listen[] = { "0.0.0.0:2525", NULL };
+    const char *ranges[] = { "192.168.1.0/24", NULL };
+
+    gate_profile_set_relay_listen (profile, listen);
+    gate_profile_set_relay_allow (profile, ranges);
+  }
   gate_profile_set_name (profile, "Office 2");
   {
     static const char *expected[] = {
-      "last-success",   "has-api-key",      "pinned-fingerprint", "ca-file",        "sender-name",
-      "sender-address", "allow-plain-auth", "auth-mechanism",     "rewrite-sender", "name",
+      "last-success",   "has-api-key",    "pinned-fingerprint", "ca-file",
+      "sender-name",    "sender-address", "allow-plain-auth",   "auth-mechanism",
+      "rewrite-sender", "relay-listen",   "relay-allow",        "name",
     };
 
     for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
       g_assert_true (has_name (names, expected[i]));
   }
 
-  /* Clearing a string reads back as "". */
+  /* Clearing a string reads back as "", a list as an empty one; the same
+   * list again is no change. */
   gate_profile_set_ca_file (profile, NULL);
   g_assert_cmpstr (gate_profile_get_ca_file (profile), ==, "");
+  g_ptr_array_set_size (names, 0);
+  {
+    const char *same[] = { "192.168.1.0/24", NULL };
+
+    gate_profile_set_relay_allow (profile, same);
+    g_assert_cmpuint (names->len, ==, 0);
+  }
+  gate_profile_set_relay_allow (profile, NULL);
+  g_assert_nonnull (gate_profile_get_relay_allow (profile));
+  g_assert_null (gate_profile_get_relay_allow (profile)[0]);
+  g_assert_true (has_name (names, "relay-allow"));
 
   g_signal_handlers_disconnect_by_func (profile, count_notify, names);
 }
@@ -354,6 +374,13 @@ test_key_file_round_trip (void)
   gate_profile_set_has_password (profile, TRUE);
   gate_profile_set_has_api_key (profile, TRUE);
   gate_profile_set_last_success (profile, when);
+  {
+    const char *listen[] = { "0.0.0.0:2525", "[::]:2525", NULL };
+    const char *ranges[] = { "192.168.1.0/24", "fd00::/8", NULL };
+
+    gate_profile_set_relay_listen (profile, listen);
+    gate_profile_set_relay_allow (profile, ranges);
+  }
 
   gate_profile_save_to_key_file (profile, key_file, "Profile x", TRUE);
   data = g_key_file_to_data (key_file, NULL, NULL);
@@ -376,6 +403,10 @@ test_key_file_round_trip (void)
   g_assert_cmpstr (gate_profile_get_pinned_fingerprint (copy), ==, "AB:CD");
   g_assert_cmpstr (gate_profile_get_ca_file (copy), ==, "/etc/ssl/company.pem");
   g_assert_true (gate_profile_get_rewrite_sender (copy));
+  g_assert_true (g_strv_equal (gate_profile_get_relay_listen (copy),
+                               (const char *const[]){ "0.0.0.0:2525", "[::]:2525", NULL }));
+  g_assert_true (g_strv_equal (gate_profile_get_relay_allow (copy),
+                               (const char *const[]){ "192.168.1.0/24", "fd00::/8", NULL }));
   g_assert_true (gate_profile_get_has_password (copy));
   g_assert_true (gate_profile_get_has_api_key (copy));
   g_assert_true (g_date_time_equal (gate_profile_get_last_success (copy), when));
@@ -396,9 +427,12 @@ test_key_file_round_trip (void)
   /* Unknown keys survive a save into the same group. */
   g_key_file_set_string (key_file, "Profile x", "future-key", "kept");
   gate_profile_set_ca_file (profile, NULL);
+  gate_profile_set_relay_listen (profile, NULL);
   gate_profile_save_to_key_file (profile, key_file, "Profile x", TRUE);
   g_assert_true (g_key_file_has_key (key_file, "Profile x", "future-key", NULL));
   g_assert_false (g_key_file_has_key (key_file, "Profile x", "ca-file", NULL));
+  g_assert_false (g_key_file_has_key (key_file, "Profile x", "relay-listen", NULL));
+  g_assert_true (g_key_file_has_key (key_file, "Profile x", "relay-allow", NULL));
 }
 
 static void
@@ -409,9 +443,11 @@ test_duplicate (void)
 
   gate_profile_set_host (profile, "mail.example.com");
   gate_profile_set_has_password (profile, TRUE);
+  gate_profile_set_relay_allow (profile, (const char *const[]){ "10.0.0.0/8", NULL });
   copy = gate_profile_duplicate (profile, "B");
   g_assert_cmpstr (gate_profile_get_name (copy), ==, "B");
   g_assert_cmpstr (gate_profile_get_host (copy), ==, "mail.example.com");
+  g_assert_cmpstr (gate_profile_get_relay_allow (copy)[0], ==, "10.0.0.0/8");
   g_assert_cmpstr (gate_profile_get_id (copy), !=, gate_profile_get_id (profile));
   /* The copy's keyring entries do not exist yet. */
   g_assert_false (gate_profile_get_has_password (copy));

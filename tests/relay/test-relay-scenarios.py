@@ -112,14 +112,15 @@ class Env:
         raise AssertionError("the outgoing server's log has a line that is not an event: %r" % bad[:1])
 
     # ---- the relay
-    def start_relay(self, *extra, retry_base=1, retry_max=2, upstream_port=None, server_args=None, env=None):
+    def start_relay(self, *extra, retry_base=1, retry_max=2, upstream_port=None, server_args=None, env=None,
+                    listen=("127.0.0.1:0",)):
         self.relay_port = None
         if server_args is None:
             server_args = ["--spool", self.spool,
                            "--server", "localhost", "--port", str(upstream_port or self.upstream_port),
                            "--security", "starttls", "--user", USER, "--password-file", self.password_file,
                            "--ca-file", os.path.join(self.certs, "ca.pem")]
-        args = ([CLI, "relay", "--listen", "127.0.0.1:0"] + server_args
+        args = ([CLI, "relay"] + [arg for address in listen for arg in ("--listen", address)] + server_args
                 + ["--retry-base", str(retry_base), "--retry-max", str(retry_max)] + list(extra))
         if os.path.exists(self.relay_out):
             os.rename(self.relay_out, self.relay_out + ".%d" % time.monotonic_ns())
@@ -383,6 +384,66 @@ def scenario_profile(env):
     wait_for("the signed-in device's message upstream", lambda: mid in delivered_ids(env))
     assert env.stop_relay() == 0
     check_no_secret(env)
+
+    # Where the relay listens and which devices it lets in, kept in the
+    # profile: a device at 127.0.0.7 gets in, one at 127.0.0.5 does not,
+    # and this computer (127.0.0.1) still does.
+    def profile_cli(*args):
+        return subprocess.run([CLI, "profile"] + list(args), capture_output=True, text=True, timeout=30, env=home)
+
+    for bad, words in ((["--relay-listen", "localhost:2525"], "not an address and port to listen on"),
+                       (["--relay-allow", "0.0.0.0/0"], "would let anyone send mail"),
+                       (["--relay-allow", "192.168.1.0/33"], "not an address range")):
+        result = profile_cli("edit", "Office", *bad)
+        assert result.returncode != 0 and words in result.stderr, (bad, result.stdout + result.stderr)
+    port = free_port()
+    result = profile_cli("edit", "Office", "--relay-listen", "127.0.0.1:%d" % port,
+                         "--relay-allow", "127.0.0.7/32", "--relay-allow", "127.0.0.7/32")
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = profile_cli("show", "Office").stdout
+    assert "Relay takes mail on: 127.0.0.1:%d\n" % port in shown, shown
+    assert "Relay takes mail from: this computer and 127.0.0.7/32\n" in shown, shown
+    env.start_relay(server_args=["--profile", "Office", "--password-file", env.password_file], env=home, listen=())
+    assert env.relay_port == port, env.relay_log()
+    assert "Devices in 127.0.0.7/32 may send mail through the relay too" in env.relay_log(), env.relay_log()
+    mids = []
+    for source in ("127.0.0.7", "127.0.0.1"):
+        mids.append(new_id())
+        with smtplib.SMTP("127.0.0.1", port, timeout=30, source_address=(source, 0)) as s:
+            s.sendmail("device@example.test", ["a@example.test"], message(mids[-1], ["a@example.test"]))
+    try:
+        smtplib.SMTP("127.0.0.1", port, timeout=30, source_address=("127.0.0.5", 0)).quit()
+        raise AssertionError("a device at 127.0.0.5 was let in")
+    except smtplib.SMTPConnectError as e:
+        assert e.smtp_code == 554, e
+    wait_for("the devices' messages upstream", lambda: set(mids) <= set(delivered_ids(env)))
+    assert "Refused a connection from 127.0.0.5" in env.relay_log(), env.relay_log()
+    assert env.stop_relay() == 0
+    # What is given on the command line wins over the profile.
+    env.start_relay(server_args=["--profile", "Office", "--password-file", env.password_file,
+                                 "--allow", "127.0.0.9/32"], env=home)
+    assert env.relay_port != port, env.relay_log()
+    try:
+        smtplib.SMTP("127.0.0.1", env.relay_port, timeout=30, source_address=("127.0.0.7", 0)).quit()
+        raise AssertionError("--allow did not replace the profile's ranges")
+    except smtplib.SMTPConnectError as e:
+        assert e.smtp_code == 554, e
+    assert env.stop_relay() == 0
+    # Cleared, the profile says what the relay then does.
+    result = profile_cli("edit", "Office", "--relay-listen", "", "--relay-allow", "")
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = profile_cli("show", "Office").stdout
+    assert "Relay takes mail on: 127.0.0.1:2525 (the default: this computer only)\n" in shown, shown
+    assert "Relay takes mail from: this computer only\n" in shown, shown
+    # A profiles file edited by hand: the relay names the profile and stops.
+    profiles = os.path.join(env.dir, "config", "postgate", "profiles.ini")
+    with open(profiles, "a") as f:
+        f.write("relay-listen=localhost:2525\n")
+    result = subprocess.run([CLI, "relay", "--profile", "Office", "--password-file", env.password_file],
+                            capture_output=True, text=True, timeout=30, env=home)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert ("The profile “Office” has a relay setting that cannot be used: “localhost:2525” is not an address "
+            "and port to listen on") in result.stderr, result.stdout + result.stderr
 
 
 def scenario_stop_in_flight(env):

@@ -338,6 +338,14 @@ def test_allowed_ranges():
                            capture_output=True, text=True, timeout=60)
         check(r.returncode != 0 and "554" in r.stdout, "swaks from 127.0.0.9 refused")
         check(h.messages() == {}, "nothing stored from refused clients")
+    # Letting a network in keeps this computer's programs in, and only them.
+    with Harness(args=["--allow", "192.168.1.0/24"]) as h:
+        c = RawClient(h.port, bind="127.0.0.1")
+        check(c.reply()[0] == 220, "with 192.168.1.0/24 allowed, 127.0.0.1 is still allowed")
+        c.close()
+        c = RawClient(h.port, bind="127.0.0.5")
+        check(c.reply()[0] == 554, "with 192.168.1.0/24 allowed, 127.0.0.5 is refused")
+        c.close()
 
 
 def test_open_relay_refused():
