@@ -172,6 +172,12 @@ typedef struct
   char *rewrite_sender;
   GStrv relay_listen;
   GStrv relay_allow;
+  char *relay_starttls;
+  char *relay_device_user;
+  char *relay_device_password_file;
+  char *relay_require_sign_in;
+  char *relay_allow_plain_sign_in;
+  char *relay_password; /* read from relay_device_password_file */
   gboolean api_key_stdin;
   gboolean no_allow_plain_auth;
   gboolean forget_password;
@@ -189,6 +195,12 @@ edit_options_clear (EditOptions *options)
   g_free (options->rewrite_sender);
   g_strfreev (options->relay_listen);
   g_strfreev (options->relay_allow);
+  g_free (options->relay_starttls);
+  g_free (options->relay_device_user);
+  g_free (options->relay_device_password_file);
+  g_free (options->relay_require_sign_in);
+  g_free (options->relay_allow_plain_sign_in);
+  gate_cli_secret_free (options->relay_password);
 }
 
 static char *
@@ -247,6 +259,70 @@ collect_relay_values (char **given, gboolean (*check) (const char *value, GError
       g_ptr_array_add (values, g_steal_pointer (&value));
     }
   *result = (GStrv)g_ptr_array_steal (values, NULL);
+  return TRUE;
+}
+
+/* A yes-or-no option: NULL when not given. */
+static gboolean
+apply_yes_no (GateProfile *profile, const char *given, const char *option,
+              void (*set) (GateProfile *profile, gboolean value), GError **error)
+{
+  if (given == NULL)
+    return TRUE;
+  if (g_ascii_strcasecmp (given, "yes") == 0)
+    set (profile, TRUE);
+  else if (g_ascii_strcasecmp (given, "no") == 0)
+    set (profile, FALSE);
+  else
+    {
+      /* Translators: both %s are the same option, --relay-starttls. */
+      g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE, _("Give %s yes or %s no."), option, option);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* How devices secure their connection and sign in, as the relay's own
+ * options do (see cli-relay.c): refused when it would not work. */
+static gboolean
+apply_device_options (GateProfile *profile, EditOptions *options, GError **error)
+{
+  gboolean has_user, has_password;
+
+  if (!apply_yes_no (profile, options->relay_starttls, "--relay-starttls", gate_profile_set_relay_starttls, error)
+      || !apply_yes_no (profile, options->relay_require_sign_in, "--relay-require-sign-in",
+                        gate_profile_set_relay_require_sign_in, error)
+      || !apply_yes_no (profile, options->relay_allow_plain_sign_in, "--relay-allow-plain-sign-in",
+                        gate_profile_set_relay_allow_plain_sign_in, error))
+    return FALSE;
+  if (options->relay_device_user != NULL)
+    {
+      g_autofree char *user = g_strstrip (g_strdup (options->relay_device_user));
+
+      gate_profile_set_relay_device_user (profile, user);
+      /* No user: no sign-in, and nothing of it left behind. */
+      if (*user == '\0')
+        {
+          gate_profile_set_relay_require_sign_in (profile, FALSE);
+          gate_profile_set_relay_allow_plain_sign_in (profile, FALSE);
+        }
+    }
+
+  has_user = *gate_profile_get_relay_device_user (profile) != '\0';
+  /* The password of a user cleared now goes with it (save_secrets). */
+  has_password = options->relay_device_password_file != NULL
+                 || (has_user && gate_profile_get_has_relay_password (profile));
+  if (has_user != has_password)
+    return bad_value (error, _("Devices sign in with both --relay-device-user NAME and "
+                                "--relay-device-password-file FILE."));
+  if (!has_user && (gate_profile_get_relay_require_sign_in (profile)
+                    || gate_profile_get_relay_allow_plain_sign_in (profile)))
+    return bad_value (error, _("--relay-require-sign-in and --relay-allow-plain-sign-in need "
+                                "--relay-device-user and --relay-device-password-file."));
+  if (has_user && !gate_profile_get_relay_starttls (profile)
+      && !gate_profile_get_relay_allow_plain_sign_in (profile))
+    return bad_value (error, _("Devices can sign in only over a secured connection: add --relay-starttls yes, "
+                                "or --relay-allow-plain-sign-in yes for devices that cannot secure it."));
   return TRUE;
 }
 
@@ -423,6 +499,8 @@ apply_options (GateProfile *profile, EditOptions *options, gboolean adding, GErr
         return FALSE;
       gate_profile_set_relay_allow (profile, (const char *const *)ranges);
     }
+  if (!apply_device_options (profile, options, error))
+    return FALSE;
 
   if (adding && *gate_profile_get_host (profile) == '\0')
     {
@@ -467,6 +545,13 @@ read_secrets (EditOptions *options, GateProfile *profile, char **password, char 
       if (*password == NULL)
         return FALSE;
     }
+  if (options->relay_device_password_file != NULL)
+    {
+      options->relay_password = gate_cli_read_secret_file (options->relay_device_password_file,
+                                                           _("password"), error);
+      if (options->relay_password == NULL)
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -477,6 +562,21 @@ save_secrets (GateProfile *profile, const char *name, EditOptions *options, cons
               const char *api_key, GError **error)
 {
   const char *id = gate_profile_get_id (profile);
+
+  if (options->relay_password != NULL)
+    {
+      if (!gate_secret_store_store_sync (id, GATE_SECRET_RELAY_PASSWORD, name, options->relay_password, NULL,
+                                         error))
+        return FALSE;
+      gate_profile_set_has_relay_password (profile, TRUE);
+    }
+  else if (options->relay_device_user != NULL && *g_strstrip (options->relay_device_user) == '\0'
+           && gate_profile_get_has_relay_password (profile))
+    {
+      if (!gate_secret_store_delete_sync (id, GATE_SECRET_RELAY_PASSWORD, NULL, error))
+        return FALSE;
+      gate_profile_set_has_relay_password (profile, FALSE);
+    }
 
   if (password != NULL)
     {
@@ -531,6 +631,20 @@ make_edit_context (EditOptions *options, gboolean adding)
             N_("Let the relay take mail from devices in this address range, e.g. 192.168.1.0/24 "
                "(repeatable; \"\": this computer only)"),
             N_("CIDR") },
+          { "relay-starttls", 0, 0, G_OPTION_ARG_STRING, &options->relay_starttls,
+            N_("Whether the relay lets devices secure their connection (STARTTLS), with a certificate "
+               "Postgate makes: yes or no"),
+            N_("yes|no") },
+          { "relay-device-user", 0, 0, G_OPTION_ARG_STRING, &options->relay_device_user,
+            N_("Let devices sign in to the relay with this user name (\"\": no sign-in)"), N_("NAME") },
+          { "relay-device-password-file", 0, 0, G_OPTION_ARG_FILENAME, &options->relay_device_password_file,
+            N_("Read the devices' password from FILE (it must be private: chmod 600) into the keyring"),
+            N_("FILE") },
+          { "relay-require-sign-in", 0, 0, G_OPTION_ARG_STRING, &options->relay_require_sign_in,
+            N_("Whether the relay takes mail only from devices that signed in: yes or no"), N_("yes|no") },
+          { "relay-allow-plain-sign-in", 0, 0, G_OPTION_ARG_STRING, &options->relay_allow_plain_sign_in,
+            N_("Whether devices may sign in without securing the connection first: yes or no"),
+            N_("yes|no") },
           { NULL } };
   const GOptionEntry edit_entries[]
       = { { "name", 0, 0, G_OPTION_ARG_STRING, &options->new_name, N_("Rename the profile"), N_("NAME") },
@@ -684,6 +798,7 @@ command_edit (int argc, char **argv)
   /* save_secrets() set the flags on the stored profile; keep them. */
   gate_profile_set_has_password (edited, gate_profile_get_has_password (profile));
   gate_profile_set_has_api_key (edited, gate_profile_get_has_api_key (profile));
+  gate_profile_set_has_relay_password (edited, gate_profile_get_has_relay_password (profile));
   gate_profile_copy_settings (profile, edited);
   if (!gate_profile_store_save (store, &error))
     goto out;
@@ -875,6 +990,19 @@ command_show (int argc, char **argv)
                gate_profile_get_rewrite_sender (profile) ? _("yes") : _("no"));
   print_field (_("Relay takes mail on"), relay_listen);
   print_field (_("Relay takes mail from"), relay_allow);
+  print_field (_("Devices may secure their connection (STARTTLS)"),
+               gate_profile_get_relay_starttls (profile) ? _("yes") : _("no"));
+  print_field (_("Devices sign in as"), gate_profile_get_relay_device_user (profile));
+  if (*gate_profile_get_relay_device_user (profile) != '\0')
+    {
+      g_autofree char *relay_password = describe_secret (profile, GATE_SECRET_RELAY_PASSWORD,
+                                                         gate_profile_get_has_relay_password (profile));
+
+      print_field (_("Devices’ password"), relay_password);
+      print_field (_("Devices must sign in"), gate_profile_get_relay_require_sign_in (profile) ? _("yes") : _("no"));
+      print_field (_("Devices may sign in without securing the connection"),
+                   gate_profile_get_relay_allow_plain_sign_in (profile) ? _("yes") : _("no"));
+    }
   if (preset != NULL && gate_provider_preset_get_has_api (preset))
     print_field (_("API key"), api_key);
   print_field (_("Created"), created);

@@ -17,6 +17,7 @@
 #include "gate-local-time.h"
 #include "gate-queue.h"
 #include "gate-relay.h"
+#include "gate-secret-store.h"
 
 /* `postgate-cli relay`: the relay without the tray, for a server or a
  * script.  It prints one plain line per event and stops cleanly on SIGINT or
@@ -182,6 +183,7 @@ typedef struct
   char *password_file;
   gboolean require_sign_in;
   gboolean allow_plain_sign_in;
+  char *password;    /* the devices' password, from the profile's keyring item */
   char *fingerprint; /* of the certificate in use */
   char *made;        /* the certificate Postgate made just now */
 } DeviceSecurity;
@@ -193,6 +195,7 @@ device_security_clear (DeviceSecurity *devices)
   g_free (devices->tls_key);
   g_free (devices->user);
   g_free (devices->password_file);
+  gate_cli_secret_free (devices->password);
   g_free (devices->fingerprint);
   g_free (devices->made);
 }
@@ -208,7 +211,7 @@ device_security_check (const DeviceSecurity *devices)
       gate_cli_print_error ("%s\n", _ ("--tls-key goes with --tls-cert."));
       return FALSE;
     }
-  if ((devices->user == NULL) != (devices->password_file == NULL))
+  if ((devices->user == NULL) != (devices->password_file == NULL && devices->password == NULL))
     {
       gate_cli_print_error (
           "%s\n", _ ("Devices sign in with both --device-user NAME and --device-password-file FILE."));
@@ -230,6 +233,49 @@ device_security_check (const DeviceSecurity *devices)
                      "or --allow-plain-sign-in for devices that cannot secure it."));
       return FALSE;
     }
+  return TRUE;
+}
+
+static gboolean
+device_security_given (const DeviceSecurity *devices)
+{
+  return devices->starttls || devices->tls_cert != NULL || devices->tls_key != NULL || devices->user != NULL
+         || devices->password_file != NULL || devices->require_sign_in || devices->allow_plain_sign_in;
+}
+
+/* The profile's settings for devices, used when none is given on the
+ * command line (given there, they replace the profile's all together). */
+static gboolean
+device_security_from_profile (DeviceSecurity *devices, GateProfile *profile, GError **error)
+{
+  const char *user = gate_profile_get_relay_device_user (profile);
+  g_autoptr (GError) local_error = NULL;
+  char *password;
+
+  devices->starttls = gate_profile_get_relay_starttls (profile);
+  if (*user == '\0')
+    return TRUE;
+  password = gate_secret_store_lookup_sync (gate_profile_get_id (profile), GATE_SECRET_RELAY_PASSWORD, NULL,
+                                            &local_error);
+  if (password == NULL)
+    {
+      if (local_error != NULL)
+        g_set_error (error, local_error->domain, local_error->code,
+                     _ ("The devices’ password of the profile “%s” could not be read from the keyring: %s"),
+                     gate_profile_get_name (profile), local_error->message);
+      else
+        g_set_error (
+            error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+            _ ("The devices’ password of the profile “%s” is no longer in the keyring: save it again "
+               "with “postgate-cli profile edit NAME --relay-device-password-file FILE”."),
+            gate_profile_get_name (profile));
+      return FALSE;
+    }
+  devices->user = g_strdup (user);
+  devices->password = g_strdup (password);
+  gate_secret_free (password);
+  devices->require_sign_in = gate_profile_get_relay_require_sign_in (profile);
+  devices->allow_plain_sign_in = gate_profile_get_relay_allow_plain_sign_in (profile);
   return TRUE;
 }
 
@@ -261,7 +307,9 @@ device_security_apply (DeviceSecurity *devices, GateRelay *relay, GError **error
   gate_relay_set_tls_certificate (relay, certificate);
   if (devices->user != NULL)
     {
-      char *password = gate_cli_read_secret_file (devices->password_file, _ ("password"), error);
+      char *password = devices->password_file != NULL
+                           ? gate_cli_read_secret_file (devices->password_file, _ ("password"), error)
+                           : g_steal_pointer (&devices->password);
 
       if (password == NULL)
         return FALSE;
@@ -405,17 +453,8 @@ gate_cli_relay (int argc, char **argv)
       return 2;
     }
 
-  if (!device_security_check (&devices))
-    return 2;
-
   gate_cli_set_engine_log_printer (print_engine_line);
   relay = gate_relay_new ();
-
-  if (!device_security_apply (&devices, relay, &error))
-    {
-      gate_cli_print_error ("%s\n", error->message);
-      return 1;
-    }
 
   /* The loader fills what the command line left unset from the profile
    * and finds the password; what the user typed wins. */
@@ -437,9 +476,22 @@ gate_cli_relay (int argc, char **argv)
           gate_cli_print_error ("%s\n", error->message);
           return 1;
         }
-      /* The profile gives the default queue folder and the sender rewrite. */
+      /* The profile gives the default queue folder, the sender rewrite,
+       * where to listen, who may send and how devices sign in. */
       profile = g_object_ref (found);
       gate_relay_set_profile (relay, profile, NULL);
+      if (!device_security_given (&devices) && !device_security_from_profile (&devices, profile, &error))
+        {
+          gate_cli_print_error ("%s\n", error->message);
+          return 1;
+        }
+    }
+  if (!device_security_check (&devices))
+    return 2;
+  if (!device_security_apply (&devices, relay, &error))
+    {
+      gate_cli_print_error ("%s\n", error->message);
+      return 1;
     }
   gate_relay_set_client_factory (relay, options_client_factory, options, NULL);
 

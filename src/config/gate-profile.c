@@ -32,7 +32,12 @@ struct _GateProfile
   gboolean rewrite_sender;
   GStrv relay_listen; /* never NULL */
   GStrv relay_allow;  /* never NULL */
+  gboolean relay_starttls;
+  char *relay_device_user;
+  gboolean relay_require_sign_in;
+  gboolean relay_allow_plain_sign_in;
   gboolean has_password;
+  gboolean has_relay_password;
   gboolean has_api_key;
   GDateTime *created;
   GDateTime *last_success;
@@ -60,7 +65,12 @@ enum
   PROP_REWRITE_SENDER,
   PROP_RELAY_LISTEN,
   PROP_RELAY_ALLOW,
+  PROP_RELAY_STARTTLS,
+  PROP_RELAY_DEVICE_USER,
+  PROP_RELAY_REQUIRE_SIGN_IN,
+  PROP_RELAY_ALLOW_PLAIN_SIGN_IN,
   PROP_HAS_PASSWORD,
+  PROP_HAS_RELAY_PASSWORD,
   PROP_HAS_API_KEY,
   PROP_CREATED,
   PROP_LAST_SUCCESS,
@@ -88,6 +98,7 @@ gate_profile_finalize (GObject *object)
   g_free (self->ca_file);
   g_strfreev (self->relay_listen);
   g_strfreev (self->relay_allow);
+  g_free (self->relay_device_user);
   g_clear_pointer (&self->created, g_date_time_unref);
   g_clear_pointer (&self->last_success, g_date_time_unref);
 
@@ -168,6 +179,21 @@ gate_profile_get_property (GObject *object, guint prop_id, GValue *value, GParam
       case PROP_RELAY_ALLOW:
         g_value_set_boxed (value, self->relay_allow);
         break;
+      case PROP_RELAY_STARTTLS:
+        g_value_set_boolean (value, self->relay_starttls);
+        break;
+      case PROP_RELAY_DEVICE_USER:
+        g_value_set_string (value, gate_profile_get_relay_device_user (self));
+        break;
+      case PROP_RELAY_REQUIRE_SIGN_IN:
+        g_value_set_boolean (value, self->relay_require_sign_in);
+        break;
+      case PROP_RELAY_ALLOW_PLAIN_SIGN_IN:
+        g_value_set_boolean (value, self->relay_allow_plain_sign_in);
+        break;
+      case PROP_HAS_RELAY_PASSWORD:
+        g_value_set_boolean (value, self->has_relay_password);
+        break;
       case PROP_HAS_PASSWORD:
         g_value_set_boolean (value, self->has_password);
         break;
@@ -243,6 +269,21 @@ gate_profile_set_property (GObject *object, guint prop_id, const GValue *value, 
       case PROP_RELAY_ALLOW:
         gate_profile_set_relay_allow (self, g_value_get_boxed (value));
         break;
+      case PROP_RELAY_STARTTLS:
+        gate_profile_set_relay_starttls (self, g_value_get_boolean (value));
+        break;
+      case PROP_RELAY_DEVICE_USER:
+        gate_profile_set_relay_device_user (self, g_value_get_string (value));
+        break;
+      case PROP_RELAY_REQUIRE_SIGN_IN:
+        gate_profile_set_relay_require_sign_in (self, g_value_get_boolean (value));
+        break;
+      case PROP_RELAY_ALLOW_PLAIN_SIGN_IN:
+        gate_profile_set_relay_allow_plain_sign_in (self, g_value_get_boolean (value));
+        break;
+      case PROP_HAS_RELAY_PASSWORD:
+        gate_profile_set_has_relay_password (self, g_value_get_boolean (value));
+        break;
       case PROP_HAS_PASSWORD:
         gate_profile_set_has_password (self, g_value_get_boolean (value));
         break;
@@ -292,6 +333,13 @@ gate_profile_class_init (GateProfileClass *klass)
   properties[PROP_REWRITE_SENDER] = g_param_spec_boolean ("rewrite-sender", NULL, NULL, FALSE, flags);
   properties[PROP_RELAY_LISTEN] = g_param_spec_boxed ("relay-listen", NULL, NULL, G_TYPE_STRV, flags);
   properties[PROP_RELAY_ALLOW] = g_param_spec_boxed ("relay-allow", NULL, NULL, G_TYPE_STRV, flags);
+  properties[PROP_RELAY_STARTTLS] = g_param_spec_boolean ("relay-starttls", NULL, NULL, FALSE, flags);
+  properties[PROP_RELAY_DEVICE_USER] = g_param_spec_string ("relay-device-user", NULL, NULL, "", flags);
+  properties[PROP_RELAY_REQUIRE_SIGN_IN]
+      = g_param_spec_boolean ("relay-require-sign-in", NULL, NULL, FALSE, flags);
+  properties[PROP_RELAY_ALLOW_PLAIN_SIGN_IN]
+      = g_param_spec_boolean ("relay-allow-plain-sign-in", NULL, NULL, FALSE, flags);
+  properties[PROP_HAS_RELAY_PASSWORD] = g_param_spec_boolean ("has-relay-password", NULL, NULL, FALSE, flags);
   properties[PROP_HAS_PASSWORD] = g_param_spec_boolean ("has-password", NULL, NULL, FALSE, flags);
   properties[PROP_HAS_API_KEY] = g_param_spec_boolean ("has-api-key", NULL, NULL, FALSE, flags);
   properties[PROP_CREATED]
@@ -387,7 +435,12 @@ gate_profile_copy_settings (GateProfile *self, GateProfile *source)
   gate_profile_set_rewrite_sender (self, source->rewrite_sender);
   gate_profile_set_relay_listen (self, (const char *const *)source->relay_listen);
   gate_profile_set_relay_allow (self, (const char *const *)source->relay_allow);
+  gate_profile_set_relay_starttls (self, source->relay_starttls);
+  gate_profile_set_relay_device_user (self, source->relay_device_user);
+  gate_profile_set_relay_require_sign_in (self, source->relay_require_sign_in);
+  gate_profile_set_relay_allow_plain_sign_in (self, source->relay_allow_plain_sign_in);
   gate_profile_set_has_password (self, source->has_password);
+  gate_profile_set_has_relay_password (self, source->has_relay_password);
   gate_profile_set_has_api_key (self, source->has_api_key);
   gate_profile_set_last_success (self, source->last_success);
   g_object_thaw_notify (G_OBJECT (self));
@@ -406,6 +459,7 @@ gate_profile_duplicate (GateProfile *self, const char *name)
   /* The copy has its own keyring entries, empty until saved. */
   gate_profile_set_has_password (copy, FALSE);
   gate_profile_set_has_api_key (copy, FALSE);
+  gate_profile_set_has_relay_password (copy, FALSE);
   gate_profile_set_last_success (copy, NULL);
   return copy;
 }
@@ -712,6 +766,76 @@ gate_profile_set_relay_allow (GateProfile *self, const char *const *ranges)
 {
   g_return_if_fail (GATE_IS_PROFILE (self));
   set_strv (self, &self->relay_allow, ranges, PROP_RELAY_ALLOW);
+}
+
+gboolean
+gate_profile_get_relay_starttls (GateProfile *self)
+{
+  g_return_val_if_fail (GATE_IS_PROFILE (self), FALSE);
+  return self->relay_starttls;
+}
+
+void
+gate_profile_set_relay_starttls (GateProfile *self, gboolean starttls)
+{
+  g_return_if_fail (GATE_IS_PROFILE (self));
+  set_boolean (self, &self->relay_starttls, starttls, PROP_RELAY_STARTTLS);
+}
+
+const char *
+gate_profile_get_relay_device_user (GateProfile *self)
+{
+  g_return_val_if_fail (GATE_IS_PROFILE (self), NULL);
+  return self->relay_device_user ? self->relay_device_user : "";
+}
+
+void
+gate_profile_set_relay_device_user (GateProfile *self, const char *username)
+{
+  g_return_if_fail (GATE_IS_PROFILE (self));
+  set_string (self, &self->relay_device_user, username, PROP_RELAY_DEVICE_USER);
+}
+
+gboolean
+gate_profile_get_relay_require_sign_in (GateProfile *self)
+{
+  g_return_val_if_fail (GATE_IS_PROFILE (self), FALSE);
+  return self->relay_require_sign_in;
+}
+
+void
+gate_profile_set_relay_require_sign_in (GateProfile *self, gboolean required)
+{
+  g_return_if_fail (GATE_IS_PROFILE (self));
+  set_boolean (self, &self->relay_require_sign_in, required, PROP_RELAY_REQUIRE_SIGN_IN);
+}
+
+gboolean
+gate_profile_get_relay_allow_plain_sign_in (GateProfile *self)
+{
+  g_return_val_if_fail (GATE_IS_PROFILE (self), FALSE);
+  return self->relay_allow_plain_sign_in;
+}
+
+void
+gate_profile_set_relay_allow_plain_sign_in (GateProfile *self, gboolean allow)
+{
+  g_return_if_fail (GATE_IS_PROFILE (self));
+  set_boolean (self, &self->relay_allow_plain_sign_in, allow, PROP_RELAY_ALLOW_PLAIN_SIGN_IN);
+}
+
+gboolean
+gate_profile_get_has_relay_password (GateProfile *self)
+{
+  g_return_val_if_fail (GATE_IS_PROFILE (self), FALSE);
+  return self->has_relay_password;
+}
+
+void
+gate_profile_set_has_relay_password (GateProfile *self, gboolean has_password)
+{
+  g_return_if_fail (GATE_IS_PROFILE (self));
+  set_boolean (self, &self->has_relay_password, has_password, PROP_HAS_RELAY_PASSWORD);
 }
 
 gboolean
@@ -1078,15 +1202,21 @@ gate_profile_save_to_key_file (GateProfile *self, GKeyFile *key_file, const char
   g_key_file_set_boolean (key_file, group, "rewrite-sender", self->rewrite_sender);
   set_list_or_remove (key_file, group, "relay-listen", self->relay_listen);
   set_list_or_remove (key_file, group, "relay-allow", self->relay_allow);
+  g_key_file_set_boolean (key_file, group, "relay-starttls", self->relay_starttls);
+  set_or_remove (key_file, group, "relay-device-user", self->relay_device_user);
+  g_key_file_set_boolean (key_file, group, "relay-require-sign-in", self->relay_require_sign_in);
+  g_key_file_set_boolean (key_file, group, "relay-allow-plain-sign-in", self->relay_allow_plain_sign_in);
   if (with_secret_flags)
     {
       g_key_file_set_boolean (key_file, group, "has-password", self->has_password);
       g_key_file_set_boolean (key_file, group, "has-api-key", self->has_api_key);
+      g_key_file_set_boolean (key_file, group, "has-relay-password", self->has_relay_password);
     }
   else
     {
       g_key_file_remove_key (key_file, group, "has-password", NULL);
       g_key_file_remove_key (key_file, group, "has-api-key", NULL);
+      g_key_file_remove_key (key_file, group, "has-relay-password", NULL);
     }
   set_or_remove (key_file, group, "created", created);
   set_or_remove (key_file, group, "last-success", last_success);
@@ -1198,6 +1328,14 @@ gate_profile_new_from_key_file (GKeyFile *key_file, const char *group, const cha
   gate_profile_set_relay_listen (self, (const char *const *)relay_listen);
   relay_allow = g_key_file_get_string_list (key_file, group, "relay-allow", NULL, NULL);
   gate_profile_set_relay_allow (self, (const char *const *)relay_allow);
+  gate_profile_set_relay_starttls (self, get_boolean (key_file, group, "relay-starttls", FALSE));
+  text = get_string (key_file, group, "relay-device-user");
+  gate_profile_set_relay_device_user (self, text);
+  g_clear_pointer (&text, g_free);
+  gate_profile_set_relay_require_sign_in (self, get_boolean (key_file, group, "relay-require-sign-in", FALSE));
+  gate_profile_set_relay_allow_plain_sign_in (self,
+                                              get_boolean (key_file, group, "relay-allow-plain-sign-in", FALSE));
+  gate_profile_set_has_relay_password (self, get_boolean (key_file, group, "has-relay-password", FALSE));
   gate_profile_set_has_password (self, get_boolean (key_file, group, "has-password", FALSE));
   gate_profile_set_has_api_key (self, get_boolean (key_file, group, "has-api-key", FALSE));
   last_success = get_date_time (key_file, group, "last-success");

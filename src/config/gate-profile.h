@@ -37,6 +37,14 @@ G_DECLARE_FINAL_TYPE (GateProfile, gate_profile, GATE, PROFILE, GObject)
  *                       its default, 127.0.0.1:2525)
  *   relay-allow         GStrv, the address ranges of devices the relay lets
  *                       in besides this computer ("192.168.1.0/24"; empty: none)
+ *   relay-starttls      gboolean, devices may secure their connection with
+ *                       the certificate Postgate makes (default FALSE)
+ *   relay-device-user   string, the user name devices sign in with ("": no
+ *                       sign-in); their password is in the keyring
+ *   relay-require-sign-in      gboolean, mail only from devices signed in
+ *   relay-allow-plain-sign-in  gboolean, devices may sign in on a connection
+ *                       not secured (old devices on a trusted network)
+ *   has-relay-password  gboolean, the devices' password is in the keyring
  *   has-password        gboolean, a password is saved in the keyring
  *   has-api-key         gboolean, an API key is saved in the keyring
  *   created             GDateTime (construct; default now)
@@ -89,6 +97,16 @@ const char *const *gate_profile_get_relay_listen (GateProfile *self);
 void gate_profile_set_relay_listen (GateProfile *self, const char *const *listen);
 const char *const *gate_profile_get_relay_allow (GateProfile *self);
 void gate_profile_set_relay_allow (GateProfile *self, const char *const *ranges);
+gboolean gate_profile_get_relay_starttls (GateProfile *self);
+void gate_profile_set_relay_starttls (GateProfile *self, gboolean starttls);
+const char *gate_profile_get_relay_device_user (GateProfile *self);
+void gate_profile_set_relay_device_user (GateProfile *self, const char *username);
+gboolean gate_profile_get_relay_require_sign_in (GateProfile *self);
+void gate_profile_set_relay_require_sign_in (GateProfile *self, gboolean required);
+gboolean gate_profile_get_relay_allow_plain_sign_in (GateProfile *self);
+void gate_profile_set_relay_allow_plain_sign_in (GateProfile *self, gboolean allow);
+gboolean gate_profile_get_has_relay_password (GateProfile *self);
+void gate_profile_set_has_relay_password (GateProfile *self, gboolean has_password);
 gboolean gate_profile_get_has_password (GateProfile *self);
 void gate_profile_set_has_password (GateProfile *self, gboolean has_password);
 gboolean gate_profile_get_has_api_key (GateProfile *self);

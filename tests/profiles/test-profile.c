@@ -203,12 +203,31 @@ test_profile_properties (void)
     gate_profile_set_relay_listen (profile, listen);
     gate_profile_set_relay_allow (profile, ranges);
   }
+  gate_profile_set_relay_starttls (profile, TRUE);
+  gate_profile_set_relay_device_user (profile, "scanner");
+  gate_profile_set_relay_require_sign_in (profile, TRUE);
+  gate_profile_set_relay_allow_plain_sign_in (profile, TRUE);
+  gate_profile_set_has_relay_password (profile, TRUE);
   gate_profile_set_name (profile, "Office 2");
   {
     static const char *expected[] = {
-      "last-success",   "has-api-key",    "pinned-fingerprint", "ca-file",
-      "sender-name",    "sender-address", "allow-plain-auth",   "auth-mechanism",
-      "rewrite-sender", "relay-listen",   "relay-allow",        "name",
+      "last-success",
+      "has-api-key",
+      "pinned-fingerprint",
+      "ca-file",
+      "sender-name",
+      "sender-address",
+      "allow-plain-auth",
+      "auth-mechanism",
+      "rewrite-sender",
+      "relay-listen",
+      "relay-allow",
+      "relay-starttls",
+      "relay-device-user",
+      "relay-require-sign-in",
+      "relay-allow-plain-sign-in",
+      "has-relay-password",
+      "name",
     };
 
     for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
@@ -381,6 +400,10 @@ test_key_file_round_trip (void)
     gate_profile_set_relay_listen (profile, listen);
     gate_profile_set_relay_allow (profile, ranges);
   }
+  gate_profile_set_relay_starttls (profile, TRUE);
+  gate_profile_set_relay_device_user (profile, "scanner 2");
+  gate_profile_set_relay_require_sign_in (profile, TRUE);
+  gate_profile_set_has_relay_password (profile, TRUE);
 
   gate_profile_save_to_key_file (profile, key_file, "Profile x", TRUE);
   data = g_key_file_to_data (key_file, NULL, NULL);
@@ -407,6 +430,11 @@ test_key_file_round_trip (void)
                                (const char *const[]){ "0.0.0.0:2525", "[::]:2525", NULL }));
   g_assert_true (g_strv_equal (gate_profile_get_relay_allow (copy),
                                (const char *const[]){ "192.168.1.0/24", "fd00::/8", NULL }));
+  g_assert_true (gate_profile_get_relay_starttls (copy));
+  g_assert_cmpstr (gate_profile_get_relay_device_user (copy), ==, "scanner 2");
+  g_assert_true (gate_profile_get_relay_require_sign_in (copy));
+  g_assert_false (gate_profile_get_relay_allow_plain_sign_in (copy));
+  g_assert_true (gate_profile_get_has_relay_password (copy));
   g_assert_true (gate_profile_get_has_password (copy));
   g_assert_true (gate_profile_get_has_api_key (copy));
   g_assert_true (g_date_time_equal (gate_profile_get_last_success (copy), when));
@@ -417,6 +445,8 @@ test_key_file_round_trip (void)
   gate_profile_save_to_key_file (profile, key_file, "Profile y", FALSE);
   g_assert_false (g_key_file_has_key (key_file, "Profile y", "has-password", NULL));
   g_assert_false (g_key_file_has_key (key_file, "Profile y", "has-api-key", NULL));
+  g_assert_false (g_key_file_has_key (key_file, "Profile y", "has-relay-password", NULL));
+  g_assert_true (g_key_file_has_key (key_file, "Profile y", "relay-device-user", NULL));
 
   /* A group without a name is not a profile. */
   g_key_file_set_string (key_file, "Profile z", "host", "x.example.com");
@@ -444,6 +474,7 @@ test_duplicate (void)
   gate_profile_set_host (profile, "mail.example.com");
   gate_profile_set_has_password (profile, TRUE);
   gate_profile_set_relay_allow (profile, (const char *const[]){ "10.0.0.0/8", NULL });
+  gate_profile_set_has_relay_password (profile, TRUE);
   copy = gate_profile_duplicate (profile, "B");
   g_assert_cmpstr (gate_profile_get_name (copy), ==, "B");
   g_assert_cmpstr (gate_profile_get_host (copy), ==, "mail.example.com");
@@ -451,6 +482,7 @@ test_duplicate (void)
   g_assert_cmpstr (gate_profile_get_id (copy), !=, gate_profile_get_id (profile));
   /* The copy's keyring entries do not exist yet. */
   g_assert_false (gate_profile_get_has_password (copy));
+  g_assert_false (gate_profile_get_has_relay_password (copy));
 }
 
 static void

@@ -393,7 +393,12 @@ def scenario_profile(env):
 
     for bad, words in ((["--relay-listen", "localhost:2525"], "not an address and port to listen on"),
                        (["--relay-allow", "0.0.0.0/0"], "would let anyone send mail"),
-                       (["--relay-allow", "192.168.1.0/33"], "not an address range")):
+                       (["--relay-allow", "192.168.1.0/33"], "not an address range"),
+                       (["--relay-starttls", "maybe"], "Give --relay-starttls yes or --relay-starttls no."),
+                       (["--relay-device-user", "scanner"], "Devices sign in with both --relay-device-user"),
+                       (["--relay-require-sign-in", "yes"], "need --relay-device-user"),
+                       (["--relay-device-user", "scanner", "--relay-device-password-file", device_password_file(env)],
+                        "Devices can sign in only over a secured connection: add --relay-starttls yes")):
         result = profile_cli("edit", "Office", *bad)
         assert result.returncode != 0 and words in result.stderr, (bad, result.stdout + result.stderr)
     port = free_port()

@@ -11,8 +11,9 @@ an escaped space), with its password in a real keyring (run this under
 tests/profiles/with-keyring.sh) and standard output a stream the relay is
 told is the journal (JOURNAL_STREAM, as systemd sets it).  It must listen
 on its default 127.0.0.1:2525 (hence tests/servers/in-own-network.sh: a
-network namespace of the test's own), forward mail through the profile,
-print lines without its own time stamps, mark a refused recipient and the
+network namespace of the test's own), forward mail through the profile
+(and, once the profile says so, take mail only from devices signed in with
+their password from the keyring), print lines without its own time stamps, mark a refused recipient and the
 failed message as warnings ("<4>"), and stop cleanly on the unit's KillSignal.
 An instance for a profile that does not exist must end at once, its error
 marked as one ("<3>"); so must one whose password is no longer in the
@@ -110,6 +111,70 @@ def start_as_service(argv, instance, env, stdout):
     return proc
 
 
+def start_listening(env, argv, home):
+    """The service's relay, once it listens on its default 127.0.0.1:2525,
+    and what it writes."""
+    read_fd, write_fd = os.pipe()
+    relay = start_as_service(argv, PROFILE, home, write_fd)
+    env.procs.append(relay)
+    lines = Lines(read_fd)
+    lines.start()
+    scenarios.wait_for("the relay to listen on 127.0.0.1:2525",
+                       lambda: relay.poll() is not None or "Listening for mail on 127.0.0.1 port 2525" in lines.text(),
+                       20)
+    assert relay.poll() is None, "the service's relay exited:\n" + lines.text()
+    return relay, lines
+
+
+def stop(relay, lines, kill_signal, stop_timeout):
+    try:
+        relay.send_signal(kill_signal)
+        assert relay.wait(stop_timeout) == 0, "the relay did not stop cleanly:\n" + lines.text()
+    finally:
+        if relay.poll() is None:
+            relay.kill()
+            relay.wait()
+        lines.join(10)
+
+
+def devices_sign_in(env, argv, home, kill_signal, stop_timeout):
+    """How devices sign in, kept in the profile (their password in the
+    keyring): the service offers STARTTLS and takes mail only from a device
+    signed in with that password."""
+    result = subprocess.run([CLI, "profile", "edit", PROFILE, "--relay-starttls", "yes",
+                             "--relay-device-user", "scanner",
+                             "--relay-device-password-file", scenarios.device_password_file(env),
+                             "--relay-require-sign-in", "yes"],
+                            capture_output=True, text=True, timeout=30, env=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = subprocess.run([CLI, "profile", "show", PROFILE], capture_output=True, text=True, timeout=30,
+                           env=home).stdout
+    for line in ("Devices may secure their connection (STARTTLS): yes", "Devices sign in as: scanner",
+                 "Devices\u2019 password: saved in the keyring", "Devices must sign in: yes"):
+        assert "  %s\n" % line in shown, shown
+    assert scenarios.DEVICE_PASSWORD not in shown, shown
+
+    relay, lines = start_listening(env, argv, home)
+    try:
+        mid = scenarios.new_id()
+        with smtplib.SMTP("127.0.0.1", 2525, timeout=30) as s:
+            s.starttls()
+            try:
+                s.sendmail("device@example.test", ["a@example.test"], scenarios.message(mid, ["a@example.test"]))
+                raise AssertionError("a device that did not sign in could send")
+            except smtplib.SMTPSenderRefused as e:
+                assert e.smtp_code == 530, e
+            s.login("scanner", scenarios.DEVICE_PASSWORD)
+            s.sendmail("device@example.test", ["a@example.test"], scenarios.message(mid, ["a@example.test"]))
+        scenarios.wait_for("the signed-in device's message upstream", lambda: mid in scenarios.delivered_ids(env))
+        text = lines.text()
+        assert "<4>" not in text and "<3>" not in text, text
+        assert "Devices must sign in as \u201cscanner\u201d to send mail" in text, text
+    finally:
+        stop(relay, lines, kill_signal, stop_timeout)
+    assert scenarios.DEVICE_PASSWORD not in lines.text(), "the devices' password appears in the relay's output"
+
+
 def run(env, unit_path):
     unit = read_unit(unit_path)
     verify_unit(unit_path, env.dir)
@@ -138,17 +203,8 @@ def run(env, unit_path):
     assert lines_out and all(line.startswith("<3>") for line in lines_out), text
     assert "Nobody" in text, text
 
-    read_fd, write_fd = os.pipe()
-    relay = start_as_service(argv, PROFILE, home, write_fd)
-    env.procs.append(relay)
-    lines = Lines(read_fd)
-    lines.start()
+    relay, lines = start_listening(env, argv, home)
     try:
-        scenarios.wait_for("the relay to listen on 127.0.0.1:2525",
-                           lambda: relay.poll() is not None or "Listening for mail on 127.0.0.1 port 2525" in lines.text(),
-                           20)
-        assert relay.poll() is None, "the service's relay exited:\n" + lines.text()
-
         env.relay_port = 2525
         [mid] = scenarios.smtplib_send(env, 1)
         scenarios.wait_for("the message upstream", lambda: mid in scenarios.delivered_ids(env))
@@ -162,13 +218,8 @@ def run(env, unit_path):
         scenarios.wait_for("the refused recipient in the output",
                            lambda: "stays in the queue as failed" in lines.text())
 
-        relay.send_signal(kill_signal)
-        assert relay.wait(stop_timeout) == 0, "the relay did not stop cleanly:\n" + lines.text()
     finally:
-        if relay.poll() is None:
-            relay.kill()
-            relay.wait()
-        lines.join(10)
+        stop(relay, lines, kill_signal, stop_timeout)
 
     text = lines.text()
     stamped = [line for line in text.splitlines() if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d ", line)]
@@ -183,6 +234,8 @@ def run(env, unit_path):
     assert text.splitlines()[-1] == "Stopped", text
     assert scenarios.PASSWORD not in text, "the password appears in the relay's output"
     scenarios.log(text)
+
+    devices_sign_in(env, argv, home, kill_signal, stop_timeout)
 
     # The password gone from the keyring (the user cleared it): the instance
     # ends at once, saying so as a warning, then why it cannot go on as an
