@@ -1119,6 +1119,13 @@ command_import (int argc, char **argv)
   else
     printf ("%s\n", _("Passwords are never exported: add them with "
                        "“postgate-cli profile edit NAME --password-stdin”."));
+  for (guint i = 0; i < added->len; i++)
+    if (*gate_profile_get_relay_device_user (g_ptr_array_index (added, i)) != '\0')
+      {
+        printf ("%s\n", _("Nor is the password devices sign in to the relay with: add it with "
+                           "“postgate-cli profile edit NAME --relay-device-password-file FILE”."));
+        break;
+      }
   return STATUS_OK;
 }
 

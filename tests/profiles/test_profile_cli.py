@@ -116,6 +116,14 @@ def test_edit(box):
 
 
 def test_export_import(box):
+    # Devices' sign-in for the relay: its password in the keyring, never exported.
+    device_pw = os.path.join(box.root, "device-password")
+    with open(device_pw, "w") as f:
+        f.write("Device-Secret-42\n")
+    os.chmod(device_pw, 0o600)
+    box.run("profile", "edit", "Local", "--relay-starttls", "yes", "--relay-device-user", "scanner",
+            "--relay-device-password-file", device_pw)
+    assert_in("Devices’ password: saved in the keyring", box.run("profile", "show", "Local").stdout)
     export = os.path.join(box.root, "export.ini")
     r = box.run("profile", "export", export)
     assert_in("without passwords", r.stdout)
@@ -136,6 +144,23 @@ def test_export_import(box):
     assert_in("mail-au.smtp2go.com", out)
     assert_in("Password: not saved", out)
     assert profile_id(box, "Main office (2)") != profile_id(box, "Main office")
+    assert_in("Nor is the password devices sign in to the relay with", r.stdout)
+    out = box.run("profile", "show", "Local (2)").stdout
+    assert_in("Devices sign in as: scanner", out)
+    assert_in("Devices’ password: not saved", out)
+    with open(export) as f:
+        assert_not_in("Device-Secret-42", f.read())
+    # Sign-in turned off: the password leaves the keyring with it.
+    def device_secrets():
+        r = subprocess.run(["secret-tool", "search", "--all", "kind", "relay-password"], capture_output=True,
+                           text=True, timeout=30, env=box.env)
+        return r.stdout + r.stderr
+
+    assert_in("Device-Secret-42", device_secrets())
+    box.run("profile", "edit", "Local", "--relay-device-user", "")
+    out = box.run("profile", "show", "Local").stdout
+    assert_in("Devices sign in as: —", out)
+    assert_not_in("Device-Secret-42", device_secrets())
 
     r = box.run("profile", "export", export, "Nobody", check=False)
     assert r.returncode == 1
