@@ -422,7 +422,9 @@ gate_cli_relay (int argc, char **argv)
       context, _ ("Accept mail from devices and programs on this computer or network, keep it "
                   "safely in a queue and forward it to the outgoing server.\n\n"
                   "Forward through a profile (--profile NAME) or through a server given "
-                  "with the connection options below."));
+                  "with the connection options below. A profile also says where the relay takes "
+                  "mail, from which devices and how they sign in (see “postgate-cli profile edit "
+                  "--help”); options given here replace those for this run."));
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   gate_cli_connection_options_set_profile_loader (gate_cli_profile_loader);
   options = gate_cli_connection_options_new (GATE_CLI_CONNECTION_SERVER | GATE_CLI_CONNECTION_CREDENTIALS
