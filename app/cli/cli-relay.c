@@ -263,12 +263,18 @@ device_security_from_profile (DeviceSecurity *devices, GateProfile *profile, GEr
         g_set_error (error, local_error->domain, local_error->code,
                      _ ("The devices’ password of the profile “%s” could not be read from the keyring: %s"),
                      gate_profile_get_name (profile), local_error->message);
-      else
+      else if (gate_profile_get_has_relay_password (profile))
         g_set_error (
             error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
             _ ("The devices’ password of the profile “%s” is no longer in the keyring: save it again "
                "with “postgate-cli profile edit NAME --relay-device-password-file FILE”."),
             gate_profile_get_name (profile));
+      else
+        /* An imported profile, or one edited by hand. */
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                     _ ("The profile “%s” lets devices sign in, but their password is not saved: add it with "
+                        "“postgate-cli profile edit NAME --relay-device-password-file FILE”."),
+                     gate_profile_get_name (profile));
       return FALSE;
     }
   devices->user = g_strdup (user);

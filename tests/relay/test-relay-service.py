@@ -174,6 +174,24 @@ def devices_sign_in(env, argv, home, kill_signal, stop_timeout):
         stop(relay, lines, kill_signal, stop_timeout)
     assert scenarios.DEVICE_PASSWORD not in lines.text(), "the devices' password appears in the relay's output"
 
+    # The devices' password gone from the keyring, then never saved (a
+    # profile imported or edited by hand): the instance ends at once and
+    # says how to add it.
+    cleared = subprocess.run(["secret-tool", "clear", "kind", "relay-password"], capture_output=True, text=True,
+                             timeout=30)
+    assert cleared.returncode == 0, cleared.stderr
+    profiles = os.path.join(home["XDG_CONFIG_HOME"], "postgate", "profiles.ini")
+    for words in ("The devices\u2019 password of the profile \u201c%s\u201d is no longer in the keyring" % PROFILE,
+                  "The profile \u201c%s\u201d lets devices sign in, but their password is not saved" % PROFILE):
+        output = start_as_service(argv, PROFILE, home, subprocess.PIPE)
+        text = output.communicate(timeout=30)[0].decode()
+        assert output.returncode == 1, text
+        assert text.startswith("<3>" + words) and "--relay-device-password-file FILE" in text, text
+        with open(profiles) as f:
+            settings = f.read()
+        with open(profiles, "w") as f:
+            f.write(settings.replace("has-relay-password=true", "has-relay-password=false"))
+
 
 def run(env, unit_path):
     unit = read_unit(unit_path)
