@@ -177,6 +177,8 @@ typedef struct
   char *relay_device_password_file;
   char *relay_require_sign_in;
   char *relay_allow_plain_sign_in;
+  char *relay_connections;
+  char *relay_rate;
   char *relay_password; /* read from relay_device_password_file */
   gboolean api_key_stdin;
   gboolean no_allow_plain_auth;
@@ -200,6 +202,8 @@ edit_options_clear (EditOptions *options)
   g_free (options->relay_device_password_file);
   g_free (options->relay_require_sign_in);
   g_free (options->relay_allow_plain_sign_in);
+  g_free (options->relay_connections);
+  g_free (options->relay_rate);
   gate_cli_secret_free (options->relay_password);
 }
 
@@ -502,6 +506,29 @@ apply_options (GateProfile *profile, EditOptions *options, gboolean adding, GErr
   if (!apply_device_options (profile, options, error))
     return FALSE;
 
+  /* "" is the relay's default again. */
+  if (options->relay_connections != NULL)
+    {
+      guint64 connections = 0;
+
+      if (*options->relay_connections != '\0'
+          && !g_ascii_string_to_unsigned (options->relay_connections, 10, 1, GATE_PROFILE_RELAY_MAX_CONNECTIONS,
+                                          &connections, NULL))
+        return bad_value (error, _("--relay-connections takes a number from 1 to 40."));
+      gate_profile_set_relay_connections (profile, (guint)connections);
+    }
+  if (options->relay_rate != NULL)
+    {
+      guint64 rate = 0;
+
+      if (*options->relay_rate == '\0')
+        gate_profile_set_relay_rate (profile, -1);
+      else if (!g_ascii_string_to_unsigned (options->relay_rate, 10, 0, G_MAXINT, &rate, NULL))
+        return bad_value (error, _("--relay-rate takes a number of messages an hour (0: no limit)."));
+      else
+        gate_profile_set_relay_rate (profile, (gint)rate);
+    }
+
   if (adding && *gate_profile_get_host (profile) == '\0')
     {
       g_autofree char *known = list_presets ();
@@ -645,6 +672,10 @@ make_edit_context (EditOptions *options, gboolean adding)
           { "relay-allow-plain-sign-in", 0, 0, G_OPTION_ARG_STRING, &options->relay_allow_plain_sign_in,
             N_("Whether devices may sign in without securing the connection first: yes or no"),
             N_("yes|no") },
+          { "relay-connections", 0, 0, G_OPTION_ARG_STRING, &options->relay_connections,
+            N_("Connections the relay opens to the outgoing server at most (1–40; \"\": 4)"), N_("N") },
+          { "relay-rate", 0, 0, G_OPTION_ARG_STRING, &options->relay_rate,
+            N_("Messages an hour the relay sends at most (0: no limit; \"\": 200000)"), N_("N") },
           { NULL } };
   const GOptionEntry edit_entries[]
       = { { "name", 0, 0, G_OPTION_ARG_STRING, &options->new_name, N_("Rename the profile"), N_("NAME") },
@@ -916,6 +947,8 @@ command_show (int argc, char **argv)
   g_autofree char *last_success = NULL;
   g_autofree char *relay_listen = NULL;
   g_autofree char *relay_allow = NULL;
+  g_autofree char *relay_connections = NULL;
+  g_autofree char *relay_rate = NULL;
   GateSmtpAuthMechanism mechanism;
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -972,6 +1005,17 @@ command_show (int argc, char **argv)
     }
   else
     relay_allow = g_strdup (_("this computer only"));
+  if (gate_profile_get_relay_connections (profile) > 0)
+    relay_connections = g_strdup_printf ("%u", gate_profile_get_relay_connections (profile));
+  else
+    /* Translators: %u is a number of connections. */
+    relay_connections = g_strdup_printf (_("%u (the default)"), (guint)GATE_FORWARDER_DEFAULT_CONNECTIONS);
+  if (gate_profile_get_relay_rate (profile) > 0)
+    relay_rate = g_strdup_printf ("%d", gate_profile_get_relay_rate (profile));
+  else if (gate_profile_get_relay_rate (profile) == 0)
+    relay_rate = g_strdup (_("no limit"));
+  else
+    relay_rate = g_strdup_printf (_("%u (the default)"), (guint)GATE_FORWARDER_DEFAULT_RATE_PER_HOUR);
 
   printf ("%s\n", gate_profile_get_name (profile));
   print_field (_("Provider"), provider);
@@ -990,6 +1034,8 @@ command_show (int argc, char **argv)
                gate_profile_get_rewrite_sender (profile) ? _("yes") : _("no"));
   print_field (_("Relay takes mail on"), relay_listen);
   print_field (_("Relay takes mail from"), relay_allow);
+  print_field (_("Relay’s connections to the outgoing server at most"), relay_connections);
+  print_field (_("Relay’s messages an hour at most"), relay_rate);
   print_field (_("Devices may secure their connection (STARTTLS)"),
                gate_profile_get_relay_starttls (profile) ? _("yes") : _("no"));
   print_field (_("Devices sign in as"), gate_profile_get_relay_device_user (profile));

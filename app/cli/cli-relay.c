@@ -347,6 +347,8 @@ device_security_print (const DeviceSecurity *devices)
                          "over the network unprotected"));
 }
 
+#define NOT_GIVEN G_MININT
+
 static GateSmtpClient *
 options_client_factory (gpointer user_data)
 {
@@ -369,8 +371,9 @@ gate_cli_relay (int argc, char **argv)
   g_autofree char *spool_path = NULL;
   gboolean no_rewrite = FALSE;
   g_auto (DeviceSecurity) devices = { 0 };
-  int connections = GATE_FORWARDER_DEFAULT_CONNECTIONS;
-  int rate = GATE_FORWARDER_DEFAULT_RATE_PER_HOUR;
+  /* Not given: the profile's, or the relay's default. */
+  int connections = NOT_GIVEN;
+  int rate = NOT_GIVEN;
   int retry_base = GATE_FORWARDER_DEFAULT_RETRY_BASE;
   int retry_max = GATE_FORWARDER_DEFAULT_RETRY_MAX;
   int max_age = GATE_FORWARDER_DEFAULT_MAX_AGE;
@@ -452,8 +455,8 @@ gate_cli_relay (int argc, char **argv)
       gate_cli_print_error (_ ("Unexpected argument “%s”.\n"), argv[1]);
       return 2;
     }
-  if (connections < 1 || connections > GATE_FORWARDER_MAX_CONNECTIONS || rate < 0 || retry_base < 1
-      || retry_max < 1 || max_age < 1)
+  if ((connections != NOT_GIVEN && (connections < 1 || connections > GATE_FORWARDER_MAX_CONNECTIONS))
+      || (rate != NOT_GIVEN && rate < 0) || retry_base < 1 || retry_max < 1 || max_age < 1)
     {
       gate_cli_print_error ("%s\n",
                             _ ("--connections takes 1 to 40; --rate, --retry-base, --retry-max and --max-age "
@@ -513,8 +516,10 @@ gate_cli_relay (int argc, char **argv)
     gate_relay_set_sender_rewrite (relay, NULL);
   else if (rewrite != NULL)
     gate_relay_set_sender_rewrite (relay, rewrite);
-  gate_relay_set_max_connections (relay, connections);
-  gate_relay_set_rate_per_hour (relay, rate);
+  if (connections != NOT_GIVEN)
+    gate_relay_set_max_connections (relay, connections);
+  if (rate != NOT_GIVEN)
+    gate_relay_set_rate_per_hour (relay, rate);
   gate_relay_set_retry (relay, retry_base, retry_max);
   gate_relay_set_max_age (relay, max_age);
 

@@ -36,6 +36,8 @@ struct _GateProfile
   char *relay_device_user;
   gboolean relay_require_sign_in;
   gboolean relay_allow_plain_sign_in;
+  guint relay_connections; /* 0: the relay's default */
+  gint relay_rate;         /* messages an hour; 0: no limit; -1: the relay's default */
   gboolean has_password;
   gboolean has_relay_password;
   gboolean has_api_key;
@@ -69,6 +71,8 @@ enum
   PROP_RELAY_DEVICE_USER,
   PROP_RELAY_REQUIRE_SIGN_IN,
   PROP_RELAY_ALLOW_PLAIN_SIGN_IN,
+  PROP_RELAY_CONNECTIONS,
+  PROP_RELAY_RATE,
   PROP_HAS_PASSWORD,
   PROP_HAS_RELAY_PASSWORD,
   PROP_HAS_API_KEY,
@@ -191,6 +195,12 @@ gate_profile_get_property (GObject *object, guint prop_id, GValue *value, GParam
       case PROP_RELAY_ALLOW_PLAIN_SIGN_IN:
         g_value_set_boolean (value, self->relay_allow_plain_sign_in);
         break;
+      case PROP_RELAY_CONNECTIONS:
+        g_value_set_uint (value, self->relay_connections);
+        break;
+      case PROP_RELAY_RATE:
+        g_value_set_int (value, self->relay_rate);
+        break;
       case PROP_HAS_RELAY_PASSWORD:
         g_value_set_boolean (value, self->has_relay_password);
         break;
@@ -281,6 +291,12 @@ gate_profile_set_property (GObject *object, guint prop_id, const GValue *value, 
       case PROP_RELAY_ALLOW_PLAIN_SIGN_IN:
         gate_profile_set_relay_allow_plain_sign_in (self, g_value_get_boolean (value));
         break;
+      case PROP_RELAY_CONNECTIONS:
+        gate_profile_set_relay_connections (self, g_value_get_uint (value));
+        break;
+      case PROP_RELAY_RATE:
+        gate_profile_set_relay_rate (self, g_value_get_int (value));
+        break;
       case PROP_HAS_RELAY_PASSWORD:
         gate_profile_set_has_relay_password (self, g_value_get_boolean (value));
         break;
@@ -339,6 +355,9 @@ gate_profile_class_init (GateProfileClass *klass)
       = g_param_spec_boolean ("relay-require-sign-in", NULL, NULL, FALSE, flags);
   properties[PROP_RELAY_ALLOW_PLAIN_SIGN_IN]
       = g_param_spec_boolean ("relay-allow-plain-sign-in", NULL, NULL, FALSE, flags);
+  properties[PROP_RELAY_CONNECTIONS]
+      = g_param_spec_uint ("relay-connections", NULL, NULL, 0, GATE_PROFILE_RELAY_MAX_CONNECTIONS, 0, flags);
+  properties[PROP_RELAY_RATE] = g_param_spec_int ("relay-rate", NULL, NULL, -1, G_MAXINT, -1, flags);
   properties[PROP_HAS_RELAY_PASSWORD] = g_param_spec_boolean ("has-relay-password", NULL, NULL, FALSE, flags);
   properties[PROP_HAS_PASSWORD] = g_param_spec_boolean ("has-password", NULL, NULL, FALSE, flags);
   properties[PROP_HAS_API_KEY] = g_param_spec_boolean ("has-api-key", NULL, NULL, FALSE, flags);
@@ -358,6 +377,7 @@ gate_profile_init (GateProfile *self)
   self->auth_mechanism = GATE_SMTP_AUTH_AUTOMATIC;
   self->relay_listen = g_new0 (char *, 1);
   self->relay_allow = g_new0 (char *, 1);
+  self->relay_rate = -1;
 }
 
 GateProfile *
@@ -439,6 +459,8 @@ gate_profile_copy_settings (GateProfile *self, GateProfile *source)
   gate_profile_set_relay_device_user (self, source->relay_device_user);
   gate_profile_set_relay_require_sign_in (self, source->relay_require_sign_in);
   gate_profile_set_relay_allow_plain_sign_in (self, source->relay_allow_plain_sign_in);
+  gate_profile_set_relay_connections (self, source->relay_connections);
+  gate_profile_set_relay_rate (self, source->relay_rate);
   gate_profile_set_has_password (self, source->has_password);
   gate_profile_set_has_relay_password (self, source->has_relay_password);
   gate_profile_set_has_api_key (self, source->has_api_key);
@@ -824,6 +846,44 @@ gate_profile_set_relay_allow_plain_sign_in (GateProfile *self, gboolean allow)
   set_boolean (self, &self->relay_allow_plain_sign_in, allow, PROP_RELAY_ALLOW_PLAIN_SIGN_IN);
 }
 
+guint
+gate_profile_get_relay_connections (GateProfile *self)
+{
+  g_return_val_if_fail (GATE_IS_PROFILE (self), 0);
+  return self->relay_connections;
+}
+
+void
+gate_profile_set_relay_connections (GateProfile *self, guint connections)
+{
+  g_return_if_fail (GATE_IS_PROFILE (self));
+
+  connections = MIN (connections, GATE_PROFILE_RELAY_MAX_CONNECTIONS);
+  if (self->relay_connections == connections)
+    return;
+  self->relay_connections = connections;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RELAY_CONNECTIONS]);
+}
+
+gint
+gate_profile_get_relay_rate (GateProfile *self)
+{
+  g_return_val_if_fail (GATE_IS_PROFILE (self), -1);
+  return self->relay_rate;
+}
+
+void
+gate_profile_set_relay_rate (GateProfile *self, gint rate)
+{
+  g_return_if_fail (GATE_IS_PROFILE (self));
+
+  rate = MAX (rate, -1);
+  if (self->relay_rate == rate)
+    return;
+  self->relay_rate = rate;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RELAY_RATE]);
+}
+
 gboolean
 gate_profile_get_has_relay_password (GateProfile *self)
 {
@@ -1206,6 +1266,14 @@ gate_profile_save_to_key_file (GateProfile *self, GKeyFile *key_file, const char
   set_or_remove (key_file, group, "relay-device-user", self->relay_device_user);
   g_key_file_set_boolean (key_file, group, "relay-require-sign-in", self->relay_require_sign_in);
   g_key_file_set_boolean (key_file, group, "relay-allow-plain-sign-in", self->relay_allow_plain_sign_in);
+  if (self->relay_connections > 0)
+    g_key_file_set_integer (key_file, group, "relay-connections", (gint)self->relay_connections);
+  else
+    g_key_file_remove_key (key_file, group, "relay-connections", NULL);
+  if (self->relay_rate >= 0)
+    g_key_file_set_integer (key_file, group, "relay-rate", self->relay_rate);
+  else
+    g_key_file_remove_key (key_file, group, "relay-rate", NULL);
   if (with_secret_flags)
     {
       g_key_file_set_boolean (key_file, group, "has-password", self->has_password);
@@ -1233,6 +1301,15 @@ get_boolean (GKeyFile *key_file, const char *group, const char *key, gboolean fa
 {
   g_autoptr (GError) error = NULL;
   gboolean value = g_key_file_get_boolean (key_file, group, key, &error);
+
+  return error ? fallback : value;
+}
+
+static gint
+get_integer (GKeyFile *key_file, const char *group, const char *key, gint fallback)
+{
+  g_autoptr (GError) error = NULL;
+  gint value = g_key_file_get_integer (key_file, group, key, &error);
 
   return error ? fallback : value;
 }
@@ -1335,6 +1412,9 @@ gate_profile_new_from_key_file (GKeyFile *key_file, const char *group, const cha
   gate_profile_set_relay_require_sign_in (self, get_boolean (key_file, group, "relay-require-sign-in", FALSE));
   gate_profile_set_relay_allow_plain_sign_in (self,
                                               get_boolean (key_file, group, "relay-allow-plain-sign-in", FALSE));
+  gate_profile_set_relay_connections (self, (guint)CLAMP (get_integer (key_file, group, "relay-connections", 0), 0,
+                                                           GATE_PROFILE_RELAY_MAX_CONNECTIONS));
+  gate_profile_set_relay_rate (self, MAX (get_integer (key_file, group, "relay-rate", -1), -1));
   gate_profile_set_has_relay_password (self, get_boolean (key_file, group, "has-relay-password", FALSE));
   gate_profile_set_has_password (self, get_boolean (key_file, group, "has-password", FALSE));
   gate_profile_set_has_api_key (self, get_boolean (key_file, group, "has-api-key", FALSE));

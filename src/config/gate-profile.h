@@ -44,6 +44,10 @@ G_DECLARE_FINAL_TYPE (GateProfile, gate_profile, GATE, PROFILE, GObject)
  *   relay-require-sign-in      gboolean, mail only from devices signed in
  *   relay-allow-plain-sign-in  gboolean, devices may sign in on a connection
  *                       not secured (old devices on a trusted network)
+ *   relay-connections   guint, connections to the outgoing server at most
+ *                       (1–40; 0: the relay's default)
+ *   relay-rate          gint, messages an hour at most (0: no limit; -1: the
+ *                       relay's default)
  *   has-relay-password  gboolean, the devices' password is in the keyring
  *   has-password        gboolean, a password is saved in the keyring
  *   has-api-key         gboolean, an API key is saved in the keyring
@@ -105,6 +109,11 @@ gboolean gate_profile_get_relay_require_sign_in (GateProfile *self);
 void gate_profile_set_relay_require_sign_in (GateProfile *self, gboolean required);
 gboolean gate_profile_get_relay_allow_plain_sign_in (GateProfile *self);
 void gate_profile_set_relay_allow_plain_sign_in (GateProfile *self, gboolean allow);
+#define GATE_PROFILE_RELAY_MAX_CONNECTIONS 40
+guint gate_profile_get_relay_connections (GateProfile *self);
+void gate_profile_set_relay_connections (GateProfile *self, guint connections);
+gint gate_profile_get_relay_rate (GateProfile *self);
+void gate_profile_set_relay_rate (GateProfile *self, gint rate);
 gboolean gate_profile_get_has_relay_password (GateProfile *self);
 void gate_profile_set_has_relay_password (GateProfile *self, gboolean has_password);
 gboolean gate_profile_get_has_password (GateProfile *self);

@@ -32,6 +32,8 @@ struct _GateRelay
   gboolean device_auth_required;
   guint max_connections;
   guint rate_per_hour;
+  gboolean max_connections_set; /* by the caller: the profile's is not used */
+  gboolean rate_set;
   guint retry_base;
   guint retry_max;
   guint max_age;
@@ -186,6 +188,7 @@ gate_relay_set_max_connections (GateRelay *self, guint max_connections)
 {
   g_return_if_fail (GATE_IS_RELAY (self));
   self->max_connections = max_connections;
+  self->max_connections_set = TRUE;
   if (self->forwarder != NULL)
     gate_forwarder_set_max_connections (self->forwarder, max_connections);
 }
@@ -195,6 +198,7 @@ gate_relay_set_rate_per_hour (GateRelay *self, guint rate)
 {
   g_return_if_fail (GATE_IS_RELAY (self));
   self->rate_per_hour = rate;
+  self->rate_set = TRUE;
   if (self->forwarder != NULL)
     gate_forwarder_set_rate_per_hour (self->forwarder, rate);
 }
@@ -426,6 +430,11 @@ gate_relay_start (GateRelay *self, GError **error)
     gate_forwarder_set_client_factory (self->forwarder, self->factory, self->factory_data, NULL);
   else
     gate_forwarder_set_client_factory (self->forwarder, profile_client_factory, self, NULL);
+  if (self->profile != NULL && !self->max_connections_set
+      && gate_profile_get_relay_connections (self->profile) > 0)
+    self->max_connections = gate_profile_get_relay_connections (self->profile);
+  if (self->profile != NULL && !self->rate_set && gate_profile_get_relay_rate (self->profile) >= 0)
+    self->rate_per_hour = (guint)gate_profile_get_relay_rate (self->profile);
   gate_forwarder_set_max_connections (self->forwarder, self->max_connections);
   gate_forwarder_set_rate_per_hour (self->forwarder, self->rate_per_hour);
   gate_forwarder_set_retry (self->forwarder, self->retry_base, self->retry_max);

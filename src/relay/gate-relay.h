@@ -66,7 +66,9 @@ void gate_relay_set_tls_certificate (GateRelay *self, GTlsCertificate *certifica
 void gate_relay_set_device_credentials (GateRelay *self, const char *username, const char *password,
                                         gboolean allow_without_tls, gboolean required);
 
-/* Forwarder settings, applied at start (see GateForwarder). */
+/* Forwarder settings, applied at start (see GateForwarder).  Connections
+ * and rate not set here: the profile's relay-connections and relay-rate when
+ * it has them, else the forwarder's defaults. */
 void gate_relay_set_max_connections (GateRelay *self, guint max_connections);
 void gate_relay_set_rate_per_hour (GateRelay *self, guint rate);
 void gate_relay_set_retry (GateRelay *self, guint base_seconds, guint max_seconds);

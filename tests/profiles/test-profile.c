@@ -207,6 +207,8 @@ test_profile_properties (void)
   gate_profile_set_relay_device_user (profile, "scanner");
   gate_profile_set_relay_require_sign_in (profile, TRUE);
   gate_profile_set_relay_allow_plain_sign_in (profile, TRUE);
+  gate_profile_set_relay_connections (profile, 12);
+  gate_profile_set_relay_rate (profile, 0);
   gate_profile_set_has_relay_password (profile, TRUE);
   gate_profile_set_name (profile, "Office 2");
   {
@@ -227,6 +229,8 @@ test_profile_properties (void)
       "relay-require-sign-in",
       "relay-allow-plain-sign-in",
       "has-relay-password",
+      "relay-connections",
+      "relay-rate",
       "name",
     };
 
@@ -404,6 +408,9 @@ test_key_file_round_trip (void)
   gate_profile_set_relay_device_user (profile, "scanner 2");
   gate_profile_set_relay_require_sign_in (profile, TRUE);
   gate_profile_set_has_relay_password (profile, TRUE);
+  gate_profile_set_relay_connections (profile, 7);
+  /* 0 (no limit) is not the default (-1): both survive a save. */
+  gate_profile_set_relay_rate (profile, 0);
 
   gate_profile_save_to_key_file (profile, key_file, "Profile x", TRUE);
   data = g_key_file_to_data (key_file, NULL, NULL);
@@ -435,6 +442,8 @@ test_key_file_round_trip (void)
   g_assert_true (gate_profile_get_relay_require_sign_in (copy));
   g_assert_false (gate_profile_get_relay_allow_plain_sign_in (copy));
   g_assert_true (gate_profile_get_has_relay_password (copy));
+  g_assert_cmpuint (gate_profile_get_relay_connections (copy), ==, 7);
+  g_assert_cmpint (gate_profile_get_relay_rate (copy), ==, 0);
   g_assert_true (gate_profile_get_has_password (copy));
   g_assert_true (gate_profile_get_has_api_key (copy));
   g_assert_true (g_date_time_equal (gate_profile_get_last_success (copy), when));
@@ -458,7 +467,14 @@ test_key_file_round_trip (void)
   g_key_file_set_string (key_file, "Profile x", "future-key", "kept");
   gate_profile_set_ca_file (profile, NULL);
   gate_profile_set_relay_listen (profile, NULL);
+  gate_profile_set_relay_rate (profile, -1);
   gate_profile_save_to_key_file (profile, key_file, "Profile x", TRUE);
+  g_assert_false (g_key_file_has_key (key_file, "Profile x", "relay-rate", NULL));
+  {
+    g_autoptr (GateProfile) fresh = gate_profile_new ("Default");
+
+    g_assert_cmpint (gate_profile_get_relay_rate (fresh), ==, -1);
+  }
   g_assert_true (g_key_file_has_key (key_file, "Profile x", "future-key", NULL));
   g_assert_false (g_key_file_has_key (key_file, "Profile x", "ca-file", NULL));
   g_assert_false (g_key_file_has_key (key_file, "Profile x", "relay-listen", NULL));

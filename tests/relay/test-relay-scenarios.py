@@ -398,16 +398,21 @@ def scenario_profile(env):
                        (["--relay-device-user", "scanner"], "Devices sign in with both --relay-device-user"),
                        (["--relay-require-sign-in", "yes"], "need --relay-device-user"),
                        (["--relay-device-user", "scanner", "--relay-device-password-file", device_password_file(env)],
-                        "Devices can sign in only over a secured connection: add --relay-starttls yes")):
+                        "Devices can sign in only over a secured connection: add --relay-starttls yes"),
+                       (["--relay-connections", "41"], "--relay-connections takes a number from 1 to 40."),
+                       (["--relay-rate", "-5"], "--relay-rate takes a number of messages an hour")):
         result = profile_cli("edit", "Office", *bad)
         assert result.returncode != 0 and words in result.stderr, (bad, result.stdout + result.stderr)
     port = free_port()
     result = profile_cli("edit", "Office", "--relay-listen", "127.0.0.1:%d" % port,
-                         "--relay-allow", "127.0.0.7/32", "--relay-allow", "127.0.0.7/32")
+                         "--relay-allow", "127.0.0.7/32", "--relay-allow", "127.0.0.7/32",
+                         "--relay-connections", "2", "--relay-rate", "120")
     assert result.returncode == 0, result.stdout + result.stderr
     shown = profile_cli("show", "Office").stdout
     assert "Relay takes mail on: 127.0.0.1:%d\n" % port in shown, shown
     assert "Relay takes mail from: this computer and 127.0.0.7/32\n" in shown, shown
+    assert "Relay’s connections to the outgoing server at most: 2\n" in shown, shown
+    assert "Relay’s messages an hour at most: 120\n" in shown, shown
     env.start_relay(server_args=["--profile", "Office", "--password-file", env.password_file], env=home, listen=())
     assert env.relay_port == port, env.relay_log()
     assert "Devices in 127.0.0.7/32 may send mail through the relay too" in env.relay_log(), env.relay_log()
@@ -423,6 +428,11 @@ def scenario_profile(env):
         assert e.smtp_code == 554, e
     wait_for("the devices' messages upstream", lambda: set(mids) <= set(delivered_ids(env)))
     assert "Refused a connection from 127.0.0.5" in env.relay_log(), env.relay_log()
+    # The profile's hourly limit: 120 an hour lets 2 go at once, holds the rest back.
+    held = smtplib_send(env, 4)
+    wait_for("the relay to say it holds mail back",
+             lambda: "Holding mail back to keep to the limit of 120 messages an hour" in env.relay_log(), 30)
+    assert not set(held) <= set(delivered_ids(env)), "the profile's hourly limit held nothing back"
     assert env.stop_relay() == 0
     # What is given on the command line wins over the profile.
     env.start_relay(server_args=["--profile", "Office", "--password-file", env.password_file,
@@ -435,9 +445,12 @@ def scenario_profile(env):
         assert e.smtp_code == 554, e
     assert env.stop_relay() == 0
     # Cleared, the profile says what the relay then does.
-    result = profile_cli("edit", "Office", "--relay-listen", "", "--relay-allow", "")
+    result = profile_cli("edit", "Office", "--relay-listen", "", "--relay-allow", "", "--relay-connections", "",
+                         "--relay-rate", "")
     assert result.returncode == 0, result.stdout + result.stderr
     shown = profile_cli("show", "Office").stdout
+    assert "Relay’s connections to the outgoing server at most: 4 (the default)\n" in shown, shown
+    assert "Relay’s messages an hour at most: 200000 (the default)\n" in shown, shown
     assert "Relay takes mail on: 127.0.0.1:2525 (the default: this computer only)\n" in shown, shown
     assert "Relay takes mail from: this computer only\n" in shown, shown
     # A profiles file edited by hand: the relay names the profile and stops.
