@@ -1083,7 +1083,8 @@ command_remove (int argc, char **argv)
     return fail_error (error);
   g_object_ref (profile);
   id = g_strdup (gate_profile_get_id (profile));
-  had_secrets = gate_profile_get_has_password (profile) || gate_profile_get_has_api_key (profile);
+  had_secrets = gate_profile_get_has_password (profile) || gate_profile_get_has_api_key (profile)
+                || gate_profile_get_has_relay_password (profile);
 
   if (!gate_profile_store_remove (store, profile, &error))
     return fail_error (error);
