@@ -316,18 +316,23 @@ apply_device_options (GateProfile *profile, EditOptions *options, GError **error
   /* The password of a user cleared now goes with it (save_secrets). */
   has_password = options->relay_device_password_file != NULL
                  || (has_user && gate_profile_get_has_relay_password (profile));
-  if (has_user != has_password)
-    return bad_value (error, _("Devices sign in with both --relay-device-user NAME and "
-                                "--relay-device-password-file FILE."));
-  if (!has_user && (gate_profile_get_relay_require_sign_in (profile)
-                    || gate_profile_get_relay_allow_plain_sign_in (profile)))
-    return bad_value (error, _("--relay-require-sign-in and --relay-allow-plain-sign-in need "
-                                "--relay-device-user and --relay-device-password-file."));
-  if (has_user && !gate_profile_get_relay_starttls (profile)
-      && !gate_profile_get_relay_allow_plain_sign_in (profile))
-    return bad_value (error, _("Devices can sign in only over a secured connection: add --relay-starttls yes, "
-                                "or --relay-allow-plain-sign-in yes for devices that cannot secure it."));
-  return TRUE;
+  switch (gate_relay_check_sign_in (gate_profile_get_relay_starttls (profile), has_user, has_password,
+                                    gate_profile_get_relay_require_sign_in (profile),
+                                    gate_profile_get_relay_allow_plain_sign_in (profile)))
+    {
+      case GATE_RELAY_SIGN_IN_USABLE:
+        return TRUE;
+      case GATE_RELAY_SIGN_IN_HALF_GIVEN:
+        return bad_value (error, _("Devices sign in with both --relay-device-user NAME and "
+                                    "--relay-device-password-file FILE."));
+      case GATE_RELAY_SIGN_IN_RULE_WITHOUT_USER:
+        return bad_value (error, _("--relay-require-sign-in and --relay-allow-plain-sign-in need "
+                                    "--relay-device-user and --relay-device-password-file."));
+      case GATE_RELAY_SIGN_IN_NEVER_OFFERED:
+      default:
+        return bad_value (error, _("Devices can sign in only over a secured connection: add --relay-starttls "
+                                    "yes, or --relay-allow-plain-sign-in yes for devices that cannot secure it."));
+    }
 }
 
 static gboolean

@@ -211,29 +211,27 @@ device_security_check (const DeviceSecurity *devices)
       gate_cli_print_error ("%s\n", _ ("--tls-key goes with --tls-cert."));
       return FALSE;
     }
-  if ((devices->user == NULL) != (devices->password_file == NULL && devices->password == NULL))
+  switch (gate_relay_check_sign_in (devices->starttls || devices->tls_cert != NULL, devices->user != NULL,
+                                    devices->password_file != NULL || devices->password != NULL,
+                                    devices->require_sign_in, devices->allow_plain_sign_in))
     {
-      gate_cli_print_error (
-          "%s\n", _ ("Devices sign in with both --device-user NAME and --device-password-file FILE."));
-      return FALSE;
+      case GATE_RELAY_SIGN_IN_USABLE:
+        return TRUE;
+      case GATE_RELAY_SIGN_IN_HALF_GIVEN:
+        gate_cli_print_error (
+            "%s\n", _ ("Devices sign in with both --device-user NAME and --device-password-file FILE."));
+        return FALSE;
+      case GATE_RELAY_SIGN_IN_RULE_WITHOUT_USER:
+        gate_cli_print_error ("%s\n", _ ("--require-sign-in and --allow-plain-sign-in need --device-user and "
+                                         "--device-password-file."));
+        return FALSE;
+      case GATE_RELAY_SIGN_IN_NEVER_OFFERED:
+      default:
+        gate_cli_print_error (
+            "%s\n", _ ("Devices can sign in only over a secured connection: add --starttls (or --tls-cert), "
+                       "or --allow-plain-sign-in for devices that cannot secure it."));
+        return FALSE;
     }
-  if ((devices->require_sign_in || devices->allow_plain_sign_in) && devices->user == NULL)
-    {
-      gate_cli_print_error ("%s\n", _ ("--require-sign-in and --allow-plain-sign-in need --device-user and "
-                                       "--device-password-file."));
-      return FALSE;
-    }
-  /* Without TLS, sign-in is offered only when the user allows it in plain
-   * text: otherwise it would never be offered at all. */
-  if (devices->user != NULL && !devices->starttls && devices->tls_cert == NULL
-      && !devices->allow_plain_sign_in)
-    {
-      gate_cli_print_error (
-          "%s\n", _ ("Devices can sign in only over a secured connection: add --starttls (or --tls-cert), "
-                     "or --allow-plain-sign-in for devices that cannot secure it."));
-      return FALSE;
-    }
-  return TRUE;
 }
 
 static gboolean

@@ -116,6 +116,21 @@ gate_relay_set_tls_certificate (GateRelay *self, GTlsCertificate *certificate)
   g_set_object (&self->tls_certificate, certificate);
 }
 
+GateRelaySignInProblem
+gate_relay_check_sign_in (gboolean secured, gboolean has_user, gboolean has_password, gboolean required,
+                          gboolean allow_without_tls)
+{
+  if (has_user != has_password)
+    return GATE_RELAY_SIGN_IN_HALF_GIVEN;
+  if (!has_user && (required || allow_without_tls))
+    return GATE_RELAY_SIGN_IN_RULE_WITHOUT_USER;
+  /* Without TLS, sign-in is offered only when the user allows it in plain
+   * text: otherwise it would never be offered at all. */
+  if (has_user && !secured && !allow_without_tls)
+    return GATE_RELAY_SIGN_IN_NEVER_OFFERED;
+  return GATE_RELAY_SIGN_IN_USABLE;
+}
+
 void
 gate_relay_set_device_credentials (GateRelay *self, const char *username, const char *password,
                                    gboolean allow_without_tls, gboolean required)

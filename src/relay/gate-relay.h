@@ -66,6 +66,20 @@ void gate_relay_set_tls_certificate (GateRelay *self, GTlsCertificate *certifica
 void gate_relay_set_device_credentials (GateRelay *self, const char *username, const char *password,
                                         gboolean allow_without_tls, gboolean required);
 
+/* What would make a way for devices to sign in unusable, for the caller to
+ * say in its own words (the command line and a profile name their options
+ * differently). */
+typedef enum
+{
+  GATE_RELAY_SIGN_IN_USABLE,
+  GATE_RELAY_SIGN_IN_HALF_GIVEN,        /* a user name without a password, or the other way */
+  GATE_RELAY_SIGN_IN_RULE_WITHOUT_USER, /* sign-in required or allowed in plain, with no user */
+  GATE_RELAY_SIGN_IN_NEVER_OFFERED,     /* a user, but no TLS and no plain sign-in: never offered */
+} GateRelaySignInProblem;
+
+GateRelaySignInProblem gate_relay_check_sign_in (gboolean secured, gboolean has_user, gboolean has_password,
+                                                 gboolean required, gboolean allow_without_tls);
+
 /* Forwarder settings, applied at start (see GateForwarder).  Connections
  * and rate not set here: the profile's relay-connections and relay-rate when
  * it has them, else the forwarder's defaults. */
