@@ -7,7 +7,6 @@
 
 #include <glib/gi18n-lib.h>
 
-#include "gate-relay-address.h"
 #include "gate-secret-store.h"
 
 struct _GateRelay
@@ -354,24 +353,14 @@ release_parts (GateRelay *self)
 }
 
 /* A profiles file edited by hand may hold an address or a range that the
- * command line would have refused: the error then names the profile. */
-static gboolean
-check_profile_list (GateRelay *self, const char *const *values, gboolean listen, GError **error)
+ * command line would have refused (G_IO_ERROR_INVALID_ARGUMENT from the
+ * server): the error then names the profile. */
+static void
+name_profile_in_error (GateRelay *self, GError **error)
 {
-  for (guint i = 0; values[i] != NULL; i++)
-    {
-      g_autoptr (GInetAddressMask) mask = NULL;
-      gboolean usable = listen ? gate_relay_address_parse_listen (values[i], NULL, NULL, error)
-                               : (mask = gate_relay_address_parse_range (values[i], error)) != NULL;
-
-      if (!usable)
-        {
-          g_prefix_error (error, _ ("The profile “%s” has a relay setting that cannot be used: "),
-                          gate_profile_get_name (self->profile));
-          return FALSE;
-        }
-    }
-  return TRUE;
+  if (error != NULL && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
+    g_prefix_error (error, _ ("The profile “%s” has a relay setting that cannot be used: "),
+                    gate_profile_get_name (self->profile));
 }
 
 gboolean
@@ -382,6 +371,8 @@ gate_relay_start (GateRelay *self, GError **error)
   const char *rewrite = NULL;
   const char *const *listen = default_listen;
   const char *const *allowed = NULL;
+  gboolean listen_from_profile = FALSE;
+  gboolean allowed_from_profile = FALSE;
 
   g_return_val_if_fail (GATE_IS_RELAY (self), FALSE);
   g_return_val_if_fail (!self->running, FALSE);
@@ -405,20 +396,22 @@ gate_relay_start (GateRelay *self, GError **error)
   else if (self->profile != NULL)
     {
       allowed = gate_profile_get_relay_allow (self->profile);
-      if (!check_profile_list (self, allowed, FALSE, error))
-        goto fail;
+      allowed_from_profile = TRUE;
     }
   if (self->listen->len > 0)
     listen = (const char *const *)self->listen->pdata;
   else if (self->profile != NULL && gate_profile_get_relay_listen (self->profile)[0] != NULL)
     {
       listen = gate_profile_get_relay_listen (self->profile);
-      if (!check_profile_list (self, listen, TRUE, error))
-        goto fail;
+      listen_from_profile = TRUE;
     }
   for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++)
     if (!gate_relay_server_add_allowed (self->server, allowed[i], error))
-      goto fail;
+      {
+        if (allowed_from_profile)
+          name_profile_in_error (self, error);
+        goto fail;
+      }
 
   if (self->rewrite_set)
     rewrite = self->rewrite_sender;
@@ -436,7 +429,11 @@ gate_relay_start (GateRelay *self, GError **error)
 
   for (guint i = 0; listen[i] != NULL; i++)
     if (!gate_relay_server_listen_string (self->server, listen[i], error))
-      goto fail;
+      {
+        if (listen_from_profile)
+          name_profile_in_error (self, error);
+        goto fail;
+      }
   for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++)
     gate_relay_server_log (self->server, _ ("Devices in %s may send mail through the relay too"), allowed[i]);
 
