@@ -1414,7 +1414,7 @@ gate_profile_new_from_key_file (GKeyFile *key_file, const char *group, const cha
                                               get_boolean (key_file, group, "relay-allow-plain-sign-in", FALSE));
   gate_profile_set_relay_connections (self, (guint)CLAMP (get_integer (key_file, group, "relay-connections", 0), 0,
                                                            GATE_PROFILE_RELAY_MAX_CONNECTIONS));
-  gate_profile_set_relay_rate (self, MAX (get_integer (key_file, group, "relay-rate", -1), -1));
+  gate_profile_set_relay_rate (self, get_integer (key_file, group, "relay-rate", -1));
   gate_profile_set_has_relay_password (self, get_boolean (key_file, group, "has-relay-password", FALSE));
   gate_profile_set_has_password (self, get_boolean (key_file, group, "has-password", FALSE));
   gate_profile_set_has_api_key (self, get_boolean (key_file, group, "has-api-key", FALSE));
