@@ -273,26 +273,42 @@ add_profile (GtkWidget *widget, const char *action_name, GVariant *parameter)
   add_and_show (self, profile);
 }
 
-static void
-on_password_copied (GObject *source, GAsyncResult *res, gpointer user_data)
+typedef struct
 {
-  g_autoptr(GateProfile) profile = user_data;
+  GWeakRef window;
+  GateProfile *copy;
+} SecretsCopy;
 
-  if (gate_secret_store_store_finish (res, NULL))
-    gate_profile_set_has_password (profile, TRUE);
+static void
+secrets_copy_free (SecretsCopy *request)
+{
+  g_weak_ref_clear (&request->window);
+  g_object_unref (request->copy);
+  g_free (request);
 }
 
-static void
-on_password_for_copy (GObject *source, GAsyncResult *res, gpointer user_data)
-{
-  g_autoptr(GateProfile) copy = user_data;
-  char *password = gate_secret_store_lookup_finish (res, NULL);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (SecretsCopy, secrets_copy_free)
 
-  if (password == NULL)
+static void
+on_secrets_copied (GObject *source, GAsyncResult *res, gpointer user_data)
+{
+  g_autoptr(SecretsCopy) request = user_data;
+  g_autoptr(GateWindow) self = g_weak_ref_get (&request->window);
+  g_autoptr(GError) error = NULL;
+  g_autofree char *heading = NULL;
+  guint copied = 0;
+  gboolean ok = gate_secret_store_copy_all_finish (res, &copied, &error);
+
+  /* After a failure, what was copied before it is in the keyring all the same. */
+  gate_profile_set_has_password (request->copy, (copied & GATE_SECRET_KIND_FLAG (GATE_SECRET_PASSWORD)) != 0);
+  gate_profile_set_has_api_key (request->copy, (copied & GATE_SECRET_KIND_FLAG (GATE_SECRET_API_KEY)) != 0);
+  gate_profile_set_has_relay_password (request->copy,
+                                       (copied & GATE_SECRET_KIND_FLAG (GATE_SECRET_RELAY_PASSWORD)) != 0);
+  if (ok || self == NULL)
     return;
-  gate_secret_store_store_async (gate_profile_get_id (copy), GATE_SECRET_PASSWORD, gate_profile_get_name (copy),
-                                 password, NULL, on_password_copied, g_object_ref (copy));
-  gate_secret_free (password);
+  /* Translators: %s is the name of the new copy of a profile. */
+  heading = g_strdup_printf (_("The passwords of “%s” could not be copied"), gate_profile_get_name (request->copy));
+  show_error (self, heading, error->message);
 }
 
 static void
@@ -302,6 +318,7 @@ duplicate_profile (GtkWidget *widget, const char *action_name, GVariant *paramet
   g_autofree char *base = NULL;
   g_autofree char *name = NULL;
   g_autoptr(GateProfile) copy = NULL;
+  guint kinds = 0;
 
   if (self->current == NULL)
     return;
@@ -309,12 +326,23 @@ duplicate_profile (GtkWidget *widget, const char *action_name, GVariant *paramet
   base = g_strdup_printf (_("%s (copy)"), gate_profile_get_name (self->current));
   name = gate_profile_store_make_unique_name (self->store, base);
   copy = gate_profile_duplicate (self->current, name);
-  /* The copy has its own keyring entry: it starts without a password and
-   * gets the original's once copied. */
-  gate_profile_set_has_password (copy, FALSE);
+  /* The copy has keyring entries of its own: it starts without secrets and
+   * gets the original's once they are copied. */
   if (gate_profile_get_has_password (self->current))
-    gate_secret_store_lookup_async (gate_profile_get_id (self->current), GATE_SECRET_PASSWORD, NULL,
-                                    on_password_for_copy, g_object_ref (copy));
+    kinds |= GATE_SECRET_KIND_FLAG (GATE_SECRET_PASSWORD);
+  if (gate_profile_get_has_api_key (self->current))
+    kinds |= GATE_SECRET_KIND_FLAG (GATE_SECRET_API_KEY);
+  if (gate_profile_get_has_relay_password (self->current))
+    kinds |= GATE_SECRET_KIND_FLAG (GATE_SECRET_RELAY_PASSWORD);
+  if (kinds != 0)
+    {
+      SecretsCopy *request = g_new0 (SecretsCopy, 1);
+
+      g_weak_ref_init (&request->window, self);
+      request->copy = g_object_ref (copy);
+      gate_secret_store_copy_all_async (gate_profile_get_id (self->current), gate_profile_get_id (copy), kinds,
+                                        gate_profile_get_name (copy), NULL, on_secrets_copied, request);
+    }
   add_and_show (self, copy);
 }
 

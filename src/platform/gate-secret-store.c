@@ -51,3 +51,86 @@ gate_secret_store_delete_all_sync (const char *profile_id, GCancellable *cancell
       return FALSE;
   return TRUE;
 }
+
+typedef struct
+{
+  char *from_id;
+  char *to_id;
+  char *label_name;
+  guint kinds;
+} CopyData;
+
+static void
+copy_data_free (CopyData *data)
+{
+  g_free (data->from_id);
+  g_free (data->to_id);
+  g_free (data->label_name);
+  g_free (data);
+}
+
+/* Worker thread: each platform's sync calls are safe there (libsecret runs
+ * them on a main context of its own). */
+static void
+copy_all_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  CopyData *data = task_data;
+  guint copied = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (kind_names); i++)
+    {
+      GError *error = NULL;
+      char *secret;
+
+      if ((data->kinds & GATE_SECRET_KIND_FLAG (i)) == 0)
+        continue;
+      secret = gate_secret_store_lookup_sync (data->from_id, (GateSecretKind)i, cancellable, &error);
+      if (error == NULL && secret != NULL
+          && gate_secret_store_store_sync (data->to_id, (GateSecretKind)i, data->label_name, secret,
+                                           cancellable, &error))
+        copied |= GATE_SECRET_KIND_FLAG (i);
+      gate_secret_free (secret);
+      if (error != NULL)
+        {
+          g_task_return_error (task, error);
+          return;
+        }
+    }
+  g_task_return_int (task, copied);
+}
+
+void
+gate_secret_store_copy_all_async (const char *from_id, const char *to_id, guint kinds, const char *label_name,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback, gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  CopyData *data;
+
+  g_return_if_fail (from_id != NULL);
+  g_return_if_fail (to_id != NULL);
+
+  task = g_task_new (NULL, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gate_secret_store_copy_all_async);
+  data = g_new0 (CopyData, 1);
+  data->from_id = g_strdup (from_id);
+  data->to_id = g_strdup (to_id);
+  data->label_name = g_strdup (label_name);
+  data->kinds = kinds;
+  g_task_set_task_data (task, data, (GDestroyNotify)copy_data_free);
+  g_task_run_in_thread (task, copy_all_thread);
+}
+
+gboolean
+gate_secret_store_copy_all_finish (GAsyncResult *result, guint *copied_kinds, GError **error)
+{
+  gssize copied;
+
+  g_return_val_if_fail (g_task_is_valid (result, NULL), FALSE);
+
+  copied = g_task_propagate_int (G_TASK (result), error);
+  if (copied < 0)
+    return FALSE;
+  if (copied_kinds != NULL)
+    *copied_kinds = (guint)copied;
+  return TRUE;
+}

@@ -18,6 +18,9 @@ typedef enum
   GATE_SECRET_RELAY_PASSWORD, /* "relay-password": local devices' password for the relay */
 } GateSecretKind;
 
+/* A kind as a bit, for sets of kinds. */
+#define GATE_SECRET_KIND_FLAG(kind) (1u << (kind))
+
 #define GATE_SECRET_STORE_ERROR (gate_secret_store_error_quark ())
 GQuark gate_secret_store_error_quark (void);
 
@@ -63,5 +66,14 @@ gboolean gate_secret_store_delete_finish (GAsyncResult *result, GError **error);
 /* Removes every secret of a profile (after the profile was removed). */
 gboolean gate_secret_store_delete_all_sync (const char *profile_id, GCancellable *cancellable,
                                             GError **error);
+
+/* Copies the secrets of the kinds in @kinds (GATE_SECRET_KIND_FLAG bits) from
+ * one profile to another, a duplicate of it; @label_name is the new
+ * profile's name.  On success *@copied_kinds holds the kinds that were there
+ * to copy.  A failure leaves what was copied before it in place. */
+void gate_secret_store_copy_all_async (const char *from_id, const char *to_id, guint kinds,
+                                       const char *label_name, GCancellable *cancellable,
+                                       GAsyncReadyCallback callback, gpointer user_data);
+gboolean gate_secret_store_copy_all_finish (GAsyncResult *result, guint *copied_kinds, GError **error);
 
 G_END_DECLS

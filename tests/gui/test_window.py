@@ -9,8 +9,8 @@ import time
 
 import pyatspi
 
-from guitest import (click, fail, find, is_visible, key, launch, log, lookup, quit_app, run, screenshot,
-                     type_text, wait_for)
+from guitest import (TEST_PASSWORD, click, fail, find, is_visible, key, keyring_password, launch, log, lookup,
+                     mnemonic, quit_app, run, screenshot, type_text, wait_for)
 
 
 def profile_names(app):
@@ -41,6 +41,20 @@ def unnamed_controls(app):
             walk(child, in_combo or role == "combo box")
 
     walk(app, False)
+    return found
+
+
+def keyring_passwords():
+    """{profile id: password} for every Postgate password in the keyring;
+    never printed."""
+    r = subprocess.run(["secret-tool", "search", "--all", "xdg:schema", "io.github.postgate.Postgate.Secret",
+                        "kind", "password"], capture_output=True, text=True, timeout=10)
+    found, secret = {}, None
+    for line in r.stdout.splitlines() + r.stderr.splitlines():
+        if line.startswith("secret = "):
+            secret = line[len("secret = "):]
+        elif line.startswith("attribute.profile-id = "):
+            found[line[len("attribute.profile-id = "):]] = secret
     return found
 
 
@@ -75,11 +89,20 @@ def main():
     key("Return")
     wait_for("the renamed profile", lambda: profile_names(app) == ["Office"])
 
-    # Duplicate from the profile menu.
+    # A password for it, then Duplicate from the profile menu: the copy has
+    # the same password, in a keyring entry of its own.
+    click(find(app, "Settings", "page tab"))
+    mnemonic("alt+w")
+    type_text(TEST_PASSWORD)
+    key("Return")
+    wait_for("the password in the keyring", lambda: keyring_password() == TEST_PASSWORD)
     click(find(app, "Profile menu", "push button"))
     click(wait_for("the Duplicate item", lambda: [n for n in app.findChildren(
         lambda n: n.name.replace("_", "") == "Duplicate" and "click" in n.actions) if is_visible(n)])[0])
     wait_for("the copy", lambda: profile_names(app) == ["Office", "Office (copy)"])
+    wait_for("the copy's own password in the keyring",
+             lambda: list(keyring_passwords().values()) == [TEST_PASSWORD, TEST_PASSWORD])
+    find(app, "A password is saved in the keyring. Type a new one and press Enter to replace it.", "label")
 
     # Ctrl+N adds another, with a name of its own.
     key("ctrl+n")

@@ -158,6 +158,63 @@ test_async (void)
   }
 }
 
+/* A duplicated profile gets the original's secrets, of the kinds asked for
+ * and there to copy; the original keeps its own. */
+static void
+test_copy_all (void)
+{
+  g_autofree char *id = new_id ();
+  g_autofree char *copy_id = new_id ();
+  g_autoptr (GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+  g_autoptr (GError) error = NULL;
+  AsyncData data = { loop, NULL };
+  guint copied = 0;
+
+  g_assert_true (
+      gate_secret_store_store_sync (id, GATE_SECRET_PASSWORD, "Office", "smtp pässword", NULL, &error));
+  g_assert_true (gate_secret_store_store_sync (id, GATE_SECRET_RELAY_PASSWORD, "Office", "devices' password",
+                                               NULL, &error));
+  g_assert_true (
+      gate_secret_store_store_sync (id, GATE_SECRET_API_KEY, "Office", "api-key-not-asked", NULL, &error));
+  g_assert_no_error (error);
+
+  /* Password and relay password asked for, and the API key only as a kind
+   * the copy has none of yet: it stays the original's. */
+  gate_secret_store_copy_all_async (id, copy_id,
+                                    GATE_SECRET_KIND_FLAG (GATE_SECRET_PASSWORD)
+                                        | GATE_SECRET_KIND_FLAG (GATE_SECRET_RELAY_PASSWORD),
+                                    "Office (copy)", NULL, async_done, &data);
+  g_assert_true (gate_secret_store_copy_all_finish (wait_for (&data), &copied, &error));
+  g_assert_no_error (error);
+  g_clear_object (&data.result);
+  g_assert_cmpuint (copied, ==,
+                    GATE_SECRET_KIND_FLAG (GATE_SECRET_PASSWORD)
+                        | GATE_SECRET_KIND_FLAG (GATE_SECRET_RELAY_PASSWORD));
+  assert_secret (copy_id, GATE_SECRET_PASSWORD, "smtp pässword");
+  assert_secret (copy_id, GATE_SECRET_RELAY_PASSWORD, "devices' password");
+  assert_secret (copy_id, GATE_SECRET_API_KEY, NULL);
+  assert_secret (id, GATE_SECRET_PASSWORD, "smtp pässword");
+
+  /* A kind asked for that the original does not have: not copied, no error. */
+  g_assert_true (gate_secret_store_delete_sync (id, GATE_SECRET_RELAY_PASSWORD, NULL, &error));
+  g_assert_true (gate_secret_store_delete_all_sync (copy_id, NULL, &error));
+  gate_secret_store_copy_all_async (id, copy_id,
+                                    GATE_SECRET_KIND_FLAG (GATE_SECRET_RELAY_PASSWORD)
+                                        | GATE_SECRET_KIND_FLAG (GATE_SECRET_API_KEY),
+                                    "Office (copy)", NULL, async_done, &data);
+  g_assert_true (gate_secret_store_copy_all_finish (wait_for (&data), &copied, &error));
+  g_assert_no_error (error);
+  g_clear_object (&data.result);
+  g_assert_cmpuint (copied, ==, GATE_SECRET_KIND_FLAG (GATE_SECRET_API_KEY));
+  assert_secret (copy_id, GATE_SECRET_RELAY_PASSWORD, NULL);
+  assert_secret (copy_id, GATE_SECRET_API_KEY, "api-key-not-asked");
+  assert_secret (copy_id, GATE_SECRET_PASSWORD, NULL);
+
+  g_assert_true (gate_secret_store_delete_all_sync (id, NULL, &error));
+  g_assert_true (gate_secret_store_delete_all_sync (copy_id, NULL, &error));
+  g_assert_no_error (error);
+}
+
 static void
 set_locked (gboolean locked)
 {
@@ -214,6 +271,18 @@ test_locked (void)
   g_assert_false (gate_secret_store_store_sync (id, GATE_SECRET_PASSWORD, "Locked", "new", NULL, &error));
   assert_locked (error);
   g_clear_error (&error);
+
+  /* A copy says why it could not be made. */
+  {
+    g_autofree char *copy_id = new_id ();
+
+    gate_secret_store_copy_all_async (id, copy_id, GATE_SECRET_KIND_FLAG (GATE_SECRET_PASSWORD),
+                                      "Locked (copy)", NULL, async_done, &data);
+    g_assert_false (gate_secret_store_copy_all_finish (wait_for (&data), NULL, &error));
+    assert_locked (error);
+    g_clear_error (&error);
+    g_clear_object (&data.result);
+  }
 
   /* A secret that is not there at all is still just not there. */
   {
@@ -284,6 +353,7 @@ main (int argc, char **argv)
     {
       g_test_add_func ("/secrets/round-trip", test_round_trip);
       g_test_add_func ("/secrets/async", test_async);
+      g_test_add_func ("/secrets/copy-all", test_copy_all);
       g_test_add_func ("/secrets/zz-locked", test_locked);
     }
 
