@@ -21,6 +21,7 @@
 #include "gate-relay-address.h"
 #include "gate-relay.h"
 #include "gate-secret-store.h"
+#include "gate-local-certificate.h"
 #include "gate-tls-info.h"
 
 /* Longest secret read from standard input. */
@@ -173,6 +174,8 @@ typedef struct
   GStrv relay_listen;
   GStrv relay_allow;
   char *relay_starttls;
+  char *relay_tls_cert;
+  char *relay_tls_key;
   char *relay_device_user;
   char *relay_device_password_file;
   char *relay_require_sign_in;
@@ -198,6 +201,8 @@ edit_options_clear (EditOptions *options)
   g_strfreev (options->relay_listen);
   g_strfreev (options->relay_allow);
   g_free (options->relay_starttls);
+  g_free (options->relay_tls_cert);
+  g_free (options->relay_tls_key);
   g_free (options->relay_device_user);
   g_free (options->relay_device_password_file);
   g_free (options->relay_require_sign_in);
@@ -286,6 +291,56 @@ apply_yes_no (GateProfile *profile, const char *given, const char *option,
   return TRUE;
 }
 
+/* A file of the relay's own certificate: "" clears it; otherwise kept as an
+ * absolute path, since the relay runs from other folders. */
+static void
+set_certificate_file (GateProfile *profile, const char *given, void (*set) (GateProfile *profile, const char *path))
+{
+  g_autofree char *absolute = NULL;
+
+  if (given == NULL)
+    return;
+  if (*given != '\0')
+    absolute = g_canonicalize_filename (given, NULL);
+  set (profile, absolute);
+}
+
+/* The certificate devices are offered instead of the one Postgate makes:
+ * giving one turns STARTTLS on, --relay-starttls no turns it off with its
+ * files.  Checked now, not when the relay starts unattended. */
+static gboolean
+apply_certificate_options (GateProfile *profile, EditOptions *options, GError **error)
+{
+  const char *cert, *key;
+  g_autoptr (GTlsCertificate) certificate = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  set_certificate_file (profile, options->relay_tls_cert, gate_profile_set_relay_tls_cert);
+  set_certificate_file (profile, options->relay_tls_key, gate_profile_set_relay_tls_key);
+  if (options->relay_tls_cert != NULL && *options->relay_tls_cert == '\0')
+    gate_profile_set_relay_tls_key (profile, NULL);
+  if (!gate_profile_get_relay_starttls (profile) && options->relay_starttls != NULL)
+    {
+      if (options->relay_tls_cert != NULL && *options->relay_tls_cert != '\0')
+        return bad_value (error, _("Give either --relay-tls-cert or --relay-starttls no, not both."));
+      gate_profile_set_relay_tls_cert (profile, NULL);
+      gate_profile_set_relay_tls_key (profile, NULL);
+    }
+  cert = gate_profile_get_relay_tls_cert (profile);
+  key = gate_profile_get_relay_tls_key (profile);
+  if (*key != '\0' && *cert == '\0')
+    return bad_value (error, _("--relay-tls-key goes with --relay-tls-cert."));
+  if (options->relay_tls_cert == NULL && options->relay_tls_key == NULL)
+    return TRUE;
+  if (*cert == '\0')
+    return TRUE;
+  certificate = gate_local_certificate_load_files (cert, *key != '\0' ? key : NULL, NULL, &local_error);
+  if (certificate == NULL)
+    return bad_value (error, local_error->message);
+  gate_profile_set_relay_starttls (profile, TRUE);
+  return TRUE;
+}
+
 /* How devices secure their connection and sign in, as the relay's own
  * options do (see cli-relay.c): refused when it would not work. */
 static gboolean
@@ -294,6 +349,7 @@ apply_device_options (GateProfile *profile, EditOptions *options, GError **error
   gboolean has_user, has_password;
 
   if (!apply_yes_no (profile, options->relay_starttls, "--relay-starttls", gate_profile_set_relay_starttls, error)
+      || !apply_certificate_options (profile, options, error)
       || !apply_yes_no (profile, options->relay_require_sign_in, "--relay-require-sign-in",
                         gate_profile_set_relay_require_sign_in, error)
       || !apply_yes_no (profile, options->relay_allow_plain_sign_in, "--relay-allow-plain-sign-in",
@@ -667,6 +723,12 @@ make_edit_context (EditOptions *options, gboolean adding)
             N_("Whether the relay lets devices secure their connection (STARTTLS), with a certificate "
                "Postgate makes: yes or no"),
             N_("yes|no") },
+          { "relay-tls-cert", 0, 0, G_OPTION_ARG_FILENAME, &options->relay_tls_cert,
+            N_("Let devices secure their connection with this certificate (PEM, with its key unless "
+               "--relay-tls-key is given) instead of one Postgate makes (\"\": Postgate's)"),
+            N_("FILE") },
+          { "relay-tls-key", 0, 0, G_OPTION_ARG_FILENAME, &options->relay_tls_key,
+            N_("The private key of --relay-tls-cert, when it is not in the same file (PEM)"), N_("FILE") },
           { "relay-device-user", 0, 0, G_OPTION_ARG_STRING, &options->relay_device_user,
             N_("Let devices sign in to the relay with this user name (\"\": no sign-in)"), N_("NAME") },
           { "relay-device-password-file", 0, 0, G_OPTION_ARG_FILENAME, &options->relay_device_password_file,
@@ -1043,6 +1105,16 @@ command_show (int argc, char **argv)
   print_field (_("Relay’s messages an hour at most"), relay_rate);
   print_field (_("Devices may secure their connection (STARTTLS)"),
                gate_profile_get_relay_starttls (profile) ? _("yes") : _("no"));
+  if (gate_profile_get_relay_starttls (profile))
+    {
+      const char *cert = gate_profile_get_relay_tls_cert (profile);
+
+      print_field (_("Certificate offered to devices"), *cert != '\0' ? cert : _("one Postgate makes"));
+      if (*cert != '\0')
+        print_field (_("Its private key"), *gate_profile_get_relay_tls_key (profile) != '\0'
+                                               ? gate_profile_get_relay_tls_key (profile)
+                                               : _("in the same file"));
+    }
   print_field (_("Devices sign in as"), gate_profile_get_relay_device_user (profile));
   if (*gate_profile_get_relay_device_user (profile) != '\0')
     {

@@ -186,6 +186,7 @@ typedef struct
   char *password;    /* the devices' password, from the profile's keyring item */
   char *fingerprint; /* of the certificate in use */
   char *made;        /* the certificate Postgate made just now */
+  char *profile;     /* the profile's name, when its settings are used */
 } DeviceSecurity;
 
 static void
@@ -198,6 +199,7 @@ device_security_clear (DeviceSecurity *devices)
   gate_cli_secret_free (devices->password);
   g_free (devices->fingerprint);
   g_free (devices->made);
+  g_free (devices->profile);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DeviceSecurity, device_security_clear)
@@ -250,7 +252,12 @@ device_security_from_profile (DeviceSecurity *devices, GateProfile *profile, GEr
   g_autoptr (GError) local_error = NULL;
   char *password;
 
+  devices->profile = g_strdup (gate_profile_get_name (profile));
   devices->starttls = gate_profile_get_relay_starttls (profile);
+  if (*gate_profile_get_relay_tls_cert (profile) != '\0')
+    devices->tls_cert = g_strdup (gate_profile_get_relay_tls_cert (profile));
+  if (*gate_profile_get_relay_tls_key (profile) != '\0')
+    devices->tls_key = g_strdup (gate_profile_get_relay_tls_key (profile));
   if (*user == '\0')
     return TRUE;
   password = gate_secret_store_lookup_sync (gate_profile_get_id (profile), GATE_SECRET_RELAY_PASSWORD, NULL,
@@ -294,7 +301,13 @@ device_security_apply (DeviceSecurity *devices, GateRelay *relay, GError **error
       certificate = gate_local_certificate_load_files (devices->tls_cert, devices->tls_key,
                                                        &devices->fingerprint, error);
       if (certificate == NULL)
-        return FALSE;
+        {
+          /* Files moved or changed since the profile was edited. */
+          if (devices->profile != NULL)
+            g_prefix_error (error, _ ("The profile “%s” has a relay setting that cannot be used: "),
+                            devices->profile);
+          return FALSE;
+        }
     }
   else if (devices->starttls)
     {

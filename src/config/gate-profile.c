@@ -34,6 +34,8 @@ struct _GateProfile
   GStrv relay_allow;  /* never NULL */
   gboolean relay_starttls;
   char *relay_device_user;
+  char *relay_tls_cert;
+  char *relay_tls_key;
   gboolean relay_require_sign_in;
   gboolean relay_allow_plain_sign_in;
   guint relay_connections; /* 0: the relay's default */
@@ -69,6 +71,8 @@ enum
   PROP_RELAY_ALLOW,
   PROP_RELAY_STARTTLS,
   PROP_RELAY_DEVICE_USER,
+  PROP_RELAY_TLS_CERT,
+  PROP_RELAY_TLS_KEY,
   PROP_RELAY_REQUIRE_SIGN_IN,
   PROP_RELAY_ALLOW_PLAIN_SIGN_IN,
   PROP_RELAY_CONNECTIONS,
@@ -103,6 +107,8 @@ gate_profile_finalize (GObject *object)
   g_strfreev (self->relay_listen);
   g_strfreev (self->relay_allow);
   g_free (self->relay_device_user);
+  g_free (self->relay_tls_cert);
+  g_free (self->relay_tls_key);
   g_clear_pointer (&self->created, g_date_time_unref);
   g_clear_pointer (&self->last_success, g_date_time_unref);
 
@@ -188,6 +194,12 @@ gate_profile_get_property (GObject *object, guint prop_id, GValue *value, GParam
         break;
       case PROP_RELAY_DEVICE_USER:
         g_value_set_string (value, gate_profile_get_relay_device_user (self));
+        break;
+      case PROP_RELAY_TLS_CERT:
+        g_value_set_string (value, gate_profile_get_relay_tls_cert (self));
+        break;
+      case PROP_RELAY_TLS_KEY:
+        g_value_set_string (value, gate_profile_get_relay_tls_key (self));
         break;
       case PROP_RELAY_REQUIRE_SIGN_IN:
         g_value_set_boolean (value, self->relay_require_sign_in);
@@ -285,6 +297,12 @@ gate_profile_set_property (GObject *object, guint prop_id, const GValue *value, 
       case PROP_RELAY_DEVICE_USER:
         gate_profile_set_relay_device_user (self, g_value_get_string (value));
         break;
+      case PROP_RELAY_TLS_CERT:
+        gate_profile_set_relay_tls_cert (self, g_value_get_string (value));
+        break;
+      case PROP_RELAY_TLS_KEY:
+        gate_profile_set_relay_tls_key (self, g_value_get_string (value));
+        break;
       case PROP_RELAY_REQUIRE_SIGN_IN:
         gate_profile_set_relay_require_sign_in (self, g_value_get_boolean (value));
         break;
@@ -351,6 +369,8 @@ gate_profile_class_init (GateProfileClass *klass)
   properties[PROP_RELAY_ALLOW] = g_param_spec_boxed ("relay-allow", NULL, NULL, G_TYPE_STRV, flags);
   properties[PROP_RELAY_STARTTLS] = g_param_spec_boolean ("relay-starttls", NULL, NULL, FALSE, flags);
   properties[PROP_RELAY_DEVICE_USER] = g_param_spec_string ("relay-device-user", NULL, NULL, "", flags);
+  properties[PROP_RELAY_TLS_CERT] = g_param_spec_string ("relay-tls-cert", NULL, NULL, "", flags);
+  properties[PROP_RELAY_TLS_KEY] = g_param_spec_string ("relay-tls-key", NULL, NULL, "", flags);
   properties[PROP_RELAY_REQUIRE_SIGN_IN]
       = g_param_spec_boolean ("relay-require-sign-in", NULL, NULL, FALSE, flags);
   properties[PROP_RELAY_ALLOW_PLAIN_SIGN_IN]
@@ -457,6 +477,8 @@ gate_profile_copy_settings (GateProfile *self, GateProfile *source)
   gate_profile_set_relay_allow (self, (const char *const *)source->relay_allow);
   gate_profile_set_relay_starttls (self, source->relay_starttls);
   gate_profile_set_relay_device_user (self, source->relay_device_user);
+  gate_profile_set_relay_tls_cert (self, source->relay_tls_cert);
+  gate_profile_set_relay_tls_key (self, source->relay_tls_key);
   gate_profile_set_relay_require_sign_in (self, source->relay_require_sign_in);
   gate_profile_set_relay_allow_plain_sign_in (self, source->relay_allow_plain_sign_in);
   gate_profile_set_relay_connections (self, source->relay_connections);
@@ -816,6 +838,34 @@ gate_profile_set_relay_device_user (GateProfile *self, const char *username)
 {
   g_return_if_fail (GATE_IS_PROFILE (self));
   set_string (self, &self->relay_device_user, username, PROP_RELAY_DEVICE_USER);
+}
+
+const char *
+gate_profile_get_relay_tls_cert (GateProfile *self)
+{
+  g_return_val_if_fail (GATE_IS_PROFILE (self), "");
+  return self->relay_tls_cert ? self->relay_tls_cert : "";
+}
+
+void
+gate_profile_set_relay_tls_cert (GateProfile *self, const char *path)
+{
+  g_return_if_fail (GATE_IS_PROFILE (self));
+  set_string (self, &self->relay_tls_cert, path, PROP_RELAY_TLS_CERT);
+}
+
+const char *
+gate_profile_get_relay_tls_key (GateProfile *self)
+{
+  g_return_val_if_fail (GATE_IS_PROFILE (self), "");
+  return self->relay_tls_key ? self->relay_tls_key : "";
+}
+
+void
+gate_profile_set_relay_tls_key (GateProfile *self, const char *path)
+{
+  g_return_if_fail (GATE_IS_PROFILE (self));
+  set_string (self, &self->relay_tls_key, path, PROP_RELAY_TLS_KEY);
 }
 
 gboolean
@@ -1264,6 +1314,8 @@ gate_profile_save_to_key_file (GateProfile *self, GKeyFile *key_file, const char
   set_list_or_remove (key_file, group, "relay-allow", self->relay_allow);
   g_key_file_set_boolean (key_file, group, "relay-starttls", self->relay_starttls);
   set_or_remove (key_file, group, "relay-device-user", self->relay_device_user);
+  set_or_remove (key_file, group, "relay-tls-cert", self->relay_tls_cert);
+  set_or_remove (key_file, group, "relay-tls-key", self->relay_tls_key);
   g_key_file_set_boolean (key_file, group, "relay-require-sign-in", self->relay_require_sign_in);
   g_key_file_set_boolean (key_file, group, "relay-allow-plain-sign-in", self->relay_allow_plain_sign_in);
   if (self->relay_connections > 0)
@@ -1408,6 +1460,12 @@ gate_profile_new_from_key_file (GKeyFile *key_file, const char *group, const cha
   gate_profile_set_relay_starttls (self, get_boolean (key_file, group, "relay-starttls", FALSE));
   text = get_string (key_file, group, "relay-device-user");
   gate_profile_set_relay_device_user (self, text);
+  g_clear_pointer (&text, g_free);
+  text = get_string (key_file, group, "relay-tls-cert");
+  gate_profile_set_relay_tls_cert (self, text);
+  g_clear_pointer (&text, g_free);
+  text = get_string (key_file, group, "relay-tls-key");
+  gate_profile_set_relay_tls_key (self, text);
   g_clear_pointer (&text, g_free);
   gate_profile_set_relay_require_sign_in (self, get_boolean (key_file, group, "relay-require-sign-in", FALSE));
   gate_profile_set_relay_allow_plain_sign_in (self,

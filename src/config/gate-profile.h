@@ -41,6 +41,9 @@ G_DECLARE_FINAL_TYPE (GateProfile, gate_profile, GATE, PROFILE, GObject)
  *                       the certificate Postgate makes (default FALSE)
  *   relay-device-user   string, the user name devices sign in with ("": no
  *                       sign-in); their password is in the keyring
+ *   relay-tls-cert      string, the certificate (PEM file) the relay offers
+ *                       devices instead of the one Postgate makes ("": none)
+ *   relay-tls-key       string, its private key when not in the same file
  *   relay-require-sign-in      gboolean, mail only from devices signed in
  *   relay-allow-plain-sign-in  gboolean, devices may sign in on a connection
  *                       not secured (old devices on a trusted network)
@@ -105,6 +108,10 @@ gboolean gate_profile_get_relay_starttls (GateProfile *self);
 void gate_profile_set_relay_starttls (GateProfile *self, gboolean starttls);
 const char *gate_profile_get_relay_device_user (GateProfile *self);
 void gate_profile_set_relay_device_user (GateProfile *self, const char *username);
+const char *gate_profile_get_relay_tls_cert (GateProfile *self);
+void gate_profile_set_relay_tls_cert (GateProfile *self, const char *path);
+const char *gate_profile_get_relay_tls_key (GateProfile *self);
+void gate_profile_set_relay_tls_key (GateProfile *self, const char *path);
 gboolean gate_profile_get_relay_require_sign_in (GateProfile *self);
 void gate_profile_set_relay_require_sign_in (GateProfile *self, gboolean required);
 gboolean gate_profile_get_relay_allow_plain_sign_in (GateProfile *self);

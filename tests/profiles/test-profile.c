@@ -205,6 +205,8 @@ test_profile_properties (void)
   }
   gate_profile_set_relay_starttls (profile, TRUE);
   gate_profile_set_relay_device_user (profile, "scanner");
+  gate_profile_set_relay_tls_cert (profile, "/etc/ssl/relay.pem");
+  gate_profile_set_relay_tls_key (profile, "/etc/ssl/private/relay.key");
   gate_profile_set_relay_require_sign_in (profile, TRUE);
   gate_profile_set_relay_allow_plain_sign_in (profile, TRUE);
   gate_profile_set_relay_connections (profile, 12);
@@ -226,6 +228,8 @@ test_profile_properties (void)
       "relay-allow",
       "relay-starttls",
       "relay-device-user",
+      "relay-tls-cert",
+      "relay-tls-key",
       "relay-require-sign-in",
       "relay-allow-plain-sign-in",
       "has-relay-password",
@@ -406,6 +410,8 @@ test_key_file_round_trip (void)
   }
   gate_profile_set_relay_starttls (profile, TRUE);
   gate_profile_set_relay_device_user (profile, "scanner 2");
+  gate_profile_set_relay_tls_cert (profile, "/home/ann/relay cert.pem");
+  gate_profile_set_relay_tls_key (profile, "/home/ann/relay.key");
   gate_profile_set_relay_require_sign_in (profile, TRUE);
   gate_profile_set_has_relay_password (profile, TRUE);
   gate_profile_set_relay_connections (profile, 7);
@@ -439,6 +445,8 @@ test_key_file_round_trip (void)
                                (const char *const[]){ "192.168.1.0/24", "fd00::/8", NULL }));
   g_assert_true (gate_profile_get_relay_starttls (copy));
   g_assert_cmpstr (gate_profile_get_relay_device_user (copy), ==, "scanner 2");
+  g_assert_cmpstr (gate_profile_get_relay_tls_cert (copy), ==, "/home/ann/relay cert.pem");
+  g_assert_cmpstr (gate_profile_get_relay_tls_key (copy), ==, "/home/ann/relay.key");
   g_assert_true (gate_profile_get_relay_require_sign_in (copy));
   g_assert_false (gate_profile_get_relay_allow_plain_sign_in (copy));
   g_assert_true (gate_profile_get_has_relay_password (copy));
@@ -491,10 +499,12 @@ test_duplicate (void)
   gate_profile_set_has_password (profile, TRUE);
   gate_profile_set_relay_allow (profile, (const char *const[]){ "10.0.0.0/8", NULL });
   gate_profile_set_has_relay_password (profile, TRUE);
+  gate_profile_set_relay_tls_cert (profile, "/etc/ssl/relay.pem");
   copy = gate_profile_duplicate (profile, "B");
   g_assert_cmpstr (gate_profile_get_name (copy), ==, "B");
   g_assert_cmpstr (gate_profile_get_host (copy), ==, "mail.example.com");
   g_assert_cmpstr (gate_profile_get_relay_allow (copy)[0], ==, "10.0.0.0/8");
+  g_assert_cmpstr (gate_profile_get_relay_tls_cert (copy), ==, "/etc/ssl/relay.pem");
   g_assert_cmpstr (gate_profile_get_id (copy), !=, gate_profile_get_id (profile));
   /* The copy's keyring entries do not exist yet. */
   g_assert_false (gate_profile_get_has_password (copy));

@@ -9,6 +9,7 @@ outgoing server behind STARTTLS and AUTH (test-relay-upstream.py).
 Every process started here has a time limit and is killed by PID at the end.
 """
 
+import hashlib
 import json
 import random
 import os
@@ -17,6 +18,7 @@ import shutil
 import signal
 import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -444,6 +446,58 @@ def scenario_profile(env):
     except smtplib.SMTPConnectError as e:
         assert e.smtp_code == 554, e
     assert env.stop_relay() == 0
+    # A certificate of the user's own for devices, kept in the profile and
+    # checked when given: the relay offers it with STARTTLS.
+    cert, key = os.path.join(env.certs, "localhost.pem"), os.path.join(env.certs, "localhost.key")
+    for bad, words in ((["--relay-tls-key", key], "--relay-tls-key goes with --relay-tls-cert."),
+                       (["--relay-tls-cert", key], "The certificate “%s” cannot be used" % key),
+                       (["--relay-tls-cert", cert, "--relay-tls-key", os.path.join(env.certs, "ca.key")],
+                        "does not belong to the certificate"),
+                       (["--relay-tls-cert", cert, "--relay-starttls", "no"],
+                        "Give either --relay-tls-cert or --relay-starttls no, not both.")):
+        result = profile_cli("edit", "Office", *bad)
+        assert result.returncode != 0 and words in result.stderr, (bad, result.stdout + result.stderr)
+    result = profile_cli("edit", "Office", "--relay-tls-cert", cert, "--relay-tls-key", key)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = profile_cli("show", "Office").stdout
+    assert "Devices may secure their connection (STARTTLS): yes\n" in shown, shown
+    assert "Certificate offered to devices: %s\n" % cert in shown and "Its private key: %s\n" % key in shown, shown
+    env.start_relay(server_args=["--profile", "Office", "--password-file", env.password_file], env=home, listen=())
+    fingerprint = openssl_fingerprint(cert)
+    assert "SHA-256 fingerprint " + fingerprint in env.relay_log(), env.relay_log()
+    with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
+        s.starttls(context=ssl._create_unverified_context())
+        offered = hashlib.sha256(s.sock.getpeercert(binary_form=True)).hexdigest()
+        assert offered == fingerprint.replace(":", "").lower(), "the relay offered another certificate"
+        mid = new_id()
+        s.sendmail("device@example.test", ["a@example.test"], message(mid, ["a@example.test"]))
+    wait_for("the message sent over the profile's certificate upstream", lambda: mid in delivered_ids(env))
+    assert env.stop_relay() == 0
+    # Its key moved away since: the relay names the profile and stops.
+    moved_key = os.path.join(env.dir, "relay.key")
+    shutil.copy(key, moved_key)
+    assert profile_cli("edit", "Office", "--relay-tls-key", moved_key).returncode == 0
+    os.unlink(moved_key)
+    result = subprocess.run([CLI, "relay", "--profile", "Office", "--password-file", env.password_file],
+                            capture_output=True, text=True, timeout=30, env=home)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert ("The profile “Office” has a relay setting that cannot be used: The certificate “%s” cannot be used"
+            % cert) in result.stderr, result.stdout + result.stderr
+    # "" goes back to the certificate Postgate makes; --relay-starttls no
+    # turns STARTTLS off, and the files with it.
+    result = profile_cli("edit", "Office", "--relay-tls-cert", "")
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = profile_cli("show", "Office").stdout
+    assert "Certificate offered to devices: one Postgate makes\n" in shown and "Its private key" not in shown, shown
+    result = profile_cli("edit", "Office", "--relay-tls-cert", cert, "--relay-tls-key", key)
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = profile_cli("edit", "Office", "--relay-starttls", "no")
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = profile_cli("show", "Office").stdout
+    assert "Devices may secure their connection (STARTTLS): no\n" in shown, shown
+    assert "Certificate offered to devices" not in shown, shown
+    with open(os.path.join(env.dir, "config", "postgate", "profiles.ini")) as f:
+        assert "relay-tls" not in f.read(), "the certificate's files stayed in the profile"
     # Cleared, the profile says what the relay then does.
     result = profile_cli("edit", "Office", "--relay-listen", "", "--relay-allow", "", "--relay-connections", "",
                          "--relay-rate", "")
