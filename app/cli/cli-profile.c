@@ -16,12 +16,12 @@
 #include "cli-commands.h"
 #include "cli-connection-options.h"
 #include "cli-profile-loader.h"
+#include "gate-local-certificate.h"
 #include "gate-profile-store.h"
 #include "gate-provider-preset.h"
 #include "gate-relay-address.h"
 #include "gate-relay.h"
 #include "gate-secret-store.h"
-#include "gate-local-certificate.h"
 #include "gate-tls-info.h"
 
 /* Longest secret read from standard input. */
