@@ -43,6 +43,7 @@ print_usage (FILE *out)
   fprintf (out, "  add NAME [OPTION…]      %s\n", _("Add a profile"));
   fprintf (out, "  edit NAME [OPTION…]     %s\n", _("Change a profile"));
   fprintf (out, "  remove NAME             %s\n", _("Remove a profile and its saved password"));
+  fprintf (out, "  duplicate NAME [NEW]    %s\n", _("Copy a profile and its saved passwords"));
   fprintf (out, "  export FILE [NAME…]     %s\n",
            _("Write profiles to a file, without passwords or API keys"));
   fprintf (out, "  import FILE             %s\n", _("Add the profiles of an exported file"));
@@ -1176,6 +1177,80 @@ command_remove (int argc, char **argv)
 }
 
 static int
+command_duplicate (int argc, char **argv)
+{
+  g_autoptr (GOptionContext) context = make_plain_context (
+      _("NAME [NEW-NAME]"), _("Copy a profile and its saved passwords (new name: “NAME (copy)”)."));
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateProfileStore) store = NULL;
+  g_autoptr (GateProfile) copy = NULL;
+  g_autofree char *name = NULL;
+  GateProfile *profile;
+  guint kinds = 0;
+  guint copied = 0;
+
+  if (!g_option_context_parse (context, &argc, &argv, &error))
+    return fail_error (error);
+  if (argc != 2 && argc != 3)
+    return fail (_("Give the name of the profile: postgate-cli profile duplicate NAME [NEW-NAME]"));
+
+  store = gate_cli_open_profile_store (&error);
+  if (store == NULL)
+    return fail_error (error);
+  profile = gate_cli_find_profile (store, argv[1], &error);
+  if (profile == NULL)
+    return fail_error (error);
+  if (argc == 3)
+    {
+      const char *problem;
+
+      name = g_strstrip (g_strdup (argv[2]));
+      if ((problem = gate_profile_store_check_name (store, name, NULL)) != NULL)
+        {
+          fprintf (stderr, "%s: “%s”\n", problem, name);
+          return STATUS_FAILED;
+        }
+    }
+  else
+    {
+      /* Translators: the name of a copy of a profile; %s is the original's name. */
+      g_autofree char *base = g_strdup_printf (_("%s (copy)"), gate_profile_get_name (profile));
+
+      name = gate_profile_store_make_unique_name (store, base);
+    }
+
+  copy = gate_profile_duplicate (profile, name);
+  if (gate_profile_get_has_password (profile))
+    kinds |= GATE_SECRET_KIND_FLAG (GATE_SECRET_PASSWORD);
+  if (gate_profile_get_has_api_key (profile))
+    kinds |= GATE_SECRET_KIND_FLAG (GATE_SECRET_API_KEY);
+  if (gate_profile_get_has_relay_password (profile))
+    kinds |= GATE_SECRET_KIND_FLAG (GATE_SECRET_RELAY_PASSWORD);
+  /* The secrets first, into the copy's own keyring entries: a profile that
+   * says it has a password it does not have would fail later, unattended. */
+  if (kinds != 0
+      && !gate_secret_store_copy_all_sync (gate_profile_get_id (profile), gate_profile_get_id (copy), kinds, name,
+                                           &copied, NULL, &error))
+    {
+      gate_secret_store_delete_all_sync (gate_profile_get_id (copy), NULL, NULL);
+      fprintf (stderr, _("The profile “%s” was not copied: its passwords could not be copied: %s\n"),
+               gate_profile_get_name (profile), error->message);
+      return STATUS_FAILED;
+    }
+  gate_profile_set_has_password (copy, (copied & GATE_SECRET_KIND_FLAG (GATE_SECRET_PASSWORD)) != 0);
+  gate_profile_set_has_api_key (copy, (copied & GATE_SECRET_KIND_FLAG (GATE_SECRET_API_KEY)) != 0);
+  gate_profile_set_has_relay_password (copy, (copied & GATE_SECRET_KIND_FLAG (GATE_SECRET_RELAY_PASSWORD)) != 0);
+  if (!gate_profile_store_add (store, copy, &error))
+    {
+      /* Do not leave secrets of a profile that does not exist. */
+      gate_secret_store_delete_all_sync (gate_profile_get_id (copy), NULL, NULL);
+      return fail_error (error);
+    }
+  printf (_("Copied the profile “%s” to “%s”.\n"), gate_profile_get_name (profile), name);
+  return STATUS_OK;
+}
+
+static int
 command_export (int argc, char **argv)
 {
   g_autoptr (GOptionContext) context = make_plain_context (
@@ -1264,7 +1339,7 @@ typedef struct
 static const ProfileCommand profile_commands[] = {
   { "list", command_list },     { "show", command_show },     { "add", command_add },
   { "edit", command_edit },     { "remove", command_remove }, { "export", command_export },
-  { "import", command_import },
+  { "import", command_import },  { "duplicate", command_duplicate },
 };
 
 int

@@ -297,18 +297,21 @@ on_secrets_copied (GObject *source, GAsyncResult *res, gpointer user_data)
   g_autoptr(GError) error = NULL;
   g_autofree char *heading = NULL;
   guint copied = 0;
-  gboolean ok = gate_secret_store_copy_all_finish (res, &copied, &error);
 
-  /* After a failure, what was copied before it is in the keyring all the same. */
+  if (!gate_secret_store_copy_all_finish (res, &copied, &error))
+    {
+      if (self == NULL)
+        return;
+      /* Translators: %s is the name of the new copy of a profile. */
+      heading = g_strdup_printf (_("The passwords of “%s” could not be copied"),
+                                 gate_profile_get_name (request->copy));
+      show_error (self, heading, error->message);
+      return;
+    }
   gate_profile_set_has_password (request->copy, (copied & GATE_SECRET_KIND_FLAG (GATE_SECRET_PASSWORD)) != 0);
   gate_profile_set_has_api_key (request->copy, (copied & GATE_SECRET_KIND_FLAG (GATE_SECRET_API_KEY)) != 0);
   gate_profile_set_has_relay_password (request->copy,
                                        (copied & GATE_SECRET_KIND_FLAG (GATE_SECRET_RELAY_PASSWORD)) != 0);
-  if (ok || self == NULL)
-    return;
-  /* Translators: %s is the name of the new copy of a profile. */
-  heading = g_strdup_printf (_("The passwords of “%s” could not be copied"), gate_profile_get_name (request->copy));
-  show_error (self, heading, error->message);
 }
 
 static void

@@ -69,34 +69,57 @@ copy_data_free (CopyData *data)
   g_free (data);
 }
 
+gboolean
+gate_secret_store_copy_all_sync (const char *from_id, const char *to_id, guint kinds, const char *label_name,
+                                 guint *copied_kinds, GCancellable *cancellable, GError **error)
+{
+  guint copied = 0;
+
+  g_return_val_if_fail (from_id != NULL, FALSE);
+  g_return_val_if_fail (to_id != NULL, FALSE);
+
+  for (guint i = 0; i < G_N_ELEMENTS (kind_names); i++)
+    {
+      g_autoptr (GError) local_error = NULL;
+      char *secret;
+      gboolean stored = FALSE;
+
+      if ((kinds & GATE_SECRET_KIND_FLAG (i)) == 0)
+        continue;
+      secret = gate_secret_store_lookup_sync (from_id, (GateSecretKind)i, cancellable, &local_error);
+      if (secret != NULL)
+        stored = gate_secret_store_store_sync (to_id, (GateSecretKind)i, label_name, secret, cancellable,
+                                               &local_error);
+      gate_secret_free (secret);
+      if (local_error != NULL)
+        {
+          if (copied_kinds != NULL)
+            *copied_kinds = copied;
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      if (stored)
+        copied |= GATE_SECRET_KIND_FLAG (i);
+    }
+  if (copied_kinds != NULL)
+    *copied_kinds = copied;
+  return TRUE;
+}
+
 /* Worker thread: each platform's sync calls are safe there (libsecret runs
  * them on a main context of its own). */
 static void
 copy_all_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
 {
   CopyData *data = task_data;
+  GError *error = NULL;
   guint copied = 0;
 
-  for (guint i = 0; i < G_N_ELEMENTS (kind_names); i++)
-    {
-      GError *error = NULL;
-      char *secret;
-
-      if ((data->kinds & GATE_SECRET_KIND_FLAG (i)) == 0)
-        continue;
-      secret = gate_secret_store_lookup_sync (data->from_id, (GateSecretKind)i, cancellable, &error);
-      if (error == NULL && secret != NULL
-          && gate_secret_store_store_sync (data->to_id, (GateSecretKind)i, data->label_name, secret,
-                                           cancellable, &error))
-        copied |= GATE_SECRET_KIND_FLAG (i);
-      gate_secret_free (secret);
-      if (error != NULL)
-        {
-          g_task_return_error (task, error);
-          return;
-        }
-    }
-  g_task_return_int (task, copied);
+  if (gate_secret_store_copy_all_sync (data->from_id, data->to_id, data->kinds, data->label_name, &copied,
+                                       cancellable, &error))
+    g_task_return_int (task, copied);
+  else
+    g_task_return_error (task, error);
 }
 
 void

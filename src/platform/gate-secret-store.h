@@ -69,8 +69,12 @@ gboolean gate_secret_store_delete_all_sync (const char *profile_id, GCancellable
 
 /* Copies the secrets of the kinds in @kinds (GATE_SECRET_KIND_FLAG bits) from
  * one profile to another, a duplicate of it; @label_name is the new
- * profile's name.  On success *@copied_kinds holds the kinds that were there
- * to copy.  A failure leaves what was copied before it in place. */
+ * profile's name.  *@copied_kinds holds the kinds copied: all that were
+ * there to copy on success, those copied before the failure otherwise (they
+ * stay in the keyring).  The async version's finish sets it on success only. */
+gboolean gate_secret_store_copy_all_sync (const char *from_id, const char *to_id, guint kinds,
+                                          const char *label_name, guint *copied_kinds,
+                                          GCancellable *cancellable, GError **error);
 void gate_secret_store_copy_all_async (const char *from_id, const char *to_id, guint kinds,
                                        const char *label_name, GCancellable *cancellable,
                                        GAsyncReadyCallback callback, gpointer user_data);

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-3.0-or-later
 """`postgate-cli profile …` end to end, against a real keyring (run through
-with-keyring.sh): add, show, list, edit, remove, export, import, damaged and
+with-keyring.sh): add, show, list, edit, duplicate, remove, export, import, damaged and
 newer files, wrong permissions, two writers at once, no keyring, and a scan
 that no file ever holds a password or API key."""
 
@@ -219,6 +219,52 @@ def test_concurrent_writers(box):
     assert not missing, f"lost profiles: {missing}"
 
 
+def test_duplicate(box):
+    # A copy has the same settings and keyring entries of its own, with the
+    # same password, API key and devices' password.
+    device_pw = os.path.join(box.root, "device-password-2")
+    with open(device_pw, "w") as f:
+        f.write("Device-Secret-77\n")
+    os.chmod(device_pw, 0o600)
+    box.run("profile", "edit", "Main office", "--relay-starttls", "yes", "--relay-device-user", "scanner",
+            "--relay-device-password-file", device_pw)
+    r = box.run("profile", "duplicate", "Main office")
+    assert_in("Copied the profile “Main office” to “Main office (copy)”.", r.stdout)
+    src, dst = profile_id(box, "Main office"), profile_id(box, "Main office (copy)")
+    assert src != dst
+    copied = []
+    for kind in ("password", "api-key", "relay-password"):
+        original = secret_tool("lookup", "profile-id", src, "kind", kind).stdout
+        if original:
+            assert secret_tool("lookup", "profile-id", dst, "kind", kind).stdout == original, kind
+            copied.append(kind)
+    assert "password" in copied and "relay-password" in copied, copied
+    original_show = box.run("profile", "show", "Main office").stdout
+    copy_show = box.run("profile", "show", "Main office (copy)").stdout
+    assert_in("Password: saved in the keyring", copy_show)
+    assert_in("Devices’ password: saved in the keyring", copy_show)
+    differ = {"Name", "Id", "Created"}
+    def fields(text):
+        return {line.split(":", 1)[0].strip(): line for line in text.splitlines()
+                if ":" in line and line.split(":", 1)[0].strip() not in differ}
+    assert fields(original_show) == fields(copy_show), (original_show, copy_show)
+
+    # A name of one's own; a taken name and an unknown profile refused.
+    r = box.run("profile", "duplicate", "Main office", "Branch")
+    assert_in("to “Branch”", r.stdout)
+    r = box.run("profile", "duplicate", "Main office", "Branch", check=False)
+    assert r.returncode == 1 and "Branch" in r.stderr, r
+    r = box.run("profile", "duplicate", "Nobody", check=False)
+    assert r.returncode == 1 and "Nobody" in r.stderr, r
+
+    # Removing a copy takes its own entries only.
+    box.run("profile", "remove", "Main office (copy)")
+    box.run("profile", "remove", "Branch")
+    assert secret_tool("lookup", "profile-id", dst, "kind", "password").stdout == ""
+    assert secret_tool("lookup", "profile-id", src, "kind", "password").stdout != ""
+    box.run("profile", "edit", "Main office", "--relay-device-user", "", "--relay-starttls", "no")
+
+
 def test_remove(box):
     pid = profile_id(box, "Main office")
     box.run("profile", "remove", "Main office")
@@ -247,7 +293,7 @@ def main():
     box = Sandbox()
     try:
         steps = [test_add_show_list, test_edit, test_export_import, test_damaged_newer_permissions,
-                 test_concurrent_writers, test_remove, test_no_keyring]
+                 test_concurrent_writers, test_duplicate, test_remove, test_no_keyring]
         for step in steps:
             print(f"# {step.__name__}", flush=True)
             step(box)
