@@ -14,7 +14,14 @@
 set -eu
 
 if [ "${POSTGATE_IN_KEYRING_SESSION:-}" != 1 ]; then
-  POSTGATE_IN_KEYRING_SESSION=1 exec dbus-run-session -- "$0" "$@"
+  # Services the bus starts on demand (the accessibility bus and registry,
+  # for one) write to the bus's standard output: that goes to standard
+  # error, and the command's own (a test's TAP stream) is handed on as fd 3.
+  POSTGATE_IN_KEYRING_SESSION=1 POSTGATE_KEYRING_STDOUT=3 exec dbus-run-session -- "$0" "$@" 3>&1 1>&2
+fi
+if [ "${POSTGATE_KEYRING_STDOUT:-}" = 3 ]; then
+  unset POSTGATE_KEYRING_STDOUT
+  exec 1>&3 3>&-
 fi
 
 tmp=$(mktemp -d)
