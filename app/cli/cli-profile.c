@@ -1161,8 +1161,7 @@ command_remove (int argc, char **argv)
     return fail_error (error);
   g_object_ref (profile);
   id = g_strdup (gate_profile_get_id (profile));
-  had_secrets = gate_profile_get_has_password (profile) || gate_profile_get_has_api_key (profile)
-                || gate_profile_get_has_relay_password (profile);
+  had_secrets = gate_profile_get_secret_kinds (profile) != 0;
 
   if (!gate_profile_store_remove (store, profile, &error))
     return fail_error (error);
@@ -1186,7 +1185,7 @@ command_duplicate (int argc, char **argv)
   g_autoptr (GateProfile) copy = NULL;
   g_autofree char *name = NULL;
   GateProfile *profile;
-  guint kinds = 0;
+  guint kinds;
   guint copied = 0;
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -1220,12 +1219,7 @@ command_duplicate (int argc, char **argv)
     }
 
   copy = gate_profile_duplicate (profile, name);
-  if (gate_profile_get_has_password (profile))
-    kinds |= GATE_SECRET_KIND_FLAG (GATE_SECRET_PASSWORD);
-  if (gate_profile_get_has_api_key (profile))
-    kinds |= GATE_SECRET_KIND_FLAG (GATE_SECRET_API_KEY);
-  if (gate_profile_get_has_relay_password (profile))
-    kinds |= GATE_SECRET_KIND_FLAG (GATE_SECRET_RELAY_PASSWORD);
+  kinds = gate_profile_get_secret_kinds (profile);
   /* The secrets first, into the copy's own keyring entries: a profile that
    * says it has a password it does not have would fail later, unattended. */
   if (kinds != 0
@@ -1237,9 +1231,7 @@ command_duplicate (int argc, char **argv)
                gate_profile_get_name (profile), error->message);
       return STATUS_FAILED;
     }
-  gate_profile_set_has_password (copy, (copied & GATE_SECRET_KIND_FLAG (GATE_SECRET_PASSWORD)) != 0);
-  gate_profile_set_has_api_key (copy, (copied & GATE_SECRET_KIND_FLAG (GATE_SECRET_API_KEY)) != 0);
-  gate_profile_set_has_relay_password (copy, (copied & GATE_SECRET_KIND_FLAG (GATE_SECRET_RELAY_PASSWORD)) != 0);
+  gate_profile_set_secret_kinds (copy, copied);
   if (!gate_profile_store_add (store, copy, &error))
     {
       /* Do not leave secrets of a profile that does not exist. */

@@ -308,10 +308,7 @@ on_secrets_copied (GObject *source, GAsyncResult *res, gpointer user_data)
       show_error (self, heading, error->message);
       return;
     }
-  gate_profile_set_has_password (request->copy, (copied & GATE_SECRET_KIND_FLAG (GATE_SECRET_PASSWORD)) != 0);
-  gate_profile_set_has_api_key (request->copy, (copied & GATE_SECRET_KIND_FLAG (GATE_SECRET_API_KEY)) != 0);
-  gate_profile_set_has_relay_password (request->copy,
-                                       (copied & GATE_SECRET_KIND_FLAG (GATE_SECRET_RELAY_PASSWORD)) != 0);
+  gate_profile_set_secret_kinds (request->copy, copied);
 }
 
 static void
@@ -321,7 +318,7 @@ duplicate_profile (GtkWidget *widget, const char *action_name, GVariant *paramet
   g_autofree char *base = NULL;
   g_autofree char *name = NULL;
   g_autoptr(GateProfile) copy = NULL;
-  guint kinds = 0;
+  guint kinds;
 
   if (self->current == NULL)
     return;
@@ -331,12 +328,7 @@ duplicate_profile (GtkWidget *widget, const char *action_name, GVariant *paramet
   copy = gate_profile_duplicate (self->current, name);
   /* The copy has keyring entries of its own: it starts without secrets and
    * gets the original's once they are copied. */
-  if (gate_profile_get_has_password (self->current))
-    kinds |= GATE_SECRET_KIND_FLAG (GATE_SECRET_PASSWORD);
-  if (gate_profile_get_has_api_key (self->current))
-    kinds |= GATE_SECRET_KIND_FLAG (GATE_SECRET_API_KEY);
-  if (gate_profile_get_has_relay_password (self->current))
-    kinds |= GATE_SECRET_KIND_FLAG (GATE_SECRET_RELAY_PASSWORD);
+  kinds = gate_profile_get_secret_kinds (self->current);
   if (kinds != 0)
     {
       SecretsCopy *request = g_new0 (SecretsCopy, 1);

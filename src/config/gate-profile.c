@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "gate-provider-preset.h"
+#include "gate-secret-store.h"
 #include "gate-smtp-envelope.h"
 
 struct _GateProfile
@@ -974,6 +975,34 @@ gate_profile_set_has_api_key (GateProfile *self, gboolean has_api_key)
 {
   g_return_if_fail (GATE_IS_PROFILE (self));
   set_boolean (self, &self->has_api_key, has_api_key, PROP_HAS_API_KEY);
+}
+
+guint
+gate_profile_get_secret_kinds (GateProfile *self)
+{
+  guint kinds = 0;
+
+  g_return_val_if_fail (GATE_IS_PROFILE (self), 0);
+
+  if (self->has_password)
+    kinds |= GATE_SECRET_KIND_FLAG (GATE_SECRET_PASSWORD);
+  if (self->has_api_key)
+    kinds |= GATE_SECRET_KIND_FLAG (GATE_SECRET_API_KEY);
+  if (self->has_relay_password)
+    kinds |= GATE_SECRET_KIND_FLAG (GATE_SECRET_RELAY_PASSWORD);
+  return kinds;
+}
+
+void
+gate_profile_set_secret_kinds (GateProfile *self, guint kinds)
+{
+  g_return_if_fail (GATE_IS_PROFILE (self));
+
+  g_object_freeze_notify (G_OBJECT (self));
+  gate_profile_set_has_password (self, (kinds & GATE_SECRET_KIND_FLAG (GATE_SECRET_PASSWORD)) != 0);
+  gate_profile_set_has_api_key (self, (kinds & GATE_SECRET_KIND_FLAG (GATE_SECRET_API_KEY)) != 0);
+  gate_profile_set_has_relay_password (self, (kinds & GATE_SECRET_KIND_FLAG (GATE_SECRET_RELAY_PASSWORD)) != 0);
+  g_object_thaw_notify (G_OBJECT (self));
 }
 
 GDateTime *

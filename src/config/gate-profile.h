@@ -127,6 +127,11 @@ gboolean gate_profile_get_has_password (GateProfile *self);
 void gate_profile_set_has_password (GateProfile *self, gboolean has_password);
 gboolean gate_profile_get_has_api_key (GateProfile *self);
 void gate_profile_set_has_api_key (GateProfile *self, gboolean has_api_key);
+/* has-password, has-api-key and has-relay-password together, as
+ * GATE_SECRET_KIND_FLAG bits (gate-secret-store.h): what a copy of the
+ * profile has to copy. */
+guint gate_profile_get_secret_kinds (GateProfile *self);
+void gate_profile_set_secret_kinds (GateProfile *self, guint kinds);
 GDateTime *gate_profile_get_created (GateProfile *self);
 GDateTime *gate_profile_get_last_success (GateProfile *self);
 void gate_profile_set_last_success (GateProfile *self, GDateTime *when);

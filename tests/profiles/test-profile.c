@@ -7,6 +7,7 @@
 
 #include "gate-profile.h"
 #include "gate-provider-preset.h"
+#include "gate-secret-store.h"
 
 static void
 test_presets_list (void)
@@ -507,6 +508,15 @@ test_duplicate (void)
   g_assert_cmpstr (gate_profile_get_relay_tls_cert (copy), ==, "/etc/ssl/relay.pem");
   g_assert_cmpstr (gate_profile_get_id (copy), !=, gate_profile_get_id (profile));
   /* The copy's keyring entries do not exist yet. */
+  g_assert_false (gate_profile_get_has_password (copy));
+  g_assert_false (gate_profile_get_has_relay_password (copy));
+  g_assert_cmpuint (gate_profile_get_secret_kinds (copy), ==, 0);
+  g_assert_cmpuint (gate_profile_get_secret_kinds (profile), ==,
+                    GATE_SECRET_KIND_FLAG (GATE_SECRET_PASSWORD)
+                        | GATE_SECRET_KIND_FLAG (GATE_SECRET_RELAY_PASSWORD));
+  /* Once copied (gate_secret_store_copy_all_sync()), the copy says so. */
+  gate_profile_set_secret_kinds (copy, GATE_SECRET_KIND_FLAG (GATE_SECRET_API_KEY));
+  g_assert_true (gate_profile_get_has_api_key (copy));
   g_assert_false (gate_profile_get_has_password (copy));
   g_assert_false (gate_profile_get_has_relay_password (copy));
 }
