@@ -243,6 +243,17 @@ list_regions (GateProviderPreset *preset)
   return g_string_free (text, FALSE);
 }
 
+/* Opens the profile store into *@store and finds the profile named @name in
+ * it (owned by the store); NULL with @error set when either fails. */
+static GateProfile *
+open_store_at_profile (const char *name, GateProfileStore **store, GError **error)
+{
+  *store = gate_cli_open_profile_store (error);
+  if (*store == NULL)
+    return NULL;
+  return gate_cli_find_profile (*store, name, error);
+}
+
 static gboolean
 bad_value (GError **error, const char *message)
 {
@@ -867,10 +878,7 @@ command_edit (int argc, char **argv)
       goto out;
     }
 
-  store = gate_cli_open_profile_store (&error);
-  if (store == NULL)
-    goto out;
-  profile = gate_cli_find_profile (store, argv[1], &error);
+  profile = open_store_at_profile (argv[1], &store, &error);
   if (profile == NULL)
     goto out;
 
@@ -1024,10 +1032,7 @@ command_show (int argc, char **argv)
   if (argc != 2)
     return fail (_("Give the name of the profile: postgate-cli profile show NAME"));
 
-  store = gate_cli_open_profile_store (&error);
-  if (store == NULL)
-    return fail_error (error);
-  profile = gate_cli_find_profile (store, argv[1], &error);
+  profile = open_store_at_profile (argv[1], &store, &error);
   if (profile == NULL)
     return fail_error (error);
 
@@ -1153,10 +1158,7 @@ command_remove (int argc, char **argv)
   if (argc != 2)
     return fail (_("Give the name of the profile: postgate-cli profile remove NAME"));
 
-  store = gate_cli_open_profile_store (&error);
-  if (store == NULL)
-    return fail_error (error);
-  profile = gate_cli_find_profile (store, argv[1], &error);
+  profile = open_store_at_profile (argv[1], &store, &error);
   if (profile == NULL)
     return fail_error (error);
   g_object_ref (profile);
@@ -1193,10 +1195,7 @@ command_duplicate (int argc, char **argv)
   if (argc != 2 && argc != 3)
     return fail (_("Give the name of the profile: postgate-cli profile duplicate NAME [NEW-NAME]"));
 
-  store = gate_cli_open_profile_store (&error);
-  if (store == NULL)
-    return fail_error (error);
-  profile = gate_cli_find_profile (store, argv[1], &error);
+  profile = open_store_at_profile (argv[1], &store, &error);
   if (profile == NULL)
     return fail_error (error);
   if (argc == 3)
