@@ -30,6 +30,17 @@ def profile_id(box, name):
     raise AssertionError(f"no id in:\n{out}")
 
 
+def let_devices_sign_in(box, profile, secret):
+    """Devices' sign-in for the relay on @profile, their password @secret
+    given through a private file."""
+    path = os.path.join(box.root, "device-password")
+    with open(path, "w") as f:
+        f.write(secret + "\n")
+    os.chmod(path, 0o600)
+    box.run("profile", "edit", profile, "--relay-starttls", "yes", "--relay-device-user", "scanner",
+            "--relay-device-password-file", path)
+
+
 def test_add_show_list(box):
     r = box.run("profile", "add", "Office", "--preset", "smtp2go", "--region", "eu", "--user", "office",
                 "--password-stdin", "--api-key-stdin", "--from", "office@example.com",
@@ -117,12 +128,7 @@ def test_edit(box):
 
 def test_export_import(box):
     # Devices' sign-in for the relay: its password in the keyring, never exported.
-    device_pw = os.path.join(box.root, "device-password")
-    with open(device_pw, "w") as f:
-        f.write("Device-Secret-42\n")
-    os.chmod(device_pw, 0o600)
-    box.run("profile", "edit", "Local", "--relay-starttls", "yes", "--relay-device-user", "scanner",
-            "--relay-device-password-file", device_pw)
+    let_devices_sign_in(box, "Local", "Device-Secret-42")
     assert_in("Devices’ password: saved in the keyring", box.run("profile", "show", "Local").stdout)
     export = os.path.join(box.root, "export.ini")
     r = box.run("profile", "export", export)
@@ -222,12 +228,7 @@ def test_concurrent_writers(box):
 def test_duplicate(box):
     # A copy has the same settings and keyring entries of its own, with the
     # same password, API key and devices' password.
-    device_pw = os.path.join(box.root, "device-password-2")
-    with open(device_pw, "w") as f:
-        f.write("Device-Secret-77\n")
-    os.chmod(device_pw, 0o600)
-    box.run("profile", "edit", "Main office", "--relay-starttls", "yes", "--relay-device-user", "scanner",
-            "--relay-device-password-file", device_pw)
+    let_devices_sign_in(box, "Main office", "Device-Secret-77")
     r = box.run("profile", "duplicate", "Main office")
     assert_in("Copied the profile “Main office” to “Main office (copy)”.", r.stdout)
     src, dst = profile_id(box, "Main office"), profile_id(box, "Main office (copy)")
