@@ -903,9 +903,7 @@ command_edit (int argc, char **argv)
     goto out;
 
   /* save_secrets() set the flags on the stored profile; keep them. */
-  gate_profile_set_has_password (edited, gate_profile_get_has_password (profile));
-  gate_profile_set_has_api_key (edited, gate_profile_get_has_api_key (profile));
-  gate_profile_set_has_relay_password (edited, gate_profile_get_has_relay_password (profile));
+  gate_profile_set_secret_kinds (edited, gate_profile_get_secret_kinds (profile));
   gate_profile_copy_settings (profile, edited);
   if (!gate_profile_store_save (store, &error))
     goto out;

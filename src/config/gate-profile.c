@@ -502,9 +502,7 @@ gate_profile_duplicate (GateProfile *self, const char *name)
   gate_profile_copy_settings (copy, self);
   gate_profile_set_name (copy, name);
   /* The copy has its own keyring entries, empty until saved. */
-  gate_profile_set_has_password (copy, FALSE);
-  gate_profile_set_has_api_key (copy, FALSE);
-  gate_profile_set_has_relay_password (copy, FALSE);
+  gate_profile_set_secret_kinds (copy, 0);
   gate_profile_set_last_success (copy, NULL);
   return copy;
 }
