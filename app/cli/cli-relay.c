@@ -13,11 +13,9 @@
 #include "cli-connection-options.h"
 #include "cli-output.h"
 #include "cli-profile-loader.h"
-#include "gate-local-certificate.h"
 #include "gate-local-time.h"
 #include "gate-queue.h"
 #include "gate-relay.h"
-#include "gate-secret-store.h"
 
 /* `postgate-cli relay`: the relay without the tray, for a server or a
  * script.  It prints one plain line per event and stops cleanly on SIGINT or
@@ -27,6 +25,8 @@ typedef struct
 {
   GMainLoop *loop;
   GateRelay *relay;
+  GCancellable *starting; /* cancelled by a signal before the relay runs */
+  gboolean started;
   gboolean stopping;
   int status;
 } RelayRun;
@@ -158,6 +158,12 @@ signal_cb (gpointer user_data)
 {
   RelayRun *run = user_data;
 
+  if (!run->started)
+    {
+      /* Still reading the keyring or making the certificate. */
+      g_cancellable_cancel (run->starting);
+      return G_SOURCE_CONTINUE;
+    }
   if (run->stopping)
     {
       /* A second signal: stop now; whatever was being sent is queued again
@@ -173,7 +179,8 @@ signal_cb (gpointer user_data)
 }
 
 /* How devices may secure their connection and sign in (--starttls,
- * --tls-cert, --device-user…), and what the start says of it. */
+ * --tls-cert, --device-user…).  Given, they replace the profile's all
+ * together; not given, the relay takes the profile's. */
 typedef struct
 {
   gboolean starttls;
@@ -183,10 +190,6 @@ typedef struct
   char *password_file;
   gboolean require_sign_in;
   gboolean allow_plain_sign_in;
-  char *password;    /* the devices' password, from the profile's keyring item */
-  char *fingerprint; /* of the certificate in use */
-  char *made;        /* the certificate Postgate made just now */
-  char *profile;     /* the profile's name, when its settings are used */
 } DeviceSecurity;
 
 static void
@@ -196,10 +199,6 @@ device_security_clear (DeviceSecurity *devices)
   g_free (devices->tls_key);
   g_free (devices->user);
   g_free (devices->password_file);
-  gate_cli_secret_free (devices->password);
-  g_free (devices->fingerprint);
-  g_free (devices->made);
-  g_free (devices->profile);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DeviceSecurity, device_security_clear)
@@ -214,8 +213,8 @@ device_security_check (const DeviceSecurity *devices)
       return FALSE;
     }
   switch (gate_relay_check_sign_in (devices->starttls || devices->tls_cert != NULL, devices->user != NULL,
-                                    devices->password_file != NULL || devices->password != NULL,
-                                    devices->require_sign_in, devices->allow_plain_sign_in))
+                                    devices->password_file != NULL, devices->require_sign_in,
+                                    devices->allow_plain_sign_in))
     {
       case GATE_RELAY_SIGN_IN_USABLE:
         return TRUE;
@@ -243,90 +242,14 @@ device_security_given (const DeviceSecurity *devices)
          || devices->password_file != NULL || devices->require_sign_in || devices->allow_plain_sign_in;
 }
 
-/* The profile's settings for devices, used when none is given on the
- * command line (given there, they replace the profile's all together). */
-static gboolean
-device_security_from_profile (DeviceSecurity *devices, GateProfile *profile, GError **error)
-{
-  const char *user = gate_profile_get_relay_device_user (profile);
-  g_autoptr (GError) local_error = NULL;
-  char *password;
-
-  devices->profile = g_strdup (gate_profile_get_name (profile));
-  devices->starttls = gate_profile_get_relay_starttls (profile);
-  if (*gate_profile_get_relay_tls_cert (profile) != '\0')
-    devices->tls_cert = g_strdup (gate_profile_get_relay_tls_cert (profile));
-  if (*gate_profile_get_relay_tls_key (profile) != '\0')
-    devices->tls_key = g_strdup (gate_profile_get_relay_tls_key (profile));
-  if (*user == '\0')
-    return TRUE;
-  password = gate_secret_store_lookup_sync (gate_profile_get_id (profile), GATE_SECRET_RELAY_PASSWORD, NULL,
-                                            &local_error);
-  if (password == NULL)
-    {
-      if (local_error != NULL)
-        g_set_error (error, local_error->domain, local_error->code,
-                     _ ("The devices’ password of the profile “%s” could not be read from the keyring: %s"),
-                     gate_profile_get_name (profile), local_error->message);
-      else if (gate_profile_get_has_relay_password (profile))
-        g_set_error (
-            error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-            _ ("The devices’ password of the profile “%s” is no longer in the keyring: save it again "
-               "with “postgate-cli profile edit NAME --relay-device-password-file FILE”."),
-            gate_profile_get_name (profile));
-      else
-        /* An imported profile, or one edited by hand. */
-        g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
-                     _ ("The profile “%s” lets devices sign in, but their password is not saved: add it with "
-                        "“postgate-cli profile edit NAME --relay-device-password-file FILE”."),
-                     gate_profile_get_name (profile));
-      return FALSE;
-    }
-  devices->user = g_strdup (user);
-  devices->password = g_strdup (password);
-  gate_secret_free (password);
-  devices->require_sign_in = gate_profile_get_relay_require_sign_in (profile);
-  devices->allow_plain_sign_in = gate_profile_get_relay_allow_plain_sign_in (profile);
-  return TRUE;
-}
-
-/* Loads (or makes) the certificate and reads the devices' password. */
+/* Hands the options to the relay, with the password read from its file. */
 static gboolean
 device_security_apply (DeviceSecurity *devices, GateRelay *relay, GError **error)
 {
-  g_autoptr (GTlsCertificate) certificate = NULL;
-
-  if (devices->tls_cert != NULL)
-    {
-      certificate = gate_local_certificate_load_files (devices->tls_cert, devices->tls_key,
-                                                       &devices->fingerprint, error);
-      if (certificate == NULL)
-        {
-          /* Files moved or changed since the profile was edited. */
-          if (devices->profile != NULL)
-            g_prefix_error (error, _ ("The profile “%s” has a relay setting that cannot be used: "),
-                            devices->profile);
-          return FALSE;
-        }
-    }
-  else if (devices->starttls)
-    {
-      g_autofree char *folder = g_build_filename (g_get_user_data_dir (), "postgate", NULL);
-      g_autoptr (GateLocalCertificate) local = gate_local_certificate_new (folder);
-
-      certificate = gate_local_certificate_load (local, NULL, error);
-      if (certificate == NULL)
-        return FALSE;
-      devices->fingerprint = g_strdup (gate_local_certificate_get_fingerprint (local));
-      if (gate_local_certificate_get_created (local))
-        devices->made = g_strdup (gate_local_certificate_get_certificate_path (local));
-    }
-  gate_relay_set_tls_certificate (relay, certificate);
+  gate_relay_set_device_tls (relay, devices->starttls, devices->tls_cert, devices->tls_key);
   if (devices->user != NULL)
     {
-      char *password = devices->password_file != NULL
-                           ? gate_cli_read_secret_file (devices->password_file, _ ("password"), error)
-                           : g_steal_pointer (&devices->password);
+      char *password = gate_cli_read_secret_file (devices->password_file, _ ("password"), error);
 
       if (password == NULL)
         return FALSE;
@@ -338,24 +261,52 @@ device_security_apply (DeviceSecurity *devices, GateRelay *relay, GError **error
 }
 
 static void
-device_security_print (const DeviceSecurity *devices)
+print_queue_state (GateRelay *relay)
 {
-  if (devices->made != NULL)
-    print_line (_ ("Made the relay's certificate for secure connections: %s"), devices->made);
-  if (devices->fingerprint != NULL)
-    /* Translators: %s is a long series of hexadecimal pairs (AB:CD:…). */
-    print_line (_ ("Devices can secure their connection (STARTTLS). The relay's certificate has the SHA-256 "
-                   "fingerprint %s"),
-                devices->fingerprint);
-  if (devices->user == NULL)
-    return;
-  if (devices->require_sign_in)
-    print_line (_ ("Devices must sign in as “%s” to send mail"), devices->user);
+  g_autofree char *spool_path = gate_relay_dup_spool_path (relay);
+  guint n = gate_relay_get_queue_length (relay);
+  /* Failed messages stay until the user deletes them: say so at each start,
+   * not only when they failed. */
+  g_autoptr (GateQueue) queue = gate_queue_new (gate_relay_get_spool (relay));
+  guint n_failed = gate_queue_get_n_failed (queue);
+
+  print_line (_ ("Queue folder: %s"), spool_path);
+  print_line (
+      g_dngettext (GETTEXT_PACKAGE, "%u message waiting in the queue", "%u messages waiting in the queue", n),
+      n);
+  if (n_failed > 0)
+    print_line (g_dngettext (GETTEXT_PACKAGE,
+                             "%u message could not be sent and is kept in the queue: see “postgate-cli "
+                             "queue list”",
+                             "%u messages could not be sent and are kept in the queue: see “postgate-cli "
+                             "queue list”",
+                             n_failed),
+                n_failed);
+}
+
+static void
+started_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  RelayRun *run = user_data;
+  g_autoptr (GError) error = NULL;
+
+  if (gate_relay_start_finish (GATE_RELAY (source), result, &error))
+    {
+      run->started = TRUE;
+      print_queue_state (run->relay);
+      return;
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    print_line ("%s", _ ("Stopped"));
   else
-    print_line (_ ("Devices may sign in as “%s”"), devices->user);
-  if (devices->allow_plain_sign_in)
-    print_line ("%s", _ ("Devices may sign in without securing the connection: their password travels "
-                         "over the network unprotected"));
+    {
+      gate_cli_print_error (_ ("The relay could not start: %s\n"), error->message);
+      if (g_error_matches (error, GATE_RELAY_ERROR, GATE_RELAY_ERROR_DEVICE_PASSWORD_MISSING))
+        gate_cli_print_error ("%s\n", _ ("Save it with “postgate-cli profile edit NAME "
+                                         "--relay-device-password-file FILE”."));
+      run->status = 1;
+    }
+  g_main_loop_quit (run->loop);
 }
 
 #define NOT_GIVEN G_MININT
@@ -375,11 +326,11 @@ gate_cli_relay (int argc, char **argv)
   g_autoptr (GateRelay) relay = NULL;
   g_autoptr (GateProfile) profile = NULL;
   g_autoptr (GMainLoop) loop = NULL;
+  g_autoptr (GCancellable) starting = NULL;
   g_auto (GStrv) listen = NULL;
   g_auto (GStrv) allow = NULL;
   g_autofree char *spool = NULL;
   g_autofree char *rewrite = NULL;
-  g_autofree char *spool_path = NULL;
   gboolean no_rewrite = FALSE;
   g_auto (DeviceSecurity) devices = { 0 };
   /* Not given: the profile's, or the relay's default. */
@@ -502,18 +453,16 @@ gate_cli_relay (int argc, char **argv)
        * where to listen, who may send and how devices sign in. */
       profile = g_object_ref (found);
       gate_relay_set_profile (relay, profile, NULL);
-      if (!device_security_given (&devices) && !device_security_from_profile (&devices, profile, &error))
+    }
+  if (device_security_given (&devices))
+    {
+      if (!device_security_check (&devices))
+        return 2;
+      if (!device_security_apply (&devices, relay, &error))
         {
           gate_cli_print_error ("%s\n", error->message);
           return 1;
         }
-    }
-  if (!device_security_check (&devices))
-    return 2;
-  if (!device_security_apply (&devices, relay, &error))
-    {
-      gate_cli_print_error ("%s\n", error->message);
-      return 1;
     }
   gate_relay_set_client_factory (relay, options_client_factory, options, NULL);
 
@@ -541,43 +490,14 @@ gate_cli_relay (int argc, char **argv)
   g_signal_connect (relay, "log", G_CALLBACK (log_cb), NULL);
   g_signal_connect (relay, "notify::upstream-state", G_CALLBACK (upstream_cb), NULL);
 
-  if (!gate_relay_start (relay, &error))
-    {
-      gate_cli_print_error (_ ("The relay could not start: %s\n"), error->message);
-      return 1;
-    }
-
-  spool_path = gate_relay_dup_spool_path (relay);
-  print_line (_ ("Queue folder: %s"), spool_path);
-  device_security_print (&devices);
-  {
-    guint n = gate_relay_get_queue_length (relay);
-
-    print_line (g_dngettext (GETTEXT_PACKAGE, "%u message waiting in the queue",
-                             "%u messages waiting in the queue", n),
-                n);
-  }
-  {
-    /* Failed messages stay until the user deletes them: say so at each
-     * start, not only when they failed. */
-    g_autoptr (GateQueue) queue = gate_queue_new (gate_relay_get_spool (relay));
-    guint n_failed = gate_queue_get_n_failed (queue);
-
-    if (n_failed > 0)
-      print_line (g_dngettext (GETTEXT_PACKAGE,
-                               "%u message could not be sent and is kept in the queue: see “postgate-cli "
-                               "queue list”",
-                               "%u messages could not be sent and are kept in the queue: see “postgate-cli "
-                               "queue list”",
-                               n_failed),
-                  n_failed);
-  }
-
   loop = g_main_loop_new (NULL, FALSE);
+  starting = g_cancellable_new ();
   run.loop = loop;
   run.relay = relay;
+  run.starting = starting;
   sigint_id = g_unix_signal_add (SIGINT, signal_cb, &run);
   sigterm_id = g_unix_signal_add (SIGTERM, signal_cb, &run);
+  gate_relay_start_async (relay, starting, started_cb, &run);
   g_main_loop_run (loop);
   g_source_remove (sigint_id);
   g_source_remove (sigterm_id);

@@ -7,6 +7,7 @@
 
 #include <glib/gi18n-lib.h>
 
+#include "gate-local-certificate.h"
 #include "gate-secret-store.h"
 
 struct _GateRelay
@@ -24,7 +25,10 @@ struct _GateRelay
   char *spool_path;
   gboolean rewrite_set;
   char *rewrite_sender;
-  GTlsCertificate *tls_certificate;
+  gboolean device_settings_set; /* by the caller: the profile's are not used */
+  gboolean device_starttls;
+  char *device_tls_cert;
+  char *device_tls_key;
   char *device_user;
   char *device_password;
   gboolean device_auth_without_tls;
@@ -42,6 +46,8 @@ struct _GateRelay
   GateSpool *spool;
   GateRelayServer *server;
   GateForwarder *forwarder;
+  char *tls_fingerprint;
+  gboolean starting;
   gboolean running;
   GTask *stop_task;
 };
@@ -106,13 +112,20 @@ gate_relay_set_profile (GateRelay *self, GateProfile *profile, const char *passw
   self->password = g_strdup (password);
 }
 
+G_DEFINE_QUARK (gate - relay - error - quark, gate_relay_error)
+
 void
-gate_relay_set_tls_certificate (GateRelay *self, GTlsCertificate *certificate)
+gate_relay_set_device_tls (GateRelay *self, gboolean starttls, const char *cert_file, const char *key_file)
 {
   g_return_if_fail (GATE_IS_RELAY (self));
-  g_return_if_fail (certificate == NULL || G_IS_TLS_CERTIFICATE (certificate));
+  g_return_if_fail (key_file == NULL || cert_file != NULL);
 
-  g_set_object (&self->tls_certificate, certificate);
+  self->device_settings_set = TRUE;
+  self->device_starttls = starttls || cert_file != NULL;
+  g_free (self->device_tls_cert);
+  self->device_tls_cert = g_strdup (cert_file);
+  g_free (self->device_tls_key);
+  self->device_tls_key = g_strdup (key_file);
 }
 
 GateRelaySignInProblem
@@ -136,6 +149,7 @@ gate_relay_set_device_credentials (GateRelay *self, const char *username, const 
 {
   g_return_if_fail (GATE_IS_RELAY (self));
 
+  self->device_settings_set = TRUE;
   g_free (self->device_user);
   self->device_user = g_strdup (username);
   g_clear_pointer (&self->device_password, gate_secret_free);
@@ -350,21 +364,92 @@ release_parts (GateRelay *self)
   g_clear_object (&self->server);
   g_clear_object (&self->forwarder);
   g_clear_object (&self->spool);
+  g_clear_pointer (&self->tls_fingerprint, g_free);
 }
 
-/* A profiles file edited by hand may hold an address or a range that the
- * command line would have refused (G_IO_ERROR_INVALID_ARGUMENT from the
- * server): the error then names the profile. */
+/* A setting of the profile that cannot be used (a profiles file edited by
+ * hand, certificate files moved since): the error names the profile. */
 static void
 name_profile_in_error (GateRelay *self, GError **error)
 {
-  if (error != NULL && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
-    g_prefix_error (error, _ ("The profile “%s” has a relay setting that cannot be used: "),
-                    gate_profile_get_name (self->profile));
+  g_prefix_error (error, _ ("The profile “%s” has a relay setting that cannot be used: "),
+                  gate_profile_get_name (self->profile));
 }
 
-gboolean
-gate_relay_start (GateRelay *self, GError **error)
+/* What a start reads before the relay can run: the devices' settings, the
+ * caller's or the profile's, then their password and certificate. */
+typedef struct
+{
+  gboolean from_profile;
+  gboolean starttls;
+  char *tls_cert;
+  char *tls_key;
+  char *user;
+  char *password;
+  gboolean allow_without_tls;
+  gboolean required;
+  GateLocalCertificate *local;
+  GTlsCertificate *certificate;
+  char *fingerprint;
+} StartData;
+
+static void
+start_data_free (gpointer pointer)
+{
+  StartData *data = pointer;
+
+  g_free (data->tls_cert);
+  g_free (data->tls_key);
+  g_free (data->user);
+  gate_secret_free (data->password);
+  g_clear_object (&data->local);
+  g_clear_object (&data->certificate);
+  g_free (data->fingerprint);
+  g_free (data);
+}
+
+static StartData *
+start_data_new (GateRelay *self)
+{
+  StartData *data = g_new0 (StartData, 1);
+  GateProfile *profile = self->profile;
+
+  if (self->device_settings_set || profile == NULL)
+    {
+      data->starttls = self->device_starttls;
+      data->tls_cert = g_strdup (self->device_tls_cert);
+      data->tls_key = g_strdup (self->device_tls_key);
+      data->user = g_strdup (self->device_user);
+      data->password = g_strdup (self->device_password);
+      data->allow_without_tls = self->device_auth_without_tls;
+      data->required = self->device_auth_required;
+      return data;
+    }
+
+  data->from_profile = TRUE;
+  data->starttls = gate_profile_get_relay_starttls (profile);
+  if (*gate_profile_get_relay_tls_cert (profile) != '\0')
+    {
+      data->starttls = TRUE;
+      data->tls_cert = g_strdup (gate_profile_get_relay_tls_cert (profile));
+      if (*gate_profile_get_relay_tls_key (profile) != '\0')
+        data->tls_key = g_strdup (gate_profile_get_relay_tls_key (profile));
+    }
+  /* Without a user, the sign-in rules mean nothing: devices do not sign in.
+   * The password is read from the keyring next. */
+  if (*gate_profile_get_relay_device_user (profile) != '\0')
+    {
+      data->user = g_strdup (gate_profile_get_relay_device_user (profile));
+      data->allow_without_tls = gate_profile_get_relay_allow_plain_sign_in (profile);
+      data->required = gate_profile_get_relay_require_sign_in (profile);
+    }
+  return data;
+}
+
+/* The last step of a start, once the devices' settings are read: nothing in
+ * it waits. */
+static gboolean
+start_parts (GateRelay *self, StartData *data, GError **error)
 {
   static const char *const default_listen[] = { GATE_RELAY_DEFAULT_LISTEN, NULL };
   g_autofree char *path = NULL;
@@ -373,16 +458,6 @@ gate_relay_start (GateRelay *self, GError **error)
   const char *const *allowed = NULL;
   gboolean listen_from_profile = FALSE;
   gboolean allowed_from_profile = FALSE;
-
-  g_return_val_if_fail (GATE_IS_RELAY (self), FALSE);
-  g_return_val_if_fail (!self->running, FALSE);
-
-  if (self->profile == NULL && self->factory == NULL)
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           _ ("Choose the outgoing server the relay forwards mail to."));
-      return FALSE;
-    }
 
   path = gate_relay_dup_spool_path (self);
   self->spool = gate_spool_open (path, GATE_SPOOL_OPEN_OWNER | GATE_SPOOL_OPEN_WATCH, error);
@@ -408,7 +483,8 @@ gate_relay_start (GateRelay *self, GError **error)
   for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++)
     if (!gate_relay_server_add_allowed (self->server, allowed[i], error))
       {
-        if (allowed_from_profile)
+        /* Not an address in use: only a value that is not an address. */
+        if (allowed_from_profile && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
           name_profile_in_error (self, error);
         goto fail;
       }
@@ -419,9 +495,9 @@ gate_relay_start (GateRelay *self, GError **error)
            && gate_profile_get_sender_address (self->profile)[0] != '\0')
     rewrite = gate_profile_get_sender_address (self->profile);
   gate_relay_server_set_sender_rewrite (self->server, rewrite);
-  gate_relay_server_set_tls_certificate (self->server, self->tls_certificate);
-  gate_relay_server_set_credentials (self->server, self->device_user, self->device_password,
-                                     self->device_auth_without_tls, self->device_auth_required);
+  gate_relay_server_set_tls_certificate (self->server, data->certificate);
+  gate_relay_server_set_credentials (self->server, data->user, data->password, data->allow_without_tls,
+                                     data->required);
 
   g_signal_connect (self->server, "message-accepted", G_CALLBACK (message_accepted_cb), self);
   g_signal_connect (self->server, "client-refused", G_CALLBACK (client_refused_cb), self);
@@ -430,7 +506,8 @@ gate_relay_start (GateRelay *self, GError **error)
   for (guint i = 0; listen[i] != NULL; i++)
     if (!gate_relay_server_listen_string (self->server, listen[i], error))
       {
-        if (listen_from_profile)
+        /* Not an address in use: only a value that is not an address. */
+        if (listen_from_profile && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
           name_profile_in_error (self, error);
         goto fail;
       }
@@ -458,15 +535,241 @@ gate_relay_start (GateRelay *self, GError **error)
   g_signal_connect (self->forwarder, "recipient-failed", G_CALLBACK (recipient_failed_cb), self);
   g_signal_connect (self->forwarder, "notify", G_CALLBACK (forwarder_notify_cb), self);
   gate_forwarder_start (self->forwarder);
-
-  self->running = TRUE;
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
-  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUE_LENGTH]);
   return TRUE;
 
 fail:
   release_parts (self);
   return FALSE;
+}
+
+static gboolean
+check_sign_in (GateRelay *self, StartData *data, GError **error)
+{
+  const char *problem;
+
+  switch (gate_relay_check_sign_in (data->starttls, data->user != NULL, data->password != NULL,
+                                    data->required, data->allow_without_tls))
+    {
+      case GATE_RELAY_SIGN_IN_USABLE:
+        return TRUE;
+      case GATE_RELAY_SIGN_IN_HALF_GIVEN:
+        problem = _ ("Devices need both a user name and a password to sign in.");
+        break;
+      case GATE_RELAY_SIGN_IN_RULE_WITHOUT_USER:
+        problem = _ ("Rules for how devices sign in need a user name and a password for them.");
+        break;
+      case GATE_RELAY_SIGN_IN_NEVER_OFFERED:
+      default:
+        problem = _ ("Devices can sign in only over a secured connection (STARTTLS), and it is turned off.");
+        break;
+    }
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, problem);
+  if (data->from_profile)
+    name_profile_in_error (self, error);
+  return FALSE;
+}
+
+static void relay_log (GateRelay *self, const char *format, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+relay_log (GateRelay *self, const char *format, ...)
+{
+  g_autofree char *line = NULL;
+  va_list args;
+
+  va_start (args, format);
+  line = g_strdup_vprintf (format, args);
+  va_end (args);
+  g_signal_emit (self, signals[SIGNAL_LOG], 0, line);
+}
+
+/* What devices are told to expect, for the relay's log. */
+static void
+log_device_settings (GateRelay *self, StartData *data)
+{
+  if (data->local != NULL && gate_local_certificate_get_created (data->local))
+    relay_log (self, _ ("Made the relay's certificate for secure connections: %s"),
+               gate_local_certificate_get_certificate_path (data->local));
+  if (self->tls_fingerprint != NULL)
+    /* Translators: %s is a long series of hexadecimal pairs (AB:CD:…). */
+    relay_log (self,
+               _ ("Devices can secure their connection (STARTTLS). The relay's certificate has the SHA-256 "
+                  "fingerprint %s"),
+               self->tls_fingerprint);
+  if (data->user == NULL)
+    return;
+  if (data->required)
+    relay_log (self, _ ("Devices must sign in as “%s” to send mail"), data->user);
+  else
+    relay_log (self, _ ("Devices may sign in as “%s”"), data->user);
+  if (data->allow_without_tls)
+    relay_log (self, "%s",
+               _ ("Devices may sign in without securing the connection: their password travels "
+                  "over the network unprotected"));
+}
+
+static void
+start_return_error (GTask *task, GError *error)
+{
+  GateRelay *self = g_task_get_source_object (task);
+
+  self->starting = FALSE;
+  g_task_return_error (task, error);
+}
+
+static void
+finish_start (GTask *task)
+{
+  GateRelay *self = g_task_get_source_object (task);
+  StartData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  if (g_cancellable_set_error_if_cancelled (g_task_get_cancellable (task), &error)
+      || !start_parts (self, data, &error))
+    {
+      start_return_error (task, error);
+      return;
+    }
+  self->starting = FALSE;
+  self->running = TRUE;
+  self->tls_fingerprint = g_steal_pointer (&data->fingerprint);
+  log_device_settings (self, data);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_QUEUE_LENGTH]);
+  g_task_return_boolean (task, TRUE);
+}
+
+static void
+certificate_loaded_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (GTask) task = user_data;
+  StartData *data = g_task_get_task_data (task);
+  GError *error = NULL;
+
+  data->certificate = gate_local_certificate_load_finish (GATE_LOCAL_CERTIFICATE (source), result, &error);
+  if (data->certificate == NULL)
+    {
+      start_return_error (task, error);
+      return;
+    }
+  data->fingerprint = g_strdup (gate_local_certificate_get_fingerprint (data->local));
+  finish_start (task);
+}
+
+static void
+load_certificate (GTask *owned_task)
+{
+  g_autoptr (GTask) task = owned_task;
+  GateRelay *self = g_task_get_source_object (task);
+  StartData *data = g_task_get_task_data (task);
+  GCancellable *cancellable = g_task_get_cancellable (task);
+  GError *error = NULL;
+
+  if (!check_sign_in (self, data, &error))
+    {
+      start_return_error (task, error);
+      return;
+    }
+  if (data->tls_cert != NULL)
+    {
+      data->certificate
+          = gate_local_certificate_load_files (data->tls_cert, data->tls_key, &data->fingerprint, &error);
+      if (data->certificate == NULL)
+        {
+          /* Moved or changed since the profile was edited. */
+          if (data->from_profile)
+            name_profile_in_error (self, &error);
+          start_return_error (task, error);
+          return;
+        }
+    }
+  else if (data->starttls)
+    {
+      g_autofree char *folder = g_build_filename (g_get_user_data_dir (), "postgate", NULL);
+
+      /* Made in a worker thread the first time: a key takes a moment. */
+      data->local = gate_local_certificate_new (folder);
+      gate_local_certificate_load_async (data->local, cancellable, certificate_loaded_cb,
+                                         g_steal_pointer (&task));
+      return;
+    }
+  finish_start (task);
+}
+
+static void
+device_password_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  GTask *task = user_data;
+  GateRelay *self = g_task_get_source_object (task);
+  StartData *data = g_task_get_task_data (task);
+  const char *name = gate_profile_get_name (self->profile);
+  g_autoptr (GError) error = NULL;
+
+  data->password = gate_secret_store_lookup_finish (result, &error);
+  if (data->password != NULL)
+    {
+      load_certificate (task);
+      return;
+    }
+  if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+    start_return_error (task, g_steal_pointer (&error));
+  else if (error != NULL)
+    start_return_error (task, g_error_new (error->domain, error->code,
+                                           _ ("The devices’ password of the profile “%s” could not be read "
+                                              "from the keyring: %s"),
+                                           name, error->message));
+  else if (gate_profile_get_has_relay_password (self->profile))
+    start_return_error (task, g_error_new (GATE_RELAY_ERROR, GATE_RELAY_ERROR_DEVICE_PASSWORD_MISSING,
+                                           _ ("The devices’ password of the profile “%s” is no longer in the "
+                                              "keyring."),
+                                           name));
+  else
+    start_return_error (task, g_error_new (GATE_RELAY_ERROR, GATE_RELAY_ERROR_DEVICE_PASSWORD_MISSING,
+                                           _ ("The profile “%s” lets devices sign in, but their password is "
+                                              "not saved."),
+                                           name));
+  g_object_unref (task);
+}
+
+void
+gate_relay_start_async (GateRelay *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                        gpointer user_data)
+{
+  g_autoptr (GTask) task = NULL;
+  StartData *data;
+
+  g_return_if_fail (GATE_IS_RELAY (self));
+  g_return_if_fail (!self->running && !self->starting);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, gate_relay_start_async);
+  if (self->profile == NULL && self->factory == NULL)
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, "%s",
+                               _ ("Choose the outgoing server the relay forwards mail to."));
+      return;
+    }
+
+  data = start_data_new (self);
+  g_task_set_task_data (task, data, start_data_free);
+  self->starting = TRUE;
+  if (data->from_profile && data->user != NULL)
+    {
+      gate_secret_store_lookup_async (gate_profile_get_id (self->profile), GATE_SECRET_RELAY_PASSWORD,
+                                      cancellable, device_password_cb, g_steal_pointer (&task));
+      return;
+    }
+  load_certificate (g_steal_pointer (&task));
+}
+
+gboolean
+gate_relay_start_finish (GateRelay *self, GAsyncResult *result, GError **error)
+{
+  g_return_val_if_fail (GATE_IS_RELAY (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == gate_relay_start_async, FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 static void
@@ -586,6 +889,13 @@ gate_relay_get_paced (GateRelay *self)
   return self->forwarder != NULL && gate_forwarder_get_paced (self->forwarder);
 }
 
+const char *
+gate_relay_get_tls_fingerprint (GateRelay *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY (self), NULL);
+  return self->tls_fingerprint;
+}
+
 /* ---- GObject */
 
 static void
@@ -637,7 +947,8 @@ gate_relay_finalize (GObject *object)
 
   wipe_password (self);
   g_clear_pointer (&self->device_password, gate_secret_free);
-  g_clear_object (&self->tls_certificate);
+  g_free (self->device_tls_cert);
+  g_free (self->device_tls_key);
   g_free (self->device_user);
   g_ptr_array_unref (self->listen);
   g_ptr_array_unref (self->allowed);

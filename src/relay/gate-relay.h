@@ -58,13 +58,32 @@ void gate_relay_set_spool_path (GateRelay *self, const char *path);
 /* Overrides the profile's choice: NULL turns the rewrite off. */
 void gate_relay_set_sender_rewrite (GateRelay *self, const char *verified_sender);
 
-/* For devices, applied at start (see GateRelayServer): STARTTLS with
- * @certificate (NULL: none, the default), and the local credentials devices
- * sign in with (AUTH PLAIN/LOGIN; NULL @username: none).  The password is
- * kept in memory only, wiped when the relay is freed. */
-void gate_relay_set_tls_certificate (GateRelay *self, GTlsCertificate *certificate);
+/* How devices secure their connection and sign in.  Set neither of these and
+ * the relay takes the profile's settings at start: STARTTLS with its
+ * certificate files or the one Postgate makes, and the devices' user name,
+ * their password read from the keyring, and its sign-in rules.  Set either
+ * and they replace all of the profile's device settings.
+ *
+ * STARTTLS: @starttls with no @cert_file uses the certificate Postgate makes
+ * on first use (in the user's data folder); @cert_file (PEM, with its key in
+ * @key_file or in the same file) turns STARTTLS on with that certificate.
+ * Credentials: the local user name and password devices sign in with (AUTH
+ * PLAIN/LOGIN; NULL @username: none); the password is kept in memory only,
+ * wiped when the relay is freed. */
+void gate_relay_set_device_tls (GateRelay *self, gboolean starttls, const char *cert_file,
+                                const char *key_file);
 void gate_relay_set_device_credentials (GateRelay *self, const char *username, const char *password,
                                         gboolean allow_without_tls, gboolean required);
+
+#define GATE_RELAY_ERROR (gate_relay_error_quark ())
+GQuark gate_relay_error_quark (void);
+
+typedef enum
+{
+  /* The profile lets devices sign in, but their password is not in the
+   * keyring (removed from it, or a profile imported or edited by hand). */
+  GATE_RELAY_ERROR_DEVICE_PASSWORD_MISSING,
+} GateRelayError;
 
 /* What would make a way for devices to sign in unusable, for the caller to
  * say in its own words (the command line and a profile name their options
@@ -89,10 +108,17 @@ void gate_relay_set_retry (GateRelay *self, guint base_seconds, guint max_second
 void gate_relay_set_max_age (GateRelay *self, guint seconds);
 void gate_relay_set_grace_period (GateRelay *self, guint seconds);
 
-/* Opens the spool (recovering what a crash left), listens, starts forwarding.
- * Fails, with nothing left running, when the folder is used by another relay
- * or an address cannot be listened on. */
-gboolean gate_relay_start (GateRelay *self, GError **error);
+/* Reads what the devices' settings need (the keyring, the certificate, made
+ * first when there is none yet), then opens the spool (recovering what a
+ * crash left), listens and starts forwarding.  Fails, with nothing left
+ * running, when the folder is used by another relay, an address cannot be
+ * listened on, or a device setting cannot be used (the error names the
+ * profile when the setting is the profile's).  Once started, the "log"
+ * signal has told whether devices can secure their connection (with the
+ * certificate's fingerprint) and how they sign in. */
+void gate_relay_start_async (GateRelay *self, GCancellable *cancellable, GAsyncReadyCallback callback,
+                             gpointer user_data);
+gboolean gate_relay_start_finish (GateRelay *self, GAsyncResult *result, GError **error);
 /* Stops accepting at once, then stops the forwarder (see
  * gate_forwarder_stop_async) and releases the spool. */
 void gate_relay_stop_async (GateRelay *self, GCancellable *cancellable, GAsyncReadyCallback callback,
@@ -112,5 +138,8 @@ guint gate_relay_get_queue_length (GateRelay *self);
 gboolean gate_relay_get_upstream_connected (GateRelay *self);
 const char *gate_relay_get_upstream_state (GateRelay *self);
 gboolean gate_relay_get_paced (GateRelay *self);
+/* While running with STARTTLS for devices: "AB:CD:…", the SHA-256 of the
+ * certificate they are offered, for them to check.  Else NULL. */
+const char *gate_relay_get_tls_fingerprint (GateRelay *self);
 
 G_END_DECLS

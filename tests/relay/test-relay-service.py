@@ -186,7 +186,8 @@ def devices_sign_in(env, argv, home, kill_signal, stop_timeout):
         output = start_as_service(argv, PROFILE, home, subprocess.PIPE)
         text = output.communicate(timeout=30)[0].decode()
         assert output.returncode == 1, text
-        assert text.startswith("<3>" + words) and "--relay-device-password-file FILE" in text, text
+        assert text.startswith("<3>The relay could not start: " + words), text
+        assert "--relay-device-password-file FILE" in text, text
         with open(profiles) as f:
             settings = f.read()
         with open(profiles, "w") as f:
