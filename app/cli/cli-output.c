@@ -5,6 +5,8 @@
 
 #include "cli-output.h"
 
+#include "gate-secret-store.h"
+
 #include <stdarg.h>
 #include <sys/stat.h>
 
@@ -45,4 +47,16 @@ gate_cli_print_error (const char *format, ...)
   va_start (args, format);
   print_problem ("<3>", format, args);
   va_end (args);
+}
+
+void
+gate_cli_add_keyring_hint (GError **error, const char *hint)
+{
+  char *message;
+
+  if (error == NULL || !g_error_matches (*error, GATE_SECRET_STORE_ERROR, GATE_SECRET_STORE_ERROR_UNAVAILABLE))
+    return;
+  message = g_strdup_printf ("%s %s", (*error)->message, hint);
+  g_free ((*error)->message);
+  (*error)->message = message;
 }

@@ -17,4 +17,10 @@ gboolean gate_cli_output_is_journal (FILE *file);
 void gate_cli_print_warning (const char *format, ...) G_GNUC_PRINTF (1, 2);
 void gate_cli_print_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
 
+/* The keyring could not be reached or is locked: adds @hint, what the
+ * command line can do without one, to the message, which says only what to
+ * do on a desktop (the window shows it too).  Other errors are left as they
+ * are. */
+void gate_cli_add_keyring_hint (GError **error, const char *hint);
+
 G_END_DECLS

@@ -105,6 +105,8 @@ gate_cli_profile_loader (GateCliConnectionOptions *options, GError **error)
                                                      NULL, &local_error);
   if (local_error != NULL)
     {
+      gate_cli_add_keyring_hint (&local_error, _("Without a keyring, put the password in a file readable "
+                                                 "only by you and pass --password-file."));
       g_propagate_error (error, g_steal_pointer (&local_error));
       return FALSE;
     }

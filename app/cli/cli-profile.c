@@ -15,6 +15,7 @@
 
 #include "cli-commands.h"
 #include "cli-connection-options.h"
+#include "cli-output.h"
 #include "cli-profile-loader.h"
 #include "gate-local-certificate.h"
 #include "gate-profile-store.h"
@@ -658,7 +659,7 @@ read_secrets (EditOptions *options, GateProfile *profile, char **password, char 
 /* Saves what was given into the keyring and updates the profile's flags.
  * @name labels the keyring items (the new name when renaming). */
 static gboolean
-save_secrets (GateProfile *profile, const char *name, EditOptions *options, const char *password,
+store_secrets (GateProfile *profile, const char *name, EditOptions *options, const char *password,
               const char *api_key, GError **error)
 {
   const char *id = gate_profile_get_id (profile);
@@ -705,6 +706,18 @@ save_secrets (GateProfile *profile, const char *name, EditOptions *options, cons
     }
 
   return TRUE;
+}
+
+static gboolean
+save_secrets (GateProfile *profile, const char *name, EditOptions *options, const char *password,
+              const char *api_key, GError **error)
+{
+  if (store_secrets (profile, name, options, password, api_key, error))
+    return TRUE;
+  gate_cli_add_keyring_hint (error, _("Without a keyring, keep the passwords out of the profile and give them "
+                                      "each time instead: with --password-file when sending, and with "
+                                      "--device-user and --device-password-file to the relay."));
+  return FALSE;
 }
 
 static GOptionContext *

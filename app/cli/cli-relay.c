@@ -300,6 +300,9 @@ started_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     print_line ("%s", _ ("Stopped"));
   else
     {
+      /* The devices' password of the profile, from a keyring out of reach. */
+      gate_cli_add_keyring_hint (&error, _ ("Without a keyring, give the relay the devices' sign-in with "
+                                            "--device-user NAME and --device-password-file FILE."));
       gate_cli_print_error (_ ("The relay could not start: %s\n"), error->message);
       if (g_error_matches (error, GATE_RELAY_ERROR, GATE_RELAY_ERROR_DEVICE_PASSWORD_MISSING))
         gate_cli_print_error ("%s\n", _ ("Save it with “postgate-cli profile edit NAME "

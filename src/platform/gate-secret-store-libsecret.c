@@ -57,7 +57,9 @@ locked_error (void)
 
 /* Every failure to talk to the keyring becomes one error a user can act on;
  * the lower-level reason is kept in parentheses for whoever reads a bug
- * report.  Cancellation stays cancellation. */
+ * report.  Cancellation stays cancellation.  The words suit the window and
+ * the command line alike: what the command line can do without a keyring,
+ * it adds itself (gate_cli_add_keyring_hint). */
 static void
 propagate_keyring_error (GError **error, GError *keyring_error)
 {
@@ -73,9 +75,7 @@ propagate_keyring_error (GError **error, GError *keyring_error)
   if (locked)
     g_set_error (error, GATE_SECRET_STORE_ERROR, GATE_SECRET_STORE_ERROR_UNAVAILABLE,
                  _("The system keyring is locked and Postgate could not unlock it (%s). "
-                    "Unlock it, for example by logging in to the desktop, and try again. "
-                    "For headless use, put the password in a file readable only by you "
-                    "and pass --password-file."),
+                    "Unlock it, for example by logging in to the desktop, and try again."),
                  keyring_error->message);
   else if (keyring_error->domain == SECRET_ERROR)
     g_set_error (error, GATE_SECRET_STORE_ERROR, GATE_SECRET_STORE_ERROR_FAILED,
@@ -84,8 +84,7 @@ propagate_keyring_error (GError **error, GError *keyring_error)
     g_set_error (error, GATE_SECRET_STORE_ERROR, GATE_SECRET_STORE_ERROR_UNAVAILABLE,
                  _("Postgate could not reach the system keyring (%s). Passwords are kept "
                     "only there, never in a plain file. Start a desktop session with a keyring "
-                    "such as GNOME Keyring. For headless use, put the password in a file "
-                    "readable only by you and pass --password-file."),
+                    "such as GNOME Keyring."),
                  keyring_error->message);
   g_error_free (keyring_error);
 }

@@ -50,8 +50,7 @@ set_credential_error (GError **error, DWORD code)
     g_set_error (error, GATE_SECRET_STORE_ERROR, GATE_SECRET_STORE_ERROR_UNAVAILABLE,
                  _("Postgate could not reach the Windows Credential Manager (%s). Passwords "
                     "are kept only there, never in a plain file. Sign in to Windows "
-                    "interactively, or put the password in a file readable only by you and "
-                    "pass --password-file."),
+                    "interactively."),
                  reason);
   else
     g_set_error (error, GATE_SECRET_STORE_ERROR, GATE_SECRET_STORE_ERROR_FAILED,

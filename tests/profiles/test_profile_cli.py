@@ -288,6 +288,17 @@ def test_no_keyring(box):
     box.run("profile", "add", "Headless", "--server", "mail.example.com", "--user", "u", env=NO_BUS)
     out = box.run("profile", "show", "Headless", env=NO_BUS).stdout
     assert_in("cannot be reached", out)
+    # The relay of a profile whose devices sign in, the keyring out of
+    # reach: it does not start, and says how to give their sign-in instead.
+    let_devices_sign_in(box, "Headless", "device-Secret-7")
+    password = os.path.join(box.root, "device-password")
+    r = box.run("relay", "--profile", "Headless", "--password-file", password, "--listen", "127.0.0.1:0",
+                env=NO_BUS, check=False, timeout=30)
+    assert r.returncode == 1, r
+    assert_in("The relay could not start: The devices\u2019 password of the profile \u201cHeadless\u201d could "
+              "not be read from the keyring: Postgate could not reach the system keyring", r.stderr)
+    assert_in("--device-user NAME and --device-password-file FILE", r.stderr)
+    assert "device-Secret-7" not in r.stdout + r.stderr
 
 
 def main():
