@@ -13,6 +13,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <string.h>
@@ -195,7 +196,10 @@ generate (LoadData *data, GError **error)
     g_string_append_printf (san, "%s%s:%s", i ? "," : "",
                             g_hostname_is_ip_address (data->names[i]) ? "IP" : "DNS", data->names[i]);
 
-  pkey = EVP_EC_gen ("P-256");
+  /* RSA, not an elliptic curve: the old printers and scanners the relay is
+   * for often know only RSA cipher suites (TLS 1.0, AES128-SHA), and with an
+   * elliptic-curve key they cannot secure their connection at all. */
+  pkey = EVP_RSA_gen (2048);
   if (pkey == NULL)
     {
       set_openssl_error (error, "key");
@@ -225,7 +229,8 @@ generate (LoadData *data, GError **error)
   X509V3_set_ctx_nodb (&ctx);
   X509V3_set_ctx (&ctx, x509, x509, NULL, NULL, 0);
   if (!add_extension (x509, &ctx, NID_basic_constraints, "critical,CA:FALSE")
-      || !add_extension (x509, &ctx, NID_key_usage, "critical,digitalSignature,keyAgreement")
+      /* keyEncipherment: the plain RSA key exchange of those old devices. */
+      || !add_extension (x509, &ctx, NID_key_usage, "critical,digitalSignature,keyEncipherment")
       || !add_extension (x509, &ctx, NID_ext_key_usage, "serverAuth")
       || !add_extension (x509, &ctx, NID_subject_key_identifier, "hash")
       || !add_extension (x509, &ctx, NID_subject_alt_name, san->str))

@@ -6,7 +6,7 @@
 G_BEGIN_DECLS
 
 /* The relay's own certificate for STARTTLS: made with OpenSSL on first use (a
- * P-256 key and a self-signed certificate naming this computer, localhost and
+ * 2048-bit RSA key and a self-signed certificate naming this computer, localhost and
  * the loopback addresses), kept in a folder of the app's data (the key readable
  * only by the user), and loaded from there afterwards; made again once it has
  * expired.  Devices that check certificates can be told its SHA-256

@@ -12,6 +12,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import warnings
 
 spec = importlib.util.spec_from_file_location(
     "support", os.path.join(os.path.dirname(os.path.abspath(__file__)), "test-server-support.py"))
@@ -519,6 +520,25 @@ def test_local_certificate():
                     check(seen == fingerprint, "the certificate served is the one with the shown fingerprint")
                     check(s.sendmail("a@example.test", ["b@example.test"], "Subject: t\r\n\r\nx\r\n") == {},
                           "mail over STARTTLS with the relay's own certificate")
+                # An old printer's TLS: version 1.0 and RSA cipher suites only,
+                # the plain RSA key exchange among them.
+                for suite in ("AES128-SHA", "ECDHE-RSA-AES128-SHA"):
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", DeprecationWarning)  # ssl.TLSVersion.TLSv1
+                        old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+                        old.check_hostname = False
+                        old.verify_mode = ssl.CERT_NONE
+                        old.minimum_version = old.maximum_version = ssl.TLSVersion.TLSv1
+                    old.set_ciphers(suite + ":@SECLEVEL=0")
+                    with smtplib.SMTP("127.0.0.1", h.port, timeout=30) as s:
+                        try:
+                            s.starttls(context=old)
+                        except (ssl.SSLError, smtplib.SMTPServerDisconnected, OSError) as e:
+                            check(False, "an old device (TLS 1.0, %s) secures its connection: %s" % (suite, e))
+                            continue
+                        check(s.sock.cipher()[0] == suite, "an old device's connection uses %s" % suite)
+                        check(s.sendmail("a@example.test", ["b@example.test"], "Subject: t\r\n\r\nx\r\n") == {},
+                              "an old device's mail over TLS 1.0 with %s" % suite)
         check(fingerprints[0] == fingerprints[1], "the certificate is kept between runs")
         key = os.path.join(tmp, "relay-key.pem")
         check(os.stat(key).st_mode & 0o777 == 0o600, "its key is readable by the user only")
