@@ -20,6 +20,9 @@
 #define MAX_TEXT_LINE 998
 #define MAX_ERRORS 20
 #define MAX_AUTH_FAILURES 3
+/* Seconds a client may stay silent after what looks like the end of its
+ * message written with LF alone, before it is told that this is not one. */
+#define BARE_LF_END_WAIT 5
 #define READ_SIZE 65536
 /* What a client may send ahead while its input waits (a commit under way, a
  * reply it does not read) before reading stops for a while. */
@@ -94,6 +97,7 @@ struct _GateRelaySession
 
   /* DATA */
   DataState data_state;
+  char data_tail[4]; /* the last bytes of the data so far, for looks_like_bare_lf_end() */
   GateSpoolWriter *writer;
   guint64 data_size;
   gsize line_length;
@@ -616,6 +620,17 @@ out_run (DataOut *out, const guint8 *data, gsize len)
     }
 }
 
+/* Keeps the last four bytes of the data, across reads. */
+static void
+keep_data_tail (GateRelaySession *self, const guint8 *data, gsize len)
+{
+  gsize n = MIN (len, sizeof self->data_tail);
+  gsize keep = sizeof self->data_tail - n;
+
+  memmove (self->data_tail, self->data_tail + n, keep);
+  memcpy (self->data_tail + keep, data + len - n, n);
+}
+
 /* Feeds client bytes to the DATA scanner.  Returns how many were used; sets
  * *ended when <CRLF>.<CRLF> was seen (the bytes after it are commands).
  * Lone CR and lone LF are stored as CRLF; they never start or end a line for
@@ -730,7 +745,19 @@ data_feed (GateRelaySession *self, const guint8 *data, gsize len, gboolean *ende
         }
     }
   out_flush (&out);
+  keep_data_tail (self, data, i);
   return i;
+}
+
+/* Whether the data so far ends as a client that ends lines with LF alone
+ * ends its message ("<LF>.<LF>", or "<LF>.<CR><LF>"): never the end here
+ * (see DataState), so such a client would wait for a reply forever. */
+static gboolean
+looks_like_bare_lf_end (GateRelaySession *self)
+{
+  const char *tail = self->data_tail;
+
+  return memcmp (tail + 1, "\n.\n", 3) == 0 || memcmp (tail, "\n.\r\n", 4) == 0;
 }
 
 static void
@@ -1042,6 +1069,8 @@ cmd_data (GateRelaySession *self, const char *args)
 
   self->state = STATE_DATA;
   self->data_state = DATA_LINE_START;
+  /* The 354 ends a line: "." and LF at once is a message ended with LF. */
+  memcpy (self->data_tail, "\0\0\r\n", sizeof self->data_tail);
   self->data_size = 0;
   self->line_length = 0;
   self->too_big = FALSE;
@@ -1559,6 +1588,22 @@ tick_cb (gpointer user_data)
 
   if (self->state == STATE_COMMITTING || self->state == STATE_CLOSED || self->state == STATE_CLOSING)
     return G_SOURCE_CONTINUE;
+  if (self->state == STATE_DATA && looks_like_bare_lf_end (self)
+      && now - self->last_activity >= BARE_LF_END_WAIT * G_USEC_PER_SEC)
+    {
+      /* Closed, not answered and kept open: were more data to come after
+       * all, it must not be read as commands. */
+      if (self->server)
+        gate_relay_server_log (
+            self->server,
+            _ ("%s sent a message whose lines end with a line feed alone instead of CR LF, so its "
+               "end was not recognized; the message was not kept. Set the device or program to "
+               "end its lines with CR LF."),
+            self->peer);
+      close_now (self, "554 5.5.2 Lines must end with CR LF; the message ended with a bare LF and was not "
+                       "accepted");
+      return G_SOURCE_CONTINUE;
+    }
   if (idle > 0 && now - self->last_activity >= (gint64)idle * G_USEC_PER_SEC)
     why = "421 4.4.2 Idle for too long; closing connection";
   else if (total > 0 && now - self->started >= (gint64)total * G_USEC_PER_SEC)
