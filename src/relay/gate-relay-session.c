@@ -897,7 +897,12 @@ cmd_ehlo (GateRelaySession *self, const char *args, gboolean esmtp)
     reply (self, "250-STARTTLS");
   if (gate_relay_server_get_auth_enabled (self->server)
       && (self->tls_active || gate_relay_server_get_auth_without_tls (self->server)))
-    reply (self, "250-AUTH PLAIN LOGIN");
+    {
+      reply (self, "250-AUTH PLAIN LOGIN");
+      /* The draft form, which some old mail programs and devices look for
+       * instead (as Postfix's broken_sasl_auth_clients). */
+      reply (self, "250-AUTH=PLAIN LOGIN");
+    }
   reply (self, "250 ENHANCEDSTATUSCODES");
 }
 

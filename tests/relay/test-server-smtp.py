@@ -473,6 +473,8 @@ def test_starttls_auth():
                 s.starttls(context=ctx)
                 s.ehlo("tls")
                 check(s.has_extn("auth") and not s.has_extn("starttls"), "inside TLS: AUTH offered")
+                check("AUTH=PLAIN LOGIN" in s.ehlo_resp.decode(),
+                      "AUTH also in the form old clients look for (AUTH=)")
                 try:
                     s.login("device", "wrong")
                     check(False, "a wrong password is refused")
