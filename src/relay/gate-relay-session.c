@@ -353,7 +353,8 @@ display_name_of (const char *value)
 }
 
 /* Builds the header block to store: Received: first, the device's fields
- * (From: rewritten when asked), then Reply-To: and Message-ID: when added.
+ * (From: rewritten when asked), then Reply-To:, Message-ID: and Date: when
+ * added.
  * @block is the header block without the empty line that ends it. */
 static GString *
 rewrite_headers (GateRelaySession *self, const char *block, gsize len)
@@ -366,6 +367,7 @@ rewrite_headers (GateRelaySession *self, const char *block, gsize len)
   g_autofree char *message_id = NULL;
   g_autofree char *from_value = NULL;
   gboolean has_reply_to = FALSE;
+  gboolean has_date = FALSE;
   gboolean rewrite_from = FALSE;
   GString *out = g_string_sized_new (len + 512);
   gsize pos = 0;
@@ -409,6 +411,8 @@ rewrite_headers (GateRelaySession *self, const char *block, gsize len)
         from_value = field_value (field);
       else if (field_is (field, "Reply-To"))
         has_reply_to = TRUE;
+      else if (field_is (field, "Date"))
+        has_date = TRUE;
     }
 
   if (verified != NULL)
@@ -456,6 +460,11 @@ rewrite_headers (GateRelaySession *self, const char *block, gsize len)
       message_id = g_strdup_printf ("<%s.postgate@%s>", id, hostname);
       g_string_append_printf (out, "Message-ID: %s\r\n", message_id);
     }
+  /* RFC 5322 3.6 requires it, and receivers' spam filters count its
+   * absence; scripts and some devices leave it out.  The time the relay
+   * took the message is the closest there is to when it was written. */
+  if (!has_date)
+    g_string_append_printf (out, "Date: %s\r\n", date);
   if (body_start < len)
     {
       g_string_append (out, "\r\n");

@@ -5,6 +5,7 @@ a raw socket: the conversation, tolerance of old devices, SMTP smuggling
 probes, sender rewrite, STARTTLS and AUTH.  Every message checked on disk."""
 import importlib.util
 import os
+import re
 import resource
 import smtplib
 import socket
@@ -149,6 +150,23 @@ def test_no_headers(h):
     head, _, body = content.partition(b"\r\n\r\n")
     check(b"Message-ID: <" in head and body == b"backup finished: ok\r\nsecond line\r\n",
           "headers added above an empty line, the text kept as the body")
+    check(re.search(rb"\r\nDate: [A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+-]\d{4}\r\n",
+                    head + b"\r\n") is not None, "a Date: added, as RFC 5322 requires: %r" % head)
+    # A device's own Date: is kept, and not doubled.
+    before = h.messages()
+    c = RawClient(h.port)
+    c.reply()
+    c.cmd("HELO scanner")
+    c.cmd("MAIL FROM:<scanner@example.test>")
+    c.cmd("RCPT TO:<admin@example.test>")
+    c.cmd("DATA")
+    c.send("date: Mon, 1 Jan 2024 08:00:00 +0100\r\nSubject: scan\r\n\r\npage\r\n.\r\n")
+    check(c.reply()[0] == 250, "a message with its own Date: is accepted")
+    c.close()
+    ids = new_ids(h, before)
+    head = (h.messages()[ids[0]][1] if ids else b"").partition(b"\r\n\r\n")[0]
+    check(head.lower().count(b"\r\ndate: ") == 1 and b"date: Mon, 1 Jan 2024 08:00:00 +0100" in head,
+          "the device's Date: kept, no second one: %r" % head)
 
 
 def test_errors(h):
