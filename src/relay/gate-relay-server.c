@@ -181,8 +181,8 @@ session_accepted_cb (GateRelaySession *session, GateSpoolEntry *entry, gpointer 
         g_dngettext (GETTEXT_PACKAGE,
                      "Accepted message %s from %s (sender %s, sent as %s) for %u recipient (%s)",
                      "Accepted message %s from %s (sender %s, sent as %s) for %u recipients (%s)", n),
-        gate_spool_entry_get_id (entry), gate_spool_entry_get_client_address (entry), original, sender, n,
-        size);
+        gate_spool_entry_get_id (entry), gate_spool_entry_get_client_address (entry),
+        original[0] != '\0' ? original : "<>", sender, n, size);
   else
     gate_relay_server_log (self,
                            g_dngettext (GETTEXT_PACKAGE,

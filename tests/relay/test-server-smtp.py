@@ -461,6 +461,23 @@ def test_sender_rewrite():
               "the verified sender is not rewritten")
         check(b"From: Me <verified@example.com>" in content and content.count(b"Reply-To:") == 1,
               "its headers stay as they were")
+        # A device's notice with the null sender (<>): sent as the verified
+        # sender too, and the log says what the device gave.
+        before = h.messages()
+        c = RawClient(h.port)
+        c.reply()
+        c.cmd("HELO printer")
+        check(c.cmd("MAIL FROM:<>")[0] == 250, "the null sender is accepted")
+        c.cmd("RCPT TO:<office@example.test>")
+        c.cmd("DATA")
+        c.send("From: printer@local\r\nSubject: toner low\r\n\r\nx\r\n.\r\n")
+        check(c.reply()[0] == 250, "null sender: accepted")
+        c.close()
+        ids = new_ids(h, before)
+        env = h.messages()[ids[0]][0] if ids else {}
+        check(env.get("Sender") == "verified@example.com", "null sender: sent as the verified sender")
+        line = h.read_until(lambda l: bool(ids) and "Accepted message %s " % ids[0] in l)
+        check("(sender <>, sent as verified@example.com)" in line, "the log shows the null sender as <>: " + line)
 
 
 def make_cert(tmp):
