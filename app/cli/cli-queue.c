@@ -74,6 +74,8 @@ print_entry (GateSpoolEntry *entry)
     printf ("  %-12s %s (%s %s)\n", _ ("Sender:"), sender, _ ("sent by the device as"), original);
   else
     printf ("  %-12s %s\n", _ ("Sender:"), *sender ? sender : _ ("(none)"));
+  if (gate_spool_entry_get_subject (entry))
+    printf ("  %-12s %s\n", _ ("Subject:"), gate_spool_entry_get_subject (entry));
   for (guint i = 0; i < gate_spool_entry_get_n_recipients (entry); i++)
     {
       const char *reply = gate_spool_entry_get_recipient_reply (entry, i);

@@ -8,6 +8,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "gate-encoded-words.h"
 #include "gate-line-scan.h"
 #include "gate-local-time.h"
 #include "gate-readable-source.h"
@@ -30,6 +31,8 @@
 /* Headers longer than this are passed through untouched (only Received: is
  * added): they are not headers any sane device writes. */
 #define MAX_HEADER_BLOCK (256 * 1024)
+/* Characters of a subject the queue keeps to show. */
+#define MAX_SUBJECT_SHOWN 200
 
 typedef enum
 {
@@ -368,6 +371,7 @@ rewrite_headers (GateRelaySession *self, const char *block, gsize len)
   g_autofree char *from_value = NULL;
   gboolean has_reply_to = FALSE;
   gboolean has_date = FALSE;
+  g_autofree char *subject = NULL;
   gboolean rewrite_from = FALSE;
   GString *out = g_string_sized_new (len + 512);
   gsize pos = 0;
@@ -413,6 +417,8 @@ rewrite_headers (GateRelaySession *self, const char *block, gsize len)
         has_reply_to = TRUE;
       else if (field_is (field, "Date"))
         has_date = TRUE;
+      else if (field_is (field, "Subject") && subject == NULL)
+        subject = field_value (field);
     }
 
   if (verified != NULL)
@@ -471,6 +477,20 @@ rewrite_headers (GateRelaySession *self, const char *block, gsize len)
       g_string_append_len (out, block + body_start, (gssize)(len - body_start));
     }
   gate_spool_writer_set_message_id (self->writer, message_id);
+  if (subject != NULL)
+    {
+      g_autofree char *readable = gate_encoded_words_decode (subject);
+
+      /* For the queue view: a line, not a whole header of any length. */
+      if (g_utf8_strlen (readable, -1) > MAX_SUBJECT_SHOWN)
+        {
+          g_autofree char *cut = g_utf8_substring (readable, 0, MAX_SUBJECT_SHOWN);
+
+          g_free (readable);
+          readable = g_strconcat (cut, "…", NULL);
+        }
+      gate_spool_writer_set_subject (self->writer, readable);
+    }
   if (rewrite_from && from_value != NULL)
     {
       g_autofree char *from_address = address_of (from_value);

@@ -156,6 +156,7 @@ struct _GateSpoolEntry
   char *sender;
   char *original_sender;
   char *message_id;
+  char *subject;
   GateSmtpBodyFlags body_flags;
   gint64 size;
   guint n_recipients;
@@ -204,6 +205,7 @@ gate_spool_entry_unref (GateSpoolEntry *entry)
   g_free (entry->sender);
   g_free (entry->original_sender);
   g_free (entry->message_id);
+  g_free (entry->subject);
   for (guint i = 0; i < entry->n_recipients; i++)
     {
       g_free (entry->recipients[i]);
@@ -228,6 +230,7 @@ entry_copy (const GateSpoolEntry *entry)
   copy->sender = g_strdup (entry->sender);
   copy->original_sender = g_strdup (entry->original_sender);
   copy->message_id = g_strdup (entry->message_id);
+  copy->subject = g_strdup (entry->subject);
   copy->body_flags = entry->body_flags;
   copy->size = entry->size;
   for (guint i = 0; i < entry->n_recipients; i++)
@@ -271,6 +274,7 @@ ENTRY_GETTER (gint64, received_time, received)
 ENTRY_GETTER (const char *, sender, sender)
 ENTRY_GETTER (const char *, original_sender, original_sender)
 ENTRY_GETTER (const char *, message_id, message_id)
+ENTRY_GETTER (const char *, subject, subject)
 ENTRY_GETTER (GateSmtpBodyFlags, body_flags, body_flags)
 ENTRY_GETTER (gint64, size, size)
 ENTRY_GETTER (guint, n_recipients, n_recipients)
@@ -396,6 +400,8 @@ entry_envelope_to_data (const GateSpoolEntry *entry, gsize *len)
     append_key_value (out, "OriginalSender", entry->original_sender);
   if (entry->message_id)
     append_key_value (out, "MessageId", entry->message_id);
+  if (entry->subject)
+    append_key_value (out, "Subject", entry->subject);
   append_key_value (out, "Body", (entry->body_flags & GATE_SMTP_BODY_8BITMIME) ? "8bitmime" : "7bit");
   append_key_value (out, "SmtpUtf8", (entry->body_flags & GATE_SMTP_BODY_SMTPUTF8) ? "true" : "false");
   g_snprintf (number, sizeof number, "%" G_GINT64_FORMAT, entry->size);
@@ -482,6 +488,7 @@ entry_load_envelope (const char *path, const char *id, GError **error)
   entry->sender = kf_string (kf, ENV_GROUP, "Sender");
   entry->original_sender = kf_string (kf, ENV_GROUP, "OriginalSender");
   entry->message_id = kf_string (kf, ENV_GROUP, "MessageId");
+  entry->subject = kf_string (kf, ENV_GROUP, "Subject");
   body = kf_string (kf, ENV_GROUP, "Body");
   if (g_strcmp0 (body, "8bitmime") == 0)
     entry->body_flags |= GATE_SMTP_BODY_8BITMIME;
@@ -2069,6 +2076,13 @@ gate_spool_writer_set_message_id (GateSpoolWriter *writer, const char *message_i
   replace_string (&writer->entry->message_id, message_id);
 }
 
+void
+gate_spool_writer_set_subject (GateSpoolWriter *writer, const char *subject)
+{
+  g_return_if_fail (writer != NULL);
+  replace_string (&writer->entry->subject, subject);
+}
+
 /* Writes the buffer to the content file, creating it first; used by the
  * main thread when a message outgrows the buffer, and by the sync thread for
  * the rest of every message. */
@@ -2175,6 +2189,7 @@ writer_make_envelope (GateSpoolWriter *writer)
   full->sender = g_steal_pointer (&entry->sender);
   full->original_sender = g_steal_pointer (&entry->original_sender);
   full->message_id = g_steal_pointer (&entry->message_id);
+  full->subject = g_steal_pointer (&entry->subject);
   full->body_flags = entry->body_flags;
   full->received = g_get_real_time () / G_USEC_PER_SEC;
   full->size = writer->size;

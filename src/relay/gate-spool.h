@@ -78,6 +78,9 @@ const char *gate_spool_entry_get_sender (
 const char *gate_spool_entry_get_original_sender (const GateSpoolEntry *entry);
 /* The Message-ID header's value (with <>), or NULL when unknown. */
 const char *gate_spool_entry_get_message_id (const GateSpoolEntry *entry);
+/* The Subject header's value as a person reads it (see
+ * gate_encoded_words_decode), for the queue view; NULL when there is none. */
+const char *gate_spool_entry_get_subject (const GateSpoolEntry *entry);
 GateSmtpBodyFlags gate_spool_entry_get_body_flags (const GateSpoolEntry *entry);
 gint64 gate_spool_entry_get_size (const GateSpoolEntry *entry); /* bytes of ID.msg */
 guint gate_spool_entry_get_n_recipients (const GateSpoolEntry *entry);
@@ -163,6 +166,7 @@ void gate_spool_writer_add_recipient (GateSpoolWriter *writer, const char *recip
 void gate_spool_writer_set_client (GateSpoolWriter *writer, const char *address, const char *helo_name);
 void gate_spool_writer_set_body_flags (GateSpoolWriter *writer, GateSmtpBodyFlags flags);
 void gate_spool_writer_set_message_id (GateSpoolWriter *writer, const char *message_id);
+void gate_spool_writer_set_subject (GateSpoolWriter *writer, const char *subject);
 /* Appends content (buffered).  GATE_SPOOL_ERROR_NO_SPACE when the disk is full. */
 gboolean gate_spool_writer_write (GateSpoolWriter *writer, const void *data, gsize len, GError **error);
 gint64 gate_spool_writer_get_size (GateSpoolWriter *writer);

@@ -28,7 +28,9 @@ def cli(*args, env=None):
 def send(port, n):
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
         for i in range(n):
-            s.sendmail("dev@example.test", ["to%d@example.test" % i], "Subject: %d\r\n\r\nbody\r\n" % i)
+            # Encoded as a mail program would, and folded over two lines.
+            subject = "=?UTF-8?Q?Scan_n=C2=B0%d_?=\r\n =?UTF-8?B?w6AgcmVjZXZvaXI=?=" % i
+            s.sendmail("dev@example.test", ["to%d@example.test" % i], "Subject: %s\r\n\r\nbody\r\n" % subject)
 
 
 def test_while_running():
@@ -60,6 +62,18 @@ def test_while_running():
             check("to1@example.test, waiting" in r.stdout and "dev@example.test" in r.stdout,
                   "list shows sender and recipients with their state")
             check("the relay is running" in r.stdout, "list says the relay is running")
+            check("  Subject:     Scan n°1 à recevoir\n" in r.stdout,
+                  "list shows each subject as a person reads it: %r" % r.stdout)
+
+            # A subject of any length takes one line.
+            with smtplib.SMTP("127.0.0.1", h.port, timeout=30) as c:
+                c.sendmail("dev@example.test", ["long@example.test"],
+                           ("Subject: %s\r\n\r\nbody\r\n" % ("é" * 300)).encode())
+            [long_id] = sorted(set(h.messages()) - set(ids))
+            r = cli("list", env=env)
+            check("  Subject:     %s…\n" % ("é" * 200) in r.stdout, "a long subject is cut at 200 characters")
+            check(cli("delete", long_id, "--spool", spool).returncode == 0, "and that message deleted")
+            h.read_until(lambda l: l == "CHANGED %s removed" % long_id)
 
             r = cli("hold", ids[0], "--spool", spool)
             check(r.returncode == 0 and "on hold" in r.stdout, "hold ID")
