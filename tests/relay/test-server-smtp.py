@@ -133,38 +133,38 @@ def test_pipelined_batch(h):
           "the refused recipient is not stored")
 
 
-def test_no_headers(h):
-    """A script that sends no headers at all: the added headers stay headers."""
+def send_raw(h, helo, sender, data):
+    """One message over a raw connection, written as given (@data ends with
+    the final dot).  Returns its reply code and what the relay stored:
+    (envelope, content), or ({}, b"") when nothing was stored."""
     before = h.messages()
     c = RawClient(h.port)
     c.reply()
-    c.cmd("HELO script")
-    c.cmd("MAIL FROM:<cron@example.test>")
+    c.cmd("HELO " + helo)
+    c.cmd("MAIL FROM:<%s>" % sender)
     c.cmd("RCPT TO:<admin@example.test>")
     c.cmd("DATA")
-    c.send("backup finished: ok\r\nsecond line\r\n.\r\n")
-    check(c.reply()[0] == 250, "a message without headers is accepted")
+    c.send(data)
+    code = c.reply()[0]
     c.close()
     ids = new_ids(h, before)
-    content = h.messages()[ids[0]][1] if ids else b""
+    return code, (h.messages()[ids[0]] if ids else ({}, b""))
+
+
+def test_no_headers(h):
+    """A script that sends no headers at all: the added headers stay headers."""
+    code, (_, content) = send_raw(h, "script", "cron@example.test", "backup finished: ok\r\nsecond line\r\n.\r\n")
+    check(code == 250, "a message without headers is accepted")
     head, _, body = content.partition(b"\r\n\r\n")
     check(b"Message-ID: <" in head and body == b"backup finished: ok\r\nsecond line\r\n",
           "headers added above an empty line, the text kept as the body")
     check(re.search(rb"\r\nDate: [A-Z][a-z]{2}, \d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d [+-]\d{4}\r\n",
                     head + b"\r\n") is not None, "a Date: added, as RFC 5322 requires: %r" % head)
     # A device's own Date: is kept, and not doubled.
-    before = h.messages()
-    c = RawClient(h.port)
-    c.reply()
-    c.cmd("HELO scanner")
-    c.cmd("MAIL FROM:<scanner@example.test>")
-    c.cmd("RCPT TO:<admin@example.test>")
-    c.cmd("DATA")
-    c.send("date: Mon, 1 Jan 2024 08:00:00 +0100\r\nSubject: scan\r\n\r\npage\r\n.\r\n")
-    check(c.reply()[0] == 250, "a message with its own Date: is accepted")
-    c.close()
-    ids = new_ids(h, before)
-    head = (h.messages()[ids[0]][1] if ids else b"").partition(b"\r\n\r\n")[0]
+    code, (_, content) = send_raw(h, "scanner", "scanner@example.test",
+                                  "date: Mon, 1 Jan 2024 08:00:00 +0100\r\nSubject: scan\r\n\r\npage\r\n.\r\n")
+    check(code == 250, "a message with its own Date: is accepted")
+    head = content.partition(b"\r\n\r\n")[0]
     check(head.lower().count(b"\r\ndate: ") == 1 and b"date: Mon, 1 Jan 2024 08:00:00 +0100" in head,
           "the device's Date: kept, no second one: %r" % head)
 
@@ -463,20 +463,10 @@ def test_sender_rewrite():
               "its headers stay as they were")
         # A device's notice with the null sender (<>): sent as the verified
         # sender too, and the log says what the device gave.
-        before = h.messages()
-        c = RawClient(h.port)
-        c.reply()
-        c.cmd("HELO printer")
-        check(c.cmd("MAIL FROM:<>")[0] == 250, "the null sender is accepted")
-        c.cmd("RCPT TO:<office@example.test>")
-        c.cmd("DATA")
-        c.send("From: printer@local\r\nSubject: toner low\r\n\r\nx\r\n.\r\n")
-        check(c.reply()[0] == 250, "null sender: accepted")
-        c.close()
-        ids = new_ids(h, before)
-        env = h.messages()[ids[0]][0] if ids else {}
+        code, (env, _) = send_raw(h, "printer", "", "From: printer@local\r\nSubject: toner low\r\n\r\nx\r\n.\r\n")
+        check(code == 250, "null sender: accepted")
         check(env.get("Sender") == "verified@example.com", "null sender: sent as the verified sender")
-        line = h.read_until(lambda l: bool(ids) and "Accepted message %s " % ids[0] in l)
+        line = h.read_until(lambda l: bool(env) and "Accepted message %s " % env["Id"] in l)
         check("(sender <>, sent as verified@example.com)" in line, "the log shows the null sender as <>: " + line)
 
 
