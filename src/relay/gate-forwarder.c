@@ -76,6 +76,7 @@ struct _GateForwarder
 
   guint queue_length;
   gboolean upstream_connected;
+  gboolean upstream_failing;
   gboolean paced;      /* messages wait for the hourly rate cap */
   gint64 last_held;    /* monotonic µs: when the cap last held a message */
   guint unpace_source; /* clears paced after a quiet while */
@@ -155,8 +156,10 @@ update_queue_length (GateForwarder *self)
 }
 
 static void
-set_upstream_state (GateForwarder *self, gboolean connected, const char *state)
+set_upstream_state (GateForwarder *self, gboolean connected, const char *state, gboolean failing)
 {
+  /* Set first: it is read when upstream-state is notified. */
+  self->upstream_failing = failing;
   if (self->upstream_connected != connected)
     {
       self->upstream_connected = connected;
@@ -415,8 +418,8 @@ connection_remove (Connection *conn)
   g_ptr_array_remove (self->connections, conn); /* frees it */
   notify_connections (self);
   if (count_connections (self, TRUE) == 0 && self->upstream_connected)
-    set_upstream_state (self, FALSE,
-                        _ ("Nothing to send; the last connection to the outgoing server worked"));
+    set_upstream_state (self, FALSE, _ ("Nothing to send; the last connection to the outgoing server worked"),
+                        FALSE);
 }
 
 static char *
@@ -584,7 +587,7 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
           if (count_connections (self, TRUE) == 0)
             {
-              set_upstream_state (self, FALSE, state);
+              set_upstream_state (self, FALSE, state, TRUE);
               defer_ready_messages (self, reason);
             }
         }
@@ -599,7 +602,7 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     g_autofree char *state = g_strdup_printf (_ ("Connected to the outgoing server %s"),
                                               gate_smtp_client_get_host (conn->client));
 
-    set_upstream_state (self, TRUE, state);
+    set_upstream_state (self, TRUE, state, FALSE);
   }
   connection_make_idle (conn);
   pump (self);
@@ -1194,6 +1197,13 @@ gate_forwarder_get_upstream_connected (GateForwarder *self)
 {
   g_return_val_if_fail (GATE_IS_FORWARDER (self), FALSE);
   return self->upstream_connected;
+}
+
+gboolean
+gate_forwarder_get_upstream_failing (GateForwarder *self)
+{
+  g_return_val_if_fail (GATE_IS_FORWARDER (self), FALSE);
+  return self->upstream_failing;
 }
 
 const char *

@@ -79,6 +79,10 @@ guint gate_forwarder_get_connections (GateForwarder *self);
 gboolean gate_forwarder_get_upstream_connected (GateForwarder *self);
 const char *gate_forwarder_get_upstream_state (GateForwarder *self);
 gboolean gate_forwarder_get_paced (GateForwarder *self);
+/* Whether the outgoing server could not be reached the last time it was
+ * tried (upstream-state says why): mail waits until it can be.  Changes come
+ * with those of upstream-state. */
+gboolean gate_forwarder_get_upstream_failing (GateForwarder *self);
 
 /* Reads the spool and starts delivering; reacts to its changes from then on. */
 void gate_forwarder_start (GateForwarder *self);

@@ -43,6 +43,7 @@ struct _GateRelay
   guint grace_period;
 
   /* While running */
+  char *owner_note; /* the line `postgate-cli queue list` shows, or NULL */
   GateSpool *spool;
   GateRelayServer *server;
   GateForwarder *forwarder;
@@ -316,6 +317,38 @@ recipient_failed_cb (GateForwarder *forwarder, const char *id, const char *rcpt,
   g_signal_emit (self, signals[SIGNAL_RECIPIENT_FAILED], 0, id, rcpt, reason);
 }
 
+static char *
+paced_line (GateRelay *self)
+{
+  return g_strdup_printf (
+      _ ("Holding mail back to keep to the limit of %u messages an hour; the rest goes out "
+         "at about %u a minute"),
+      self->rate_per_hour, MAX (self->rate_per_hour / 60, 1));
+}
+
+/* What `postgate-cli queue list`, which sees the queue and not the relay,
+ * shows above the messages: why they wait, when it is not their own doing
+ * (mail waiting behind an unreachable server or the hourly cap looks like a
+ * fault otherwise).  Written only when it changes. */
+static void
+update_owner_note (GateRelay *self)
+{
+  g_autofree char *note = NULL;
+
+  if (self->spool == NULL || self->forwarder == NULL)
+    return;
+  if (gate_forwarder_get_upstream_failing (self->forwarder))
+    note = g_strdup_printf ("%s %s", gate_forwarder_get_upstream_state (self->forwarder),
+                            _ ("Messages wait in the queue until it can be reached."));
+  else if (gate_forwarder_get_paced (self->forwarder))
+    note = paced_line (self);
+  if (g_strcmp0 (note, self->owner_note) == 0)
+    return;
+  gate_spool_set_owner_note (self->spool, note);
+  g_free (self->owner_note);
+  self->owner_note = g_steal_pointer (&note);
+}
+
 static void
 forwarder_notify_cb (GateForwarder *forwarder, GParamSpec *pspec, GateRelay *self)
 {
@@ -324,27 +357,22 @@ forwarder_notify_cb (GateForwarder *forwarder, GParamSpec *pspec, GateRelay *sel
   else if (g_strcmp0 (pspec->name, "upstream-connected") == 0)
     g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UPSTREAM_CONNECTED]);
   else if (g_strcmp0 (pspec->name, "upstream-state") == 0)
-    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UPSTREAM_STATE]);
+    {
+      update_owner_note (self);
+      g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UPSTREAM_STATE]);
+    }
   else if (g_strcmp0 (pspec->name, "paced") == 0)
     {
       /* Without a word, mail piling up behind the cap looks like a fault. */
       if (gate_forwarder_get_paced (forwarder))
         {
-          g_autofree char *line = g_strdup_printf (
-              _ ("Holding mail back to keep to the limit of %u messages an hour; the rest goes out "
-                 "at about %u a minute"),
-              self->rate_per_hour, MAX (self->rate_per_hour / 60, 1));
+          g_autofree char *line = paced_line (self);
+
           g_signal_emit (self, signals[SIGNAL_LOG], 0, line);
-          /* For `postgate-cli queue list`, which sees the queue, not the relay. */
-          if (self->spool != NULL)
-            gate_spool_set_owner_note (self->spool, line);
         }
       else
-        {
-          g_signal_emit (self, signals[SIGNAL_LOG], 0, _ ("The hourly limit holds no mail back any more"));
-          if (self->spool != NULL)
-            gate_spool_set_owner_note (self->spool, NULL);
-        }
+        g_signal_emit (self, signals[SIGNAL_LOG], 0, _ ("The hourly limit holds no mail back any more"));
+      update_owner_note (self);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PACED]);
     }
 }
@@ -365,6 +393,7 @@ release_parts (GateRelay *self)
   g_clear_object (&self->forwarder);
   g_clear_object (&self->spool);
   g_clear_pointer (&self->tls_fingerprint, g_free);
+  g_clear_pointer (&self->owner_note, g_free);
 }
 
 /* A setting of the profile that cannot be used (a profiles file edited by

@@ -319,8 +319,13 @@ def scenario_down_then_up(env):
     assert code == 0, listing
     assert listing.count("relay.test") >= 5 or listing.count("device@example.test") >= 5 or len(
         [l for l in listing.splitlines() if "queued" in l.lower() or "waiting" in l.lower()]) >= 5, listing
+    # The queue says why they all wait, above them.
+    assert ("\nCannot reach the outgoing server: The server localhost refused the connection on port %d. "
+            "Messages wait in the queue until it can be reached.\n" % port) in listing, listing
     env.start_upstream(port=port)
     wait_for("the queue to drain", lambda: set(ids) <= set(delivered_ids(env)), 40)
+    code, listing = env.queue_list()
+    assert code == 0 and "Cannot reach" not in listing, listing
     assert env.stop_relay() == 0
     check_no_secret(env)
 
