@@ -113,7 +113,10 @@ gate_relay_set_profile (GateRelay *self, GateProfile *profile, const char *passw
   self->password = g_strdup (password);
 }
 
-G_DEFINE_QUARK (gate - relay - error - quark, gate_relay_error)
+/* Left as written: formatted, the quark's name would get spaces. */
+/* clang-format off */
+G_DEFINE_QUARK (gate-relay-error-quark, gate_relay_error)
+/* clang-format on */
 
 void
 gate_relay_set_device_tls (GateRelay *self, gboolean starttls, const char *cert_file, const char *key_file)

@@ -31,7 +31,10 @@
 #define WRITE_BUFFER_SIZE (64 * 1024)
 #define INITIAL_BUFFER_SIZE (8 * 1024)
 
-G_DEFINE_QUARK (gate - spool - error - quark, gate_spool_error)
+/* Left as written: formatted, the quark's name would get spaces. */
+/* clang-format off */
+G_DEFINE_QUARK (gate-spool-error-quark, gate_spool_error)
+/* clang-format on */
 
 /* ------------------------------------------------------------------------ */
 /* Small helpers */
