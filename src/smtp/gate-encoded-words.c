@@ -6,7 +6,8 @@
 #include <string.h>
 
 /* One "=?charset?encoding?text?=" at @p, decoded into @out.  Returns the
- * length of the word, or 0 when @p does not start a word that decodes. */
+ * length of the word, or 0 when @p does not start a word that decodes (and
+ * then adds nothing to @out). */
 static gsize
 decode_word (const char *p, GString *out)
 {
@@ -97,20 +98,17 @@ gate_encoded_words_decode (const char *value)
         }
       if (after_word && g_ascii_isspace (*p))
         {
-          /* White space between two encoded words is not text (6.2). */
+          /* White space between two encoded words is not text (6.2).
+           * decode_word() adds to @out only what it decodes. */
           const char *next = p;
 
           while (g_ascii_isspace (*next))
             next++;
-          if (next[0] == '=' && next[1] == '?')
+          used = decode_word (next, out);
+          if (used > 0)
             {
-              g_autoptr (GString) probe = g_string_new (NULL);
-
-              if (decode_word (next, probe) > 0)
-                {
-                  p = next;
-                  continue;
-                }
+              p = next + used;
+              continue;
             }
         }
       after_word = FALSE;
