@@ -43,6 +43,7 @@ typedef struct {
   GateSmtpSecurity security_value;
   GateSmtpAuthMechanism auth_value;
   char *password;       /* secret: wiped when freed */
+  gboolean password_from_keyring; /* the profile loader found it there */
   char *oauth_token;    /* secret: wiped when freed */
   char *pin_canonical;  /* "AB:CD:…" */
   GateCliConnectionOptionFlags flags;

@@ -126,6 +126,7 @@ gate_cli_profile_loader (GateCliConnectionOptions *options, GError **error)
 
       gate_secret_free (options->password);
       options->password = copy;
+      options->password_from_keyring = TRUE;
     }
 
   return TRUE;

@@ -174,6 +174,7 @@ typedef struct
   char *new_name;
   char *rewrite_sender;
   GStrv relay_listen;
+  GStrv relay_listen_tls;
   GStrv relay_allow;
   char *relay_starttls;
   char *relay_tls_cert;
@@ -201,6 +202,7 @@ edit_options_clear (EditOptions *options)
   g_free (options->new_name);
   g_free (options->rewrite_sender);
   g_strfreev (options->relay_listen);
+  g_strfreev (options->relay_listen_tls);
   g_strfreev (options->relay_allow);
   g_free (options->relay_starttls);
   g_free (options->relay_tls_cert);
@@ -385,7 +387,9 @@ apply_device_options (GateProfile *profile, EditOptions *options, GError **error
   /* The password of a user cleared now goes with it (save_secrets). */
   has_password = options->relay_device_password_file != NULL
                  || (has_user && gate_profile_get_has_relay_password (profile));
-  switch (gate_relay_check_sign_in (gate_profile_get_relay_starttls (profile), has_user, has_password,
+  switch (gate_relay_check_sign_in (gate_profile_get_relay_starttls (profile)
+                                        || gate_profile_get_relay_listen_tls (profile)[0] != NULL,
+                                    has_user, has_password,
                                     gate_profile_get_relay_require_sign_in (profile),
                                     gate_profile_get_relay_allow_plain_sign_in (profile)))
     {
@@ -400,7 +404,8 @@ apply_device_options (GateProfile *profile, EditOptions *options, GError **error
       case GATE_RELAY_SIGN_IN_NEVER_OFFERED:
       default:
         return bad_value (error, _("Devices can sign in only over a secured connection: add --relay-starttls "
-                                    "yes, or --relay-allow-plain-sign-in yes for devices that cannot secure it."));
+                                    "yes or --relay-listen-tls, or --relay-allow-plain-sign-in yes for devices "
+                                    "that cannot secure it."));
     }
 }
 
@@ -568,6 +573,14 @@ apply_options (GateProfile *profile, EditOptions *options, gboolean adding, GErr
       if (!collect_relay_values (options->relay_listen, check_listen, &listen, error))
         return FALSE;
       gate_profile_set_relay_listen (profile, (const char *const *)listen);
+    }
+  if (options->relay_listen_tls != NULL)
+    {
+      g_auto (GStrv) listen = NULL;
+
+      if (!collect_relay_values (options->relay_listen_tls, check_listen, &listen, error))
+        return FALSE;
+      gate_profile_set_relay_listen_tls (profile, (const char *const *)listen);
     }
   if (options->relay_allow != NULL)
     {
@@ -739,6 +752,10 @@ make_edit_context (EditOptions *options, gboolean adding)
           { "relay-listen", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->relay_listen,
             N_("Where the relay takes mail, e.g. 0.0.0.0:2525 for the whole network (repeatable; \"\": "
                "127.0.0.1:2525)"),
+            N_("ADDR:PORT") },
+          { "relay-listen-tls", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->relay_listen_tls,
+            N_("Where the relay also takes mail secured from the start (TLS, as on port 465; for devices "
+               "that offer only \"SSL\"), e.g. 0.0.0.0:4650 (repeatable; \"\": nowhere)"),
             N_("ADDR:PORT") },
           { "relay-allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &options->relay_allow,
             N_("Let the relay take mail from devices in this address range, e.g. 192.168.1.0/24 "
@@ -1033,6 +1050,7 @@ command_show (int argc, char **argv)
   g_autofree char *created = NULL;
   g_autofree char *last_success = NULL;
   g_autofree char *relay_listen = NULL;
+  g_autofree char *relay_listen_tls = NULL;
   g_autofree char *relay_allow = NULL;
   g_autofree char *relay_connections = NULL;
   g_autofree char *relay_rate = NULL;
@@ -1080,6 +1098,7 @@ command_show (int argc, char **argv)
   else
     /* Translators: %s is an address and port, 127.0.0.1:2525. */
     relay_listen = g_strdup_printf (_("%s (the default: this computer only)"), GATE_RELAY_DEFAULT_LISTEN);
+  relay_listen_tls = g_strjoinv (", ", (char **)gate_profile_get_relay_listen_tls (profile));
   if (gate_profile_get_relay_allow (profile)[0] != NULL)
     {
       g_autofree char *ranges = g_strjoinv (", ", (char **)gate_profile_get_relay_allow (profile));
@@ -1117,12 +1136,13 @@ command_show (int argc, char **argv)
   print_field (_("Relay sends devices’ mail as this sender"),
                gate_profile_get_rewrite_sender (profile) ? _("yes") : _("no"));
   print_field (_("Relay takes mail on"), relay_listen);
+  print_field (_("Relay takes mail secured from the start (TLS) on"), relay_listen_tls);
   print_field (_("Relay takes mail from"), relay_allow);
   print_field (_("Relay’s connections to the outgoing server at most"), relay_connections);
   print_field (_("Relay’s messages an hour at most"), relay_rate);
   print_field (_("Devices may secure their connection (STARTTLS)"),
                gate_profile_get_relay_starttls (profile) ? _("yes") : _("no"));
-  if (gate_profile_get_relay_starttls (profile))
+  if (gate_profile_get_relay_starttls (profile) || *relay_listen_tls != '\0')
     {
       const char *cert = gate_profile_get_relay_tls_cert (profile);
 

@@ -12,6 +12,7 @@
 #include "cli-commands.h"
 #include "cli-connection-options.h"
 #include "cli-output.h"
+#include "cli-password-watch.h"
 #include "cli-profile-loader.h"
 #include "gate-local-time.h"
 #include "gate-queue.h"
@@ -135,7 +136,25 @@ log_cb (GateRelay *relay, const char *line, gpointer user_data)
 static void
 upstream_cb (GateRelay *relay, GParamSpec *pspec, gpointer user_data)
 {
-  print_line ("%s", gate_relay_get_upstream_state (relay));
+  /* Waiting does not mend a refused password or an untrusted certificate:
+   * the journal shows those as warnings. */
+  switch (gate_relay_get_upstream_problem (relay))
+    {
+      case GATE_UPSTREAM_PROBLEM_SIGN_IN:
+      case GATE_UPSTREAM_PROBLEM_SECURITY:
+        print_warning_line ("%s", gate_relay_get_upstream_state (relay));
+        break;
+      case GATE_UPSTREAM_PROBLEM_NONE:
+      case GATE_UPSTREAM_PROBLEM_UNREACHABLE:
+        print_line ("%s", gate_relay_get_upstream_state (relay));
+        break;
+    }
+}
+
+static void
+announce_line (const char *line)
+{
+  print_line ("%s", line);
 }
 
 static void
@@ -204,17 +223,18 @@ device_security_clear (DeviceSecurity *devices)
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DeviceSecurity, device_security_clear)
 
 /* Options that do not go together, each refused with what to add. */
+/* @tls_listen: devices may also connect with TLS from the start (--listen-tls). */
 static gboolean
-device_security_check (const DeviceSecurity *devices)
+device_security_check (const DeviceSecurity *devices, gboolean tls_listen)
 {
   if (devices->tls_key != NULL && devices->tls_cert == NULL)
     {
       gate_cli_print_error ("%s\n", _ ("--tls-key goes with --tls-cert."));
       return FALSE;
     }
-  switch (gate_relay_check_sign_in (devices->starttls || devices->tls_cert != NULL, devices->user != NULL,
-                                    devices->password_file != NULL, devices->require_sign_in,
-                                    devices->allow_plain_sign_in))
+  switch (gate_relay_check_sign_in (devices->starttls || devices->tls_cert != NULL || tls_listen,
+                                    devices->user != NULL, devices->password_file != NULL,
+                                    devices->require_sign_in, devices->allow_plain_sign_in))
     {
       case GATE_RELAY_SIGN_IN_USABLE:
         return TRUE;
@@ -229,8 +249,8 @@ device_security_check (const DeviceSecurity *devices)
       case GATE_RELAY_SIGN_IN_NEVER_OFFERED:
       default:
         gate_cli_print_error (
-            "%s\n", _ ("Devices can sign in only over a secured connection: add --starttls (or --tls-cert), "
-                       "or --allow-plain-sign-in for devices that cannot secure it."));
+            "%s\n", _ ("Devices can sign in only over a secured connection: add --starttls (or --tls-cert) "
+                       "or --listen-tls, or --allow-plain-sign-in for devices that cannot secure it."));
         return FALSE;
     }
 }
@@ -327,10 +347,13 @@ gate_cli_relay (int argc, char **argv)
   g_autoptr (GateCliConnectionOptions) options = NULL;
   g_autoptr (GError) error = NULL;
   g_autoptr (GateRelay) relay = NULL;
+  /* Declared after the relay, so freed before it. */
+  g_autoptr (GateCliPasswordWatch) password_watch = NULL;
   g_autoptr (GateProfile) profile = NULL;
   g_autoptr (GMainLoop) loop = NULL;
   g_autoptr (GCancellable) starting = NULL;
   g_auto (GStrv) listen = NULL;
+  g_auto (GStrv) listen_tls = NULL;
   g_auto (GStrv) allow = NULL;
   g_autofree char *spool = NULL;
   g_autofree char *rewrite = NULL;
@@ -348,6 +371,10 @@ gate_cli_relay (int argc, char **argv)
   const GOptionEntry entries[] = {
     { "listen", 0, 0, G_OPTION_ARG_STRING_ARRAY, &listen,
       N_ ("Accept mail on this address and port (repeatable; default 127.0.0.1:2525)"), N_ ("ADDR:PORT") },
+    { "listen-tls", 0, 0, G_OPTION_ARG_STRING_ARRAY, &listen_tls,
+      N_ ("Also accept mail secured from the start (TLS, as on port 465) on this address and port, with the "
+          "relay's certificate (repeatable)"),
+      N_ ("ADDR:PORT") },
     { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &allow,
       N_ ("Also accept devices from this address range, e.g. 192.168.1.0/24 (repeatable)"), N_ ("CIDR") },
     { "spool", 0, 0, G_OPTION_ARG_FILENAME, &spool, N_ ("Keep the queue in this folder"), N_ ("DIR") },
@@ -459,7 +486,11 @@ gate_cli_relay (int argc, char **argv)
     }
   if (device_security_given (&devices))
     {
-      if (!device_security_check (&devices))
+      /* The addresses secured from the start are not the devices' settings:
+       * without --listen-tls they are the profile's. */
+      if (!device_security_check (
+              &devices, listen_tls != NULL
+                            || (profile != NULL && gate_profile_get_relay_listen_tls (profile)[0] != NULL)))
         return 2;
       if (!device_security_apply (&devices, relay, &error))
         {
@@ -468,9 +499,13 @@ gate_cli_relay (int argc, char **argv)
         }
     }
   gate_relay_set_client_factory (relay, options_client_factory, options, NULL);
+  password_watch = gate_cli_password_watch_new (
+      relay, options, options->password_from_keyring ? gate_profile_get_id (profile) : NULL, announce_line);
 
   for (guint i = 0; listen != NULL && listen[i] != NULL; i++)
     gate_relay_add_listen (relay, listen[i]);
+  for (guint i = 0; listen_tls != NULL && listen_tls[i] != NULL; i++)
+    gate_relay_add_listen_tls (relay, listen_tls[i]);
   for (guint i = 0; allow != NULL && allow[i] != NULL; i++)
     gate_relay_add_allowed (relay, allow[i]);
   if (spool != NULL)

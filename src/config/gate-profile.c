@@ -32,6 +32,7 @@ struct _GateProfile
   char *ca_file;
   gboolean rewrite_sender;
   GStrv relay_listen; /* never NULL */
+  GStrv relay_listen_tls; /* never NULL */
   GStrv relay_allow;  /* never NULL */
   gboolean relay_starttls;
   char *relay_device_user;
@@ -69,6 +70,7 @@ enum
   PROP_CA_FILE,
   PROP_REWRITE_SENDER,
   PROP_RELAY_LISTEN,
+  PROP_RELAY_LISTEN_TLS,
   PROP_RELAY_ALLOW,
   PROP_RELAY_STARTTLS,
   PROP_RELAY_DEVICE_USER,
@@ -106,6 +108,7 @@ gate_profile_finalize (GObject *object)
   g_free (self->pinned_fingerprint);
   g_free (self->ca_file);
   g_strfreev (self->relay_listen);
+  g_strfreev (self->relay_listen_tls);
   g_strfreev (self->relay_allow);
   g_free (self->relay_device_user);
   g_free (self->relay_tls_cert);
@@ -186,6 +189,9 @@ gate_profile_get_property (GObject *object, guint prop_id, GValue *value, GParam
         break;
       case PROP_RELAY_LISTEN:
         g_value_set_boxed (value, self->relay_listen);
+        break;
+      case PROP_RELAY_LISTEN_TLS:
+        g_value_set_boxed (value, self->relay_listen_tls);
         break;
       case PROP_RELAY_ALLOW:
         g_value_set_boxed (value, self->relay_allow);
@@ -289,6 +295,9 @@ gate_profile_set_property (GObject *object, guint prop_id, const GValue *value, 
       case PROP_RELAY_LISTEN:
         gate_profile_set_relay_listen (self, g_value_get_boxed (value));
         break;
+      case PROP_RELAY_LISTEN_TLS:
+        gate_profile_set_relay_listen_tls (self, g_value_get_boxed (value));
+        break;
       case PROP_RELAY_ALLOW:
         gate_profile_set_relay_allow (self, g_value_get_boxed (value));
         break;
@@ -367,6 +376,8 @@ gate_profile_class_init (GateProfileClass *klass)
   properties[PROP_CA_FILE] = g_param_spec_string ("ca-file", NULL, NULL, "", flags);
   properties[PROP_REWRITE_SENDER] = g_param_spec_boolean ("rewrite-sender", NULL, NULL, FALSE, flags);
   properties[PROP_RELAY_LISTEN] = g_param_spec_boxed ("relay-listen", NULL, NULL, G_TYPE_STRV, flags);
+  properties[PROP_RELAY_LISTEN_TLS]
+      = g_param_spec_boxed ("relay-listen-tls", NULL, NULL, G_TYPE_STRV, flags);
   properties[PROP_RELAY_ALLOW] = g_param_spec_boxed ("relay-allow", NULL, NULL, G_TYPE_STRV, flags);
   properties[PROP_RELAY_STARTTLS] = g_param_spec_boolean ("relay-starttls", NULL, NULL, FALSE, flags);
   properties[PROP_RELAY_DEVICE_USER] = g_param_spec_string ("relay-device-user", NULL, NULL, "", flags);
@@ -397,6 +408,7 @@ gate_profile_init (GateProfile *self)
   self->security = GATE_SMTP_SECURITY_STARTTLS;
   self->auth_mechanism = GATE_SMTP_AUTH_AUTOMATIC;
   self->relay_listen = g_new0 (char *, 1);
+  self->relay_listen_tls = g_new0 (char *, 1);
   self->relay_allow = g_new0 (char *, 1);
   self->relay_rate = -1;
 }
@@ -475,6 +487,7 @@ gate_profile_copy_settings (GateProfile *self, GateProfile *source)
   gate_profile_set_ca_file (self, source->ca_file);
   gate_profile_set_rewrite_sender (self, source->rewrite_sender);
   gate_profile_set_relay_listen (self, (const char *const *)source->relay_listen);
+  gate_profile_set_relay_listen_tls (self, (const char *const *)source->relay_listen_tls);
   gate_profile_set_relay_allow (self, (const char *const *)source->relay_allow);
   gate_profile_set_relay_starttls (self, source->relay_starttls);
   gate_profile_set_relay_device_user (self, source->relay_device_user);
@@ -795,6 +808,20 @@ gate_profile_set_relay_listen (GateProfile *self, const char *const *listen)
 {
   g_return_if_fail (GATE_IS_PROFILE (self));
   set_strv (self, &self->relay_listen, listen, PROP_RELAY_LISTEN);
+}
+
+const char *const *
+gate_profile_get_relay_listen_tls (GateProfile *self)
+{
+  g_return_val_if_fail (GATE_IS_PROFILE (self), NULL);
+  return (const char *const *)self->relay_listen_tls;
+}
+
+void
+gate_profile_set_relay_listen_tls (GateProfile *self, const char *const *listen)
+{
+  g_return_if_fail (GATE_IS_PROFILE (self));
+  set_strv (self, &self->relay_listen_tls, listen, PROP_RELAY_LISTEN_TLS);
 }
 
 const char *const *
@@ -1338,6 +1365,7 @@ gate_profile_save_to_key_file (GateProfile *self, GKeyFile *key_file, const char
   set_or_remove (key_file, group, "ca-file", self->ca_file);
   g_key_file_set_boolean (key_file, group, "rewrite-sender", self->rewrite_sender);
   set_list_or_remove (key_file, group, "relay-listen", self->relay_listen);
+  set_list_or_remove (key_file, group, "relay-listen-tls", self->relay_listen_tls);
   set_list_or_remove (key_file, group, "relay-allow", self->relay_allow);
   g_key_file_set_boolean (key_file, group, "relay-starttls", self->relay_starttls);
   set_or_remove (key_file, group, "relay-device-user", self->relay_device_user);
@@ -1415,6 +1443,7 @@ gate_profile_new_from_key_file (GKeyFile *key_file, const char *group, const cha
   g_autoptr (GError) local_error = NULL;
   g_autoptr (GateProfile) self = NULL;
   g_auto (GStrv) relay_listen = NULL;
+  g_auto (GStrv) relay_listen_tls = NULL;
   g_auto (GStrv) relay_allow = NULL;
   GateSmtpSecurity security = GATE_SMTP_SECURITY_STARTTLS;
   gint port;
@@ -1482,6 +1511,8 @@ gate_profile_new_from_key_file (GKeyFile *key_file, const char *group, const cha
   gate_profile_set_rewrite_sender (self, get_boolean (key_file, group, "rewrite-sender", FALSE));
   relay_listen = g_key_file_get_string_list (key_file, group, "relay-listen", NULL, NULL);
   gate_profile_set_relay_listen (self, (const char *const *)relay_listen);
+  relay_listen_tls = g_key_file_get_string_list (key_file, group, "relay-listen-tls", NULL, NULL);
+  gate_profile_set_relay_listen_tls (self, (const char *const *)relay_listen_tls);
   relay_allow = g_key_file_get_string_list (key_file, group, "relay-allow", NULL, NULL);
   gate_profile_set_relay_allow (self, (const char *const *)relay_allow);
   gate_profile_set_relay_starttls (self, get_boolean (key_file, group, "relay-starttls", FALSE));

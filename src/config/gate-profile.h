@@ -35,6 +35,9 @@ G_DECLARE_FINAL_TYPE (GateProfile, gate_profile, GATE, PROFILE, GObject)
  *                       sender-address (default from the preset)
  *   relay-listen        GStrv, where the relay takes mail ("ADDR:PORT"; empty:
  *                       its default, 127.0.0.1:2525)
+ *   relay-listen-tls    GStrv, where the relay takes mail secured from the
+ *                       first byte (implicit TLS, as on port 465), with the
+ *                       relay's certificate ("ADDR:PORT"; empty: nowhere)
  *   relay-allow         GStrv, the address ranges of devices the relay lets
  *                       in besides this computer ("192.168.1.0/24"; empty: none)
  *   relay-starttls      gboolean, devices may secure their connection with
@@ -102,6 +105,8 @@ void gate_profile_set_rewrite_sender (GateProfile *self, gboolean rewrite);
  * are given (gate-relay-address.h), not here. */
 const char *const *gate_profile_get_relay_listen (GateProfile *self);
 void gate_profile_set_relay_listen (GateProfile *self, const char *const *listen);
+const char *const *gate_profile_get_relay_listen_tls (GateProfile *self);
+void gate_profile_set_relay_listen_tls (GateProfile *self, const char *const *listen);
 const char *const *gate_profile_get_relay_allow (GateProfile *self);
 void gate_profile_set_relay_allow (GateProfile *self, const char *const *ranges);
 gboolean gate_profile_get_relay_starttls (GateProfile *self);

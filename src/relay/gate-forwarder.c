@@ -76,7 +76,8 @@ struct _GateForwarder
 
   guint queue_length;
   gboolean upstream_connected;
-  gboolean upstream_failing;
+  GateUpstreamProblem upstream_problem;
+  char *upstream_next_step;
   gboolean paced;      /* messages wait for the hourly rate cap */
   gint64 last_held;    /* monotonic µs: when the cap last held a message */
   guint unpace_source; /* clears paced after a quiet while */
@@ -102,6 +103,7 @@ enum
   PROP_CONNECTIONS,
   PROP_UPSTREAM_CONNECTED,
   PROP_UPSTREAM_STATE,
+  PROP_UPSTREAM_PROBLEM,
   PROP_PACED,
   N_PROPS
 };
@@ -156,10 +158,15 @@ update_queue_length (GateForwarder *self)
 }
 
 static void
-set_upstream_state (GateForwarder *self, gboolean connected, const char *state, gboolean failing)
+set_upstream_state (GateForwarder *self, gboolean connected, const char *state, GateUpstreamProblem problem,
+                    const char *next_step)
 {
-  /* Set first: it is read when upstream-state is notified. */
-  self->upstream_failing = failing;
+  gboolean problem_changed = self->upstream_problem != problem;
+
+  /* Set first: they are read when upstream-state is notified. */
+  self->upstream_problem = problem;
+  g_free (self->upstream_next_step);
+  self->upstream_next_step = g_strdup (next_step);
   if (self->upstream_connected != connected)
     {
       self->upstream_connected = connected;
@@ -171,6 +178,8 @@ set_upstream_state (GateForwarder *self, gboolean connected, const char *state, 
       self->upstream_state = g_strdup (state);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UPSTREAM_STATE]);
     }
+  if (problem_changed)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UPSTREAM_PROBLEM]);
 }
 
 static void
@@ -419,7 +428,7 @@ connection_remove (Connection *conn)
   notify_connections (self);
   if (count_connections (self, TRUE) == 0 && self->upstream_connected)
     set_upstream_state (self, FALSE, _ ("Nothing to send; the last connection to the outgoing server worked"),
-                        FALSE);
+                        GATE_UPSTREAM_PROBLEM_NONE, NULL);
 }
 
 static char *
@@ -556,6 +565,29 @@ connect_retry_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static GateUpstreamProblem
+classify_connect_error (const GError *error)
+{
+  if (error->domain != GATE_SMTP_ERROR)
+    return GATE_UPSTREAM_PROBLEM_UNREACHABLE;
+  switch ((GateSmtpError)error->code)
+    {
+      case GATE_SMTP_ERROR_AUTH_FAILED:
+        /* A 454 "try again later" is the server's trouble, not the password's. */
+        return gate_smtp_error_is_temporary (error) ? GATE_UPSTREAM_PROBLEM_UNREACHABLE
+                                                    : GATE_UPSTREAM_PROBLEM_SIGN_IN;
+      case GATE_SMTP_ERROR_NO_AUTH_MECHANISM:
+      case GATE_SMTP_ERROR_PLAIN_AUTH_REFUSED:
+        return GATE_UPSTREAM_PROBLEM_SIGN_IN;
+      case GATE_SMTP_ERROR_TLS_FAILED:
+      case GATE_SMTP_ERROR_CERTIFICATE_NOT_TRUSTED:
+      case GATE_SMTP_ERROR_STARTTLS_NOT_OFFERED:
+        return GATE_UPSTREAM_PROBLEM_SECURITY;
+      default:
+        return GATE_UPSTREAM_PROBLEM_UNREACHABLE;
+    }
+}
+
 static void
 connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
@@ -566,10 +598,19 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!gate_smtp_client_connect_finish (GATE_SMTP_CLIENT (source), result, &error))
     {
       g_autofree char *reason = describe_error (error);
-      g_autofree char *state = g_strdup_printf (_ ("Cannot reach the outgoing server: %s"), reason);
+      GateUpstreamProblem problem = classify_connect_error (error);
+      g_autofree char *state = NULL;
       gboolean cancelled = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
                            || g_error_matches (error, GATE_SMTP_ERROR, GATE_SMTP_ERROR_CANCELLED);
 
+      /* "Cannot reach" for a refused password sends the user to check the
+       * network instead of the password. */
+      if (problem == GATE_UPSTREAM_PROBLEM_SIGN_IN)
+        state = g_strdup_printf (_ ("The outgoing server did not let Postgate sign in: %s"), reason);
+      else if (problem == GATE_UPSTREAM_PROBLEM_SECURITY)
+        state = g_strdup_printf (_ ("Cannot make a secure connection to the outgoing server: %s"), reason);
+      else
+        state = g_strdup_printf (_ ("Cannot reach the outgoing server: %s"), reason);
       g_debug ("connection failed: %s", reason);
       gate_smtp_client_close (conn->client);
       connection_remove (conn);
@@ -587,7 +628,9 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
           if (count_connections (self, TRUE) == 0)
             {
-              set_upstream_state (self, FALSE, state, TRUE);
+              set_upstream_state (self, FALSE, state, problem,
+                                  error->domain == GATE_SMTP_ERROR ? gate_smtp_error_get_next_step (error)
+                                                                   : NULL);
               defer_ready_messages (self, reason);
             }
         }
@@ -602,7 +645,7 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     g_autofree char *state = g_strdup_printf (_ ("Connected to the outgoing server %s"),
                                               gate_smtp_client_get_host (conn->client));
 
-    set_upstream_state (self, TRUE, state, FALSE);
+    set_upstream_state (self, TRUE, state, GATE_UPSTREAM_PROBLEM_NONE, NULL);
   }
   connection_make_idle (conn);
   pump (self);
@@ -1203,7 +1246,51 @@ gboolean
 gate_forwarder_get_upstream_failing (GateForwarder *self)
 {
   g_return_val_if_fail (GATE_IS_FORWARDER (self), FALSE);
-  return self->upstream_failing;
+  return self->upstream_problem != GATE_UPSTREAM_PROBLEM_NONE;
+}
+
+GateUpstreamProblem
+gate_forwarder_get_upstream_problem (GateForwarder *self)
+{
+  g_return_val_if_fail (GATE_IS_FORWARDER (self), GATE_UPSTREAM_PROBLEM_NONE);
+  return self->upstream_problem;
+}
+
+const char *
+gate_forwarder_get_upstream_next_step (GateForwarder *self)
+{
+  g_return_val_if_fail (GATE_IS_FORWARDER (self), NULL);
+  return self->upstream_next_step;
+}
+
+void
+gate_forwarder_retry_now (GateForwarder *self)
+{
+  GHashTableIter iter;
+  gpointer key;
+
+  g_return_if_fail (GATE_IS_FORWARDER (self));
+  if (!self->running || self->stopping)
+    return;
+
+  self->n_connect_failures = 0;
+  self->connect_not_before = 0;
+  g_clear_handle_id (&self->connect_retry_source, g_source_remove);
+
+  /* The messages' own next tries stay in the spool: they only matter after
+   * a restart, and this attempt will replace them. */
+  g_hash_table_iter_init (&iter, self->waiting);
+  while (g_hash_table_iter_next (&iter, &key, NULL))
+    if (!g_hash_table_contains (self->ready_links, key))
+      {
+        g_queue_push_tail (&self->ready, g_strdup (key));
+        g_hash_table_insert (self->ready_links, g_strdup (key), g_queue_peek_tail_link (&self->ready));
+      }
+  g_hash_table_remove_all (self->waiting);
+  g_clear_handle_id (&self->wake_source, g_source_remove);
+  self->wake_time = 0;
+  update_queue_length (self);
+  pump (self);
 }
 
 const char *
@@ -1268,6 +1355,9 @@ gate_forwarder_get_property (GObject *object, guint prop_id, GValue *value, GPar
         break;
       case PROP_UPSTREAM_STATE:
         g_value_set_string (value, self->upstream_state);
+        break;
+      case PROP_UPSTREAM_PROBLEM:
+        g_value_set_uint (value, self->upstream_problem);
         break;
       case PROP_PACED:
         g_value_set_boolean (value, self->paced);
@@ -1353,6 +1443,7 @@ gate_forwarder_finalize (GObject *object)
   g_hash_table_unref (self->in_flight);
   g_ptr_array_unref (self->connections);
   g_free (self->upstream_state);
+  g_free (self->upstream_next_step);
 
   G_OBJECT_CLASS (gate_forwarder_parent_class)->finalize (object);
 }
@@ -1394,6 +1485,10 @@ gate_forwarder_class_init (GateForwarderClass *klass)
   properties[PROP_CONNECTIONS] = g_param_spec_uint ("connections", NULL, NULL, 0, G_MAXUINT, 0, ro);
   properties[PROP_UPSTREAM_CONNECTED] = g_param_spec_boolean ("upstream-connected", NULL, NULL, FALSE, ro);
   properties[PROP_UPSTREAM_STATE] = g_param_spec_string ("upstream-state", NULL, NULL, NULL, ro);
+  /* A GateUpstreamProblem (the engine registers no enum types). */
+  properties[PROP_UPSTREAM_PROBLEM]
+      = g_param_spec_uint ("upstream-problem", NULL, NULL, GATE_UPSTREAM_PROBLEM_NONE,
+                           GATE_UPSTREAM_PROBLEM_SIGN_IN, GATE_UPSTREAM_PROBLEM_NONE, ro);
   properties[PROP_PACED] = g_param_spec_boolean ("paced", NULL, NULL, FALSE, ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 

@@ -22,6 +22,16 @@ G_BEGIN_DECLS
  * set.  Called for every upstream connection the forwarder opens. */
 typedef GateSmtpClient *(*GateForwarderClientFactory) (gpointer user_data);
 
+/* Why no connection to the outgoing server could be made, by what the user
+ * can do about it: wait, fix the trust settings, or fix the credentials. */
+typedef enum
+{
+  GATE_UPSTREAM_PROBLEM_NONE,
+  GATE_UPSTREAM_PROBLEM_UNREACHABLE, /* name, network, refused, time-out, 421 */
+  GATE_UPSTREAM_PROBLEM_SECURITY,    /* TLS, the server's certificate, no STARTTLS */
+  GATE_UPSTREAM_PROBLEM_SIGN_IN,     /* the credentials refused, or no way to sign in */
+} GateUpstreamProblem;
+
 #define GATE_TYPE_FORWARDER (gate_forwarder_get_type ())
 G_DECLARE_FINAL_TYPE (GateForwarder, gate_forwarder, GATE, FORWARDER, GObject)
 
@@ -47,6 +57,8 @@ G_DECLARE_FINAL_TYPE (GateForwarder, gate_forwarder, GATE, FORWARDER, GObject)
  *   upstream-connected (gboolean)
  *   upstream-state (string): "Connected to the outgoing server mail.example.com" or
  *     "Cannot reach the outgoing server: …", for a status line
+ *   upstream-problem (GateUpstreamProblem): why the last connection attempt
+ *     failed, NONE once one works
  *   paced (gboolean): messages are due but wait for the hourly rate cap;
  *     back to FALSE once none waited for it for a few seconds
  *
@@ -83,6 +95,14 @@ gboolean gate_forwarder_get_paced (GateForwarder *self);
  * tried (upstream-state says why): mail waits until it can be.  Changes come
  * with those of upstream-state. */
 gboolean gate_forwarder_get_upstream_failing (GateForwarder *self);
+GateUpstreamProblem gate_forwarder_get_upstream_problem (GateForwarder *self);
+/* What the user can do about the problem, a sentence; NULL without one. */
+const char *gate_forwarder_get_upstream_next_step (GateForwarder *self);
+
+/* Something that held every message back has changed (the user corrected
+ * the password, say): the wait after failed connection attempts ends, and
+ * every message waiting for its next try is tried now. */
+void gate_forwarder_retry_now (GateForwarder *self);
 
 /* Reads the spool and starts delivering; reacts to its changes from then on. */
 void gate_forwarder_start (GateForwarder *self);

@@ -31,6 +31,7 @@ struct _GateRelayServer
   guint idle_timeout;
   guint session_timeout;
   GTlsCertificate *certificate;
+  gboolean starttls;
   char *username;
   char *password;
   gboolean auth_without_tls;
@@ -194,7 +195,7 @@ session_accepted_cb (GateRelaySession *session, GateSpoolEntry *entry, gpointer 
 }
 
 static void
-handle_connection (GateRelayServer *self, GSocketConnection *connection)
+handle_connection (GateRelayServer *self, GSocketConnection *connection, gboolean tls_on_connect)
 {
   g_autoptr (GSocketAddress) remote = g_socket_connection_get_remote_address (connection, NULL);
   g_autofree char *peer = NULL;
@@ -236,7 +237,7 @@ handle_connection (GateRelayServer *self, GSocketConnection *connection)
   g_signal_connect (session, "finished", G_CALLBACK (session_finished_cb), self);
   g_signal_connect (session, "message-accepted", G_CALLBACK (session_accepted_cb), self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_N_CONNECTIONS]);
-  gate_relay_session_start (session);
+  gate_relay_session_start (session, tls_on_connect);
 }
 
 /* One listening socket, watched for its whole life but for pauses. */
@@ -244,6 +245,7 @@ typedef struct
 {
   GateRelayServer *server; /* not a reference: the server owns its listeners */
   GSocket *socket;
+  gboolean tls_on_connect;
   GSource *source;
   GSource *resume_source; /* while accepting is paused */
 } Listener;
@@ -342,7 +344,7 @@ accept_cb (GSocket *socket, GIOCondition condition, gpointer user_data)
           continue;
         }
       connection = g_socket_connection_factory_create_connection (client);
-      handle_connection (listener->server, connection);
+      handle_connection (listener->server, connection, listener->tls_on_connect);
     }
   return G_SOURCE_CONTINUE;
 }
@@ -454,6 +456,7 @@ gate_relay_server_init (GateRelayServer *self)
   self->max_connections = GATE_RELAY_SERVER_DEFAULT_MAX_CONNECTIONS;
   self->idle_timeout = GATE_RELAY_SERVER_DEFAULT_IDLE_TIMEOUT;
   self->session_timeout = GATE_RELAY_SERVER_DEFAULT_SESSION_TIMEOUT;
+  self->starttls = TRUE;
 }
 
 GateRelayServer *
@@ -473,6 +476,13 @@ gate_relay_server_get_spool (GateRelayServer *self)
 gboolean
 gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 port, GError **error)
 {
+  return gate_relay_server_listen_full (self, address, port, FALSE, error);
+}
+
+gboolean
+gate_relay_server_listen_full (GateRelayServer *self, const char *address, guint16 port,
+                               gboolean tls_on_connect, GError **error)
+{
   g_autoptr (GInetAddress) inet = NULL;
   g_autoptr (GSocketAddress) socket_address = NULL;
   g_autoptr (GSocketAddress) effective = NULL;
@@ -482,6 +492,7 @@ gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 po
 
   g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), FALSE);
   g_return_val_if_fail (address != NULL, FALSE);
+  g_return_val_if_fail (!tls_on_connect || self->certificate != NULL, FALSE);
 
   inet = g_inet_address_new_from_string (address);
   if (inet == NULL)
@@ -535,12 +546,17 @@ gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 po
   listener = g_new0 (Listener, 1);
   listener->server = self;
   listener->socket = g_steal_pointer (&socket);
+  listener->tls_on_connect = tls_on_connect;
   listener_watch (listener);
   if (self->listeners == NULL)
     self->listeners = g_ptr_array_new_with_free_func ((GDestroyNotify)listener_free);
   g_ptr_array_add (self->listeners, listener);
-  gate_relay_server_log (self, _ ("Listening for mail on %s port %u"), address,
-                         g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
+  if (tls_on_connect)
+    gate_relay_server_log (self, _ ("Listening for mail secured from the start (TLS) on %s port %u"), address,
+                           g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
+  else
+    gate_relay_server_log (self, _ ("Listening for mail on %s port %u"), address,
+                           g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (effective)));
   /* Taking mail from the network with no range allowed refuses every
    * device there: said now, not when the first one fails to send. */
   if (!g_inet_address_get_is_loopback (inet) && self->allowed->len == 0 && !self->said_loopback_only)
@@ -554,7 +570,8 @@ gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 po
 }
 
 gboolean
-gate_relay_server_listen_string (GateRelayServer *self, const char *listen, GError **error)
+gate_relay_server_listen_string (GateRelayServer *self, const char *listen, gboolean tls_on_connect,
+                                 GError **error)
 {
   g_autofree char *address = NULL;
   guint16 port;
@@ -564,7 +581,7 @@ gate_relay_server_listen_string (GateRelayServer *self, const char *listen, GErr
 
   if (!gate_relay_address_parse_listen (listen, &address, &port, error))
     return FALSE;
-  return gate_relay_server_listen (self, address, port, error);
+  return gate_relay_server_listen_full (self, address, port, tls_on_connect, error);
 }
 
 guint16
@@ -697,6 +714,20 @@ gate_relay_server_get_tls_certificate (GateRelayServer *self)
 {
   g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), NULL);
   return self->certificate;
+}
+
+void
+gate_relay_server_set_starttls (GateRelayServer *self, gboolean offered)
+{
+  g_return_if_fail (GATE_IS_RELAY_SERVER (self));
+  self->starttls = offered;
+}
+
+gboolean
+gate_relay_server_get_starttls_offered (GateRelayServer *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY_SERVER (self), FALSE);
+  return self->starttls && self->certificate != NULL;
 }
 
 void

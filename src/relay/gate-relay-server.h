@@ -28,8 +28,14 @@ GateSpool *gate_relay_server_get_spool (GateRelayServer *self);
 /* "127.0.0.1", "::1", "0.0.0.0", "192.168.1.5"; @port 0 picks a free port
  * (see get_port).  May be called more than once. */
 gboolean gate_relay_server_listen (GateRelayServer *self, const char *address, guint16 port, GError **error);
+/* As gate_relay_server_listen(); with @tls_on_connect, clients start with a
+ * TLS handshake (implicit TLS, as on port 465), which takes the certificate:
+ * set it first. */
+gboolean gate_relay_server_listen_full (GateRelayServer *self, const char *address, guint16 port,
+                                        gboolean tls_on_connect, GError **error);
 /* Parses "ADDR:PORT", "[V6]:PORT", "ADDR" (port 2525) and listens. */
-gboolean gate_relay_server_listen_string (GateRelayServer *self, const char *listen, GError **error);
+gboolean gate_relay_server_listen_string (GateRelayServer *self, const char *listen, gboolean tls_on_connect,
+                                          GError **error);
 /* The port of the first listening address. */
 guint16 gate_relay_server_get_port (GateRelayServer *self);
 /* Stops listening and closes every session (clients get 421; a message not
@@ -59,6 +65,11 @@ guint gate_relay_server_get_session_timeout (GateRelayServer *self);
 /* STARTTLS with this certificate (with private key); NULL turns it off. */
 void gate_relay_server_set_tls_certificate (GateRelayServer *self, GTlsCertificate *certificate);
 GTlsCertificate *gate_relay_server_get_tls_certificate (GateRelayServer *self);
+/* Whether STARTTLS is offered when there is a certificate (the default):
+ * off, the certificate serves only the implicit TLS addresses, for devices
+ * that try STARTTLS whenever it is offered and then fail at it. */
+void gate_relay_server_set_starttls (GateRelayServer *self, gboolean offered);
+gboolean gate_relay_server_get_starttls_offered (GateRelayServer *self);
 /* Local credentials devices may sign in with (AUTH PLAIN/LOGIN).  Offered only
  * inside TLS unless @allow_without_tls.  With @required, MAIL is refused until
  * the client signed in.  NULL @username turns AUTH off. */

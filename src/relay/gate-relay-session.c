@@ -89,6 +89,7 @@ struct _GateRelaySession
   char *helo;
   gboolean esmtp;
   gboolean tls_active;
+  gboolean greet_after_handshake; /* TLS from the first byte (port 465) */
   char *auth_user;
   char *login_user;
 
@@ -122,6 +123,7 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (GateRelaySession, gate_relay_session, G_TYPE_OBJECT)
 
 static void session_pump (GateRelaySession *self);
+static void greet (GateRelaySession *self);
 static void session_process_input (GateRelaySession *self);
 
 /* ------------------------------------------------------------------------ */
@@ -922,7 +924,7 @@ cmd_ehlo (GateRelaySession *self, const char *args, gboolean esmtp)
   reply (self, "250-SIZE %" G_GUINT64_FORMAT, gate_relay_server_get_max_size (self->server));
   reply (self, "250-8BITMIME");
   reply (self, "250-SMTPUTF8");
-  if (!self->tls_active && gate_relay_server_get_tls_certificate (self->server))
+  if (!self->tls_active && gate_relay_server_get_starttls_offered (self->server))
     reply (self, "250-STARTTLS");
   if (gate_relay_server_get_auth_enabled (self->server)
       && (self->tls_active || gate_relay_server_get_auth_without_tls (self->server)))
@@ -1298,10 +1300,10 @@ handle_command (GateRelaySession *self, char *line)
     reply (self, "214 2.0.0 Postgate relay: HELO EHLO MAIL RCPT DATA RSET NOOP QUIT STARTTLS AUTH");
   else if (g_ascii_strcasecmp (verb, "STARTTLS") == 0)
     {
-      if (!gate_relay_server_get_tls_certificate (self->server))
-        reply (self, "502 5.5.1 TLS is not offered");
-      else if (self->tls_active)
+      if (self->tls_active)
         reply (self, "503 5.5.1 TLS already active");
+      else if (!gate_relay_server_get_starttls_offered (self->server))
+        reply (self, "502 5.5.1 TLS is not offered");
       else if (*args)
         reply (self, "501 5.5.4 Syntax: STARTTLS");
       else
@@ -1402,17 +1404,33 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error))
     {
+      if (self->state != STATE_CLOSED && self->greet_after_handshake)
+        /* Most often a device set to send in clear, or with STARTTLS, to
+         * the port where TLS comes first. */
+        gate_relay_server_log (self->server,
+                               _ ("The device at %s did not start its connection with TLS (%s). On this port "
+                                  "it must use SSL/TLS; for plain mail or STARTTLS, set it to the relay's "
+                                  "other port."),
+                               self->peer, error->message);
+      else if (self->state != STATE_CLOSED)
+        gate_relay_server_log (self->server, _ ("Securing the connection from %s failed: %s"), self->peer,
+                               error->message);
       if (self->state != STATE_CLOSED)
-        {
-          gate_relay_server_log (self->server, _ ("Securing the connection from %s failed: %s"), self->peer,
-                                 error->message);
-          session_finish (self);
-        }
+        session_finish (self);
       return;
     }
   if (self->state == STATE_CLOSED)
     return;
   self->tls_active = TRUE;
+  if (self->greet_after_handshake)
+    {
+      /* TLS from the first byte: the greeting is the first thing inside. */
+      self->greet_after_handshake = FALSE;
+      self->state = STATE_COMMAND;
+      self->last_activity = g_get_monotonic_time ();
+      greet (self);
+      return;
+    }
   /* RFC 3207 4.2: forget everything learnt before TLS. */
   g_clear_pointer (&self->helo, g_free);
   self->esmtp = FALSE;
@@ -1740,15 +1758,29 @@ gate_relay_session_new (GateRelayServer *server, GSocketConnection *connection)
   return self;
 }
 
+static void
+greet (GateRelaySession *self)
+{
+  reply (self, "220 %s ESMTP Postgate relay ready", gate_relay_server_get_hostname (self->server));
+  session_pump (self);
+}
+
 void
-gate_relay_session_start (GateRelaySession *self)
+gate_relay_session_start (GateRelaySession *self, gboolean tls_on_connect)
 {
   g_return_if_fail (GATE_IS_RELAY_SESSION (self));
 
   self->started = self->last_activity = g_get_monotonic_time ();
   self->tick_source = g_timeout_add_seconds (1, tick_cb, self);
-  reply (self, "220 %s ESMTP Postgate relay ready", gate_relay_server_get_hostname (self->server));
-  session_pump (self);
+  if (tls_on_connect)
+    {
+      /* The idle and session time-outs cover a client that never
+       * completes the handshake. */
+      self->greet_after_handshake = TRUE;
+      start_tls (self);
+      return;
+    }
+  greet (self);
 }
 
 void

@@ -20,8 +20,9 @@ G_DECLARE_FINAL_TYPE (GateRelaySession, gate_relay_session, GATE, RELAY_SESSION,
 
 /* The session keeps a weak pointer to @server for its settings. */
 GateRelaySession *gate_relay_session_new (GateRelayServer *server, GSocketConnection *connection);
-/* Sends the greeting and starts reading. */
-void gate_relay_session_start (GateRelaySession *self);
+/* Sends the greeting and starts reading; with @tls_on_connect, after a TLS
+ * handshake the client starts at once (implicit TLS, as on port 465). */
+void gate_relay_session_start (GateRelaySession *self, gboolean tls_on_connect);
 /* Ends the session now: 421 to the client, the message in progress dropped. */
 void gate_relay_session_close (GateRelaySession *self);
 /* "192.168.1.20" */

@@ -21,6 +21,7 @@ struct _GateRelay
   gpointer factory_data;
   GDestroyNotify factory_destroy;
   GPtrArray *listen;
+  GPtrArray *listen_tls;
   GPtrArray *allowed;
   char *spool_path;
   gboolean rewrite_set;
@@ -62,6 +63,7 @@ enum
   PROP_QUEUE_LENGTH,
   PROP_UPSTREAM_CONNECTED,
   PROP_UPSTREAM_STATE,
+  PROP_UPSTREAM_PROBLEM,
   PROP_PACED,
   N_PROPS
 };
@@ -188,6 +190,14 @@ gate_relay_add_listen (GateRelay *self, const char *listen)
   g_return_if_fail (GATE_IS_RELAY (self));
   g_return_if_fail (listen != NULL);
   g_ptr_array_add (self->listen, g_strdup (listen));
+}
+
+void
+gate_relay_add_listen_tls (GateRelay *self, const char *listen)
+{
+  g_return_if_fail (GATE_IS_RELAY (self));
+  g_return_if_fail (listen != NULL);
+  g_ptr_array_add (self->listen_tls, g_strdup (listen));
 }
 
 void
@@ -340,10 +350,32 @@ update_owner_note (GateRelay *self)
 
   if (self->spool == NULL || self->forwarder == NULL)
     return;
-  if (gate_forwarder_get_upstream_failing (self->forwarder))
-    note = g_strdup_printf ("%s %s", gate_forwarder_get_upstream_state (self->forwarder),
-                            _ ("Messages wait in the queue until it can be reached."));
-  else if (gate_forwarder_get_paced (self->forwarder))
+  switch (gate_forwarder_get_upstream_problem (self->forwarder))
+    {
+      case GATE_UPSTREAM_PROBLEM_UNREACHABLE:
+        note = g_strdup_printf ("%s %s", gate_forwarder_get_upstream_state (self->forwarder),
+                                _ ("Messages wait in the queue until it can be reached."));
+        break;
+      case GATE_UPSTREAM_PROBLEM_SECURITY:
+      case GATE_UPSTREAM_PROBLEM_SIGN_IN:
+        {
+          const char *next_step = gate_forwarder_get_upstream_next_step (self->forwarder);
+
+          /* Waiting alone will not mend these: say what the user can do. */
+          const char *waiting
+              = gate_forwarder_get_upstream_problem (self->forwarder) == GATE_UPSTREAM_PROBLEM_SIGN_IN
+                    ? _ ("Messages wait in the queue; the relay tries again by itself, and at once when the "
+                         "password is corrected.")
+                    : _ ("Messages wait in the queue; the relay tries again by itself.");
+
+          note = g_strdup_printf ("%s%s%s %s", gate_forwarder_get_upstream_state (self->forwarder),
+                                  next_step != NULL ? " " : "", next_step != NULL ? next_step : "", waiting);
+          break;
+        }
+      case GATE_UPSTREAM_PROBLEM_NONE:
+        break;
+    }
+  if (note == NULL && gate_forwarder_get_paced (self->forwarder))
     note = paced_line (self);
   if (g_strcmp0 (note, self->owner_note) == 0)
     return;
@@ -364,6 +396,8 @@ forwarder_notify_cb (GateForwarder *forwarder, GParamSpec *pspec, GateRelay *sel
       update_owner_note (self);
       g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UPSTREAM_STATE]);
     }
+  else if (g_strcmp0 (pspec->name, "upstream-problem") == 0)
+    g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_UPSTREAM_PROBLEM]);
   else if (g_strcmp0 (pspec->name, "paced") == 0)
     {
       /* Without a word, mail piling up behind the cap looks like a fault. */
@@ -414,6 +448,8 @@ typedef struct
 {
   gboolean from_profile;
   gboolean starttls;
+  GStrv listen_tls; /* where devices connect with TLS from the first byte */
+  gboolean listen_tls_from_profile;
   char *tls_cert;
   char *tls_key;
   char *user;
@@ -430,6 +466,7 @@ start_data_free (gpointer pointer)
 {
   StartData *data = pointer;
 
+  g_strfreev (data->listen_tls);
   g_free (data->tls_cert);
   g_free (data->tls_key);
   g_free (data->user);
@@ -445,6 +482,17 @@ start_data_new (GateRelay *self)
 {
   StartData *data = g_new0 (StartData, 1);
   GateProfile *profile = self->profile;
+
+  /* As the plain addresses: the caller's list wins over the profile's. */
+  if (self->listen_tls->len > 0)
+    data->listen_tls = g_strdupv ((char **)self->listen_tls->pdata);
+  else if (profile != NULL)
+    {
+      data->listen_tls = g_strdupv ((char **)gate_profile_get_relay_listen_tls (profile));
+      data->listen_tls_from_profile = data->listen_tls[0] != NULL;
+    }
+  else
+    data->listen_tls = g_new0 (char *, 1);
 
   if (self->device_settings_set || profile == NULL)
     {
@@ -528,6 +576,7 @@ start_parts (GateRelay *self, StartData *data, GError **error)
     rewrite = gate_profile_get_sender_address (self->profile);
   gate_relay_server_set_sender_rewrite (self->server, rewrite);
   gate_relay_server_set_tls_certificate (self->server, data->certificate);
+  gate_relay_server_set_starttls (self->server, data->starttls);
   gate_relay_server_set_credentials (self->server, data->user, data->password, data->allow_without_tls,
                                      data->required);
 
@@ -536,10 +585,18 @@ start_parts (GateRelay *self, StartData *data, GError **error)
   g_signal_connect (self->server, "log", G_CALLBACK (server_log_cb), self);
 
   for (guint i = 0; listen[i] != NULL; i++)
-    if (!gate_relay_server_listen_string (self->server, listen[i], error))
+    if (!gate_relay_server_listen_string (self->server, listen[i], FALSE, error))
       {
         /* Not an address in use: only a value that is not an address. */
         if (listen_from_profile && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
+          name_profile_in_error (self, error);
+        goto fail;
+      }
+  for (guint i = 0; data->listen_tls[i] != NULL; i++)
+    if (!gate_relay_server_listen_string (self->server, data->listen_tls[i], TRUE, error))
+      {
+        if (data->listen_tls_from_profile
+            && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
           name_profile_in_error (self, error);
         goto fail;
       }
@@ -579,8 +636,8 @@ check_sign_in (GateRelay *self, StartData *data, GError **error)
 {
   const char *problem;
 
-  switch (gate_relay_check_sign_in (data->starttls, data->user != NULL, data->password != NULL,
-                                    data->required, data->allow_without_tls))
+  switch (gate_relay_check_sign_in (data->starttls || data->listen_tls[0] != NULL, data->user != NULL,
+                                    data->password != NULL, data->required, data->allow_without_tls))
     {
       case GATE_RELAY_SIGN_IN_USABLE:
         return TRUE;
@@ -592,7 +649,8 @@ check_sign_in (GateRelay *self, StartData *data, GError **error)
         break;
       case GATE_RELAY_SIGN_IN_NEVER_OFFERED:
       default:
-        problem = _ ("Devices can sign in only over a secured connection (STARTTLS), and it is turned off.");
+        problem = _ ("Devices can sign in only over a secured connection (STARTTLS or TLS), and both are "
+                     "turned off.");
         break;
     }
   g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT, problem);
@@ -622,11 +680,17 @@ log_device_settings (GateRelay *self, StartData *data)
   if (data->local != NULL && gate_local_certificate_get_created (data->local))
     relay_log (self, _ ("Made the relay's certificate for secure connections: %s"),
                gate_local_certificate_get_certificate_path (data->local));
-  if (self->tls_fingerprint != NULL)
+  if (self->tls_fingerprint != NULL && data->starttls)
     /* Translators: %s is a long series of hexadecimal pairs (AB:CD:…). */
     relay_log (self,
                _ ("Devices can secure their connection (STARTTLS). The relay's certificate has the SHA-256 "
                   "fingerprint %s"),
+               self->tls_fingerprint);
+  else if (self->tls_fingerprint != NULL)
+    /* Translators: %s is a long series of hexadecimal pairs (AB:CD:…). */
+    relay_log (self,
+               _ ("Devices connect secured from the start (TLS) where the relay listens so. The relay's "
+                  "certificate has the SHA-256 fingerprint %s"),
                self->tls_fingerprint);
   if (data->user == NULL)
     return;
@@ -715,7 +779,7 @@ load_certificate (GTask *owned_task)
           return;
         }
     }
-  else if (data->starttls)
+  else if (data->starttls || data->listen_tls[0] != NULL)
     {
       g_autofree char *folder = g_build_filename (g_get_user_data_dir (), "postgate", NULL);
 
@@ -914,6 +978,22 @@ gate_relay_get_upstream_state (GateRelay *self)
                                  : _ ("The relay is not running");
 }
 
+GateUpstreamProblem
+gate_relay_get_upstream_problem (GateRelay *self)
+{
+  g_return_val_if_fail (GATE_IS_RELAY (self), GATE_UPSTREAM_PROBLEM_NONE);
+  return self->forwarder != NULL ? gate_forwarder_get_upstream_problem (self->forwarder)
+                                 : GATE_UPSTREAM_PROBLEM_NONE;
+}
+
+void
+gate_relay_retry_now (GateRelay *self)
+{
+  g_return_if_fail (GATE_IS_RELAY (self));
+  if (self->forwarder != NULL)
+    gate_forwarder_retry_now (self->forwarder);
+}
+
 gboolean
 gate_relay_get_paced (GateRelay *self)
 {
@@ -949,6 +1029,9 @@ gate_relay_get_property (GObject *object, guint prop_id, GValue *value, GParamSp
       case PROP_UPSTREAM_STATE:
         g_value_set_string (value, gate_relay_get_upstream_state (self));
         break;
+      case PROP_UPSTREAM_PROBLEM:
+        g_value_set_uint (value, gate_relay_get_upstream_problem (self));
+        break;
       case PROP_PACED:
         g_value_set_boolean (value, gate_relay_get_paced (self));
         break;
@@ -983,6 +1066,7 @@ gate_relay_finalize (GObject *object)
   g_free (self->device_tls_key);
   g_free (self->device_user);
   g_ptr_array_unref (self->listen);
+  g_ptr_array_unref (self->listen_tls);
   g_ptr_array_unref (self->allowed);
   g_free (self->spool_path);
   g_free (self->rewrite_sender);
@@ -1004,6 +1088,9 @@ gate_relay_class_init (GateRelayClass *klass)
   properties[PROP_QUEUE_LENGTH] = g_param_spec_uint ("queue-length", NULL, NULL, 0, G_MAXUINT, 0, ro);
   properties[PROP_UPSTREAM_CONNECTED] = g_param_spec_boolean ("upstream-connected", NULL, NULL, FALSE, ro);
   properties[PROP_UPSTREAM_STATE] = g_param_spec_string ("upstream-state", NULL, NULL, NULL, ro);
+  properties[PROP_UPSTREAM_PROBLEM]
+      = g_param_spec_uint ("upstream-problem", NULL, NULL, GATE_UPSTREAM_PROBLEM_NONE,
+                           GATE_UPSTREAM_PROBLEM_SIGN_IN, GATE_UPSTREAM_PROBLEM_NONE, ro);
   properties[PROP_PACED] = g_param_spec_boolean ("paced", NULL, NULL, FALSE, ro);
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -1031,6 +1118,7 @@ gate_relay_init (GateRelay *self)
 {
   /* NULL-terminated: read as string vectors, as the profile's lists. */
   self->listen = g_ptr_array_new_null_terminated (0, g_free, TRUE);
+  self->listen_tls = g_ptr_array_new_null_terminated (0, g_free, TRUE);
   self->allowed = g_ptr_array_new_null_terminated (0, g_free, TRUE);
   self->max_connections = GATE_FORWARDER_DEFAULT_CONNECTIONS;
   self->rate_per_hour = GATE_FORWARDER_DEFAULT_RATE_PER_HOUR;

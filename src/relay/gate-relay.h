@@ -23,8 +23,9 @@ G_DECLARE_FINAL_TYPE (GateRelay, gate_relay, GATE, RELAY, GObject)
  * Properties (read-only, notify):
  *   running (gboolean)
  *   queue-length (guint): messages waiting or being sent
- *   upstream-connected (gboolean), upstream-state (string), paced (gboolean):
- *     see GateForwarder; a change of paced is also told in a log line
+ *   upstream-connected (gboolean), upstream-state (string), upstream-problem
+ *     (GateUpstreamProblem, as guint), paced (gboolean): see GateForwarder; a change of paced is also told in
+ * a log line
  *
  * Signals (the same as the parts', in one place):
  *   accepted (GateSpoolEntry *entry): a device's message is safely stored
@@ -50,6 +51,11 @@ GateProfile *gate_relay_get_profile (GateRelay *self);
 /* "ADDR:PORT", "[V6]:PORT" or "ADDR".  None added: the profile's
  * relay-listen, or GATE_RELAY_DEFAULT_LISTEN when it has none. */
 void gate_relay_add_listen (GateRelay *self, const char *listen);
+/* Where devices connect with TLS from the first byte (implicit TLS, as on
+ * port 465; some devices offer only that), with the relay's certificate
+ * (the profile's, or the one Postgate makes).  None added: the profile's
+ * relay-listen-tls, which is empty unless the user chose one. */
+void gate_relay_add_listen_tls (GateRelay *self, const char *listen);
 /* Address ranges devices may send from, besides this computer (see
  * gate_relay_server_add_allowed).  None added: the profile's relay-allow. */
 void gate_relay_add_allowed (GateRelay *self, const char *cidr);
@@ -137,7 +143,12 @@ guint16 gate_relay_get_port (GateRelay *self);
 guint gate_relay_get_queue_length (GateRelay *self);
 gboolean gate_relay_get_upstream_connected (GateRelay *self);
 const char *gate_relay_get_upstream_state (GateRelay *self);
+GateUpstreamProblem gate_relay_get_upstream_problem (GateRelay *self);
 gboolean gate_relay_get_paced (GateRelay *self);
+/* After the user changed what held every message back (the password for the
+ * outgoing server, say): connects again now and tries every waiting message,
+ * without waiting out the delays of the failed attempts. */
+void gate_relay_retry_now (GateRelay *self);
 /* While running with STARTTLS for devices: "AB:CD:…", the SHA-256 of the
  * certificate they are offered, for them to check.  Else NULL. */
 const char *gate_relay_get_tls_fingerprint (GateRelay *self);

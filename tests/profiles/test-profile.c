@@ -199,9 +199,11 @@ test_profile_properties (void)
   gate_profile_set_rewrite_sender (profile, TRUE);
   {
     const char *listen[] = { "0.0.0.0:2525", NULL };
+    const char *listen_tls[] = { "0.0.0.0:4650", NULL };
     const char *ranges[] = { "192.168.1.0/24", NULL };
 
     gate_profile_set_relay_listen (profile, listen);
+    gate_profile_set_relay_listen_tls (profile, listen_tls);
     gate_profile_set_relay_allow (profile, ranges);
   }
   gate_profile_set_relay_starttls (profile, TRUE);
@@ -226,6 +228,7 @@ test_profile_properties (void)
       "auth-mechanism",
       "rewrite-sender",
       "relay-listen",
+      "relay-listen-tls",
       "relay-allow",
       "relay-starttls",
       "relay-device-user",
@@ -404,9 +407,11 @@ test_key_file_round_trip (void)
   gate_profile_set_last_success (profile, when);
   {
     const char *listen[] = { "0.0.0.0:2525", "[::]:2525", NULL };
+    const char *listen_tls[] = { "[::]:4650", NULL };
     const char *ranges[] = { "192.168.1.0/24", "fd00::/8", NULL };
 
     gate_profile_set_relay_listen (profile, listen);
+    gate_profile_set_relay_listen_tls (profile, listen_tls);
     gate_profile_set_relay_allow (profile, ranges);
   }
   gate_profile_set_relay_starttls (profile, TRUE);
@@ -444,6 +449,8 @@ test_key_file_round_trip (void)
                                (const char *const[]){ "0.0.0.0:2525", "[::]:2525", NULL }));
   g_assert_true (g_strv_equal (gate_profile_get_relay_allow (copy),
                                (const char *const[]){ "192.168.1.0/24", "fd00::/8", NULL }));
+  g_assert_true (
+      g_strv_equal (gate_profile_get_relay_listen_tls (copy), (const char *const[]){ "[::]:4650", NULL }));
   g_assert_true (gate_profile_get_relay_starttls (copy));
   g_assert_cmpstr (gate_profile_get_relay_device_user (copy), ==, "scanner 2");
   g_assert_cmpstr (gate_profile_get_relay_tls_cert (copy), ==, "/home/ann/relay cert.pem");
@@ -476,6 +483,7 @@ test_key_file_round_trip (void)
   g_key_file_set_string (key_file, "Profile x", "future-key", "kept");
   gate_profile_set_ca_file (profile, NULL);
   gate_profile_set_relay_listen (profile, NULL);
+  gate_profile_set_relay_listen_tls (profile, NULL);
   gate_profile_set_relay_rate (profile, -1);
   gate_profile_save_to_key_file (profile, key_file, "Profile x", TRUE);
   g_assert_false (g_key_file_has_key (key_file, "Profile x", "relay-rate", NULL));
@@ -487,6 +495,7 @@ test_key_file_round_trip (void)
   g_assert_true (g_key_file_has_key (key_file, "Profile x", "future-key", NULL));
   g_assert_false (g_key_file_has_key (key_file, "Profile x", "ca-file", NULL));
   g_assert_false (g_key_file_has_key (key_file, "Profile x", "relay-listen", NULL));
+  g_assert_false (g_key_file_has_key (key_file, "Profile x", "relay-listen-tls", NULL));
   g_assert_true (g_key_file_has_key (key_file, "Profile x", "relay-allow", NULL));
 }
 

@@ -98,6 +98,8 @@ main (int argc, char **argv)
   int time_limit = 60;
   gboolean auth_plain = FALSE;
   gboolean auth_required = FALSE;
+  g_autofree char *listen_tls = NULL;
+  gboolean no_starttls = FALSE;
   g_autoptr (GError) error = NULL;
   g_autoptr (GateRelayServer) server = NULL;
   g_autoptr (GOptionContext) context = NULL;
@@ -105,6 +107,10 @@ main (int argc, char **argv)
       = { { "spool", 0, 0, G_OPTION_ARG_FILENAME, &spool_dir, "Spool folder", "DIR" },
           { "listen", 0, 0, G_OPTION_ARG_STRING, &listen, "Address to listen on (port 0 = any)",
             "ADDR:PORT" },
+          { "listen-tls", 0, 0, G_OPTION_ARG_STRING, &listen_tls,
+            "Also listen here with TLS from the first byte (needs a certificate)", "ADDR:PORT" },
+          { "no-starttls", 0, 0, G_OPTION_ARG_NONE, &no_starttls,
+            "Keep the certificate for --listen-tls only", NULL },
           { "allow", 0, 0, G_OPTION_ARG_STRING_ARRAY, &allow, "Allowed range", "CIDR" },
           { "max-size", 0, 0, G_OPTION_ARG_INT64, &max_size, "Size limit", "BYTES" },
           { "max-connections", 0, 0, G_OPTION_ARG_INT, &max_connections, "Connection cap", "N" },
@@ -187,7 +193,9 @@ main (int argc, char **argv)
       gate_relay_server_set_credentials (server, parts[0], parts[1] ? parts[1] : "", auth_plain,
                                          auth_required);
     }
-  if (!gate_relay_server_listen_string (server, listen ? listen : "127.0.0.1:0", &error))
+  gate_relay_server_set_starttls (server, !no_starttls);
+  if (!gate_relay_server_listen_string (server, listen ? listen : "127.0.0.1:0", FALSE, &error)
+      || (listen_tls != NULL && !gate_relay_server_listen_string (server, listen_tls, TRUE, &error)))
     {
       g_printerr ("relay-server-harness: %s\n", error->message);
       return 1;

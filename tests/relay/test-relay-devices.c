@@ -270,8 +270,24 @@ test_profile_sign_in_never_offered (Fixture *fixture, gconstpointer user_data)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_assert_cmpstr (error->message, ==,
                    "The profile “Scanner room” has a relay setting that cannot be used: Devices can sign in "
-                   "only over a secured connection (STARTTLS), and it is turned off.");
+                   "only over a secured connection (STARTTLS or TLS), and both are turned off.");
   g_clear_error (&error);
+
+  /* An address secured from the start is a way in: the certificate is
+   * made for it, and STARTTLS stays off on the plain address. */
+  {
+    const char *const listen_tls[] = { "127.0.0.1:0", NULL };
+
+    gate_profile_set_relay_listen_tls (fixture->profile, listen_tls);
+    g_assert_true (start (relay, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_nonnull (gate_relay_get_tls_fingerprint (relay));
+    g_assert_nonnull (gate_relay_server_get_tls_certificate (gate_relay_get_server (relay)));
+    g_assert_false (gate_relay_server_get_starttls_offered (gate_relay_get_server (relay)));
+    g_assert_true (gate_relay_server_get_auth_enabled (gate_relay_get_server (relay)));
+    stop (relay);
+    gate_profile_set_relay_listen_tls (fixture->profile, NULL);
+  }
 
   /* Allowed in plain, it is offered without TLS. */
   gate_profile_set_relay_allow_plain_sign_in (fixture->profile, TRUE);
@@ -304,7 +320,8 @@ test_caller_settings (Fixture *fixture, gconstpointer user_data)
   g_assert_false (start (relay, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
   g_assert_cmpstr (error->message, ==,
-                   "Devices can sign in only over a secured connection (STARTTLS), and it is turned off.");
+                   "Devices can sign in only over a secured connection (STARTTLS or TLS), and both are "
+                   "turned off.");
   g_clear_error (&error);
 
   gate_relay_set_device_tls (relay, TRUE, NULL, NULL);

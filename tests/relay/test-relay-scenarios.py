@@ -347,6 +347,66 @@ def scenario_retry_now(env):
     assert env.stop_relay() == 0
 
 
+def scenario_password_changed(env):
+    """The outgoing server refuses the relay: first its certificate is not
+    trusted, then the password is wrong.  The queue says which, and what to
+    do (not "Cannot reach", which sends the user to check the network), the
+    log marks it as a warning-worthy line, and once the password file holds
+    the right password the relay takes it by itself and sends what waited,
+    without a restart and without waiting out the retry delay."""
+    wrong = "wrong-Pa55word-7"
+    password_file = os.path.join(env.dir, "changing-password")
+
+    def write_password(password):
+        # As an editor saves: a new file renamed over the old one.
+        with open(password_file + ".new", "w") as f:
+            f.write(password + "\n")
+        os.chmod(password_file + ".new", 0o600)
+        os.rename(password_file + ".new", password_file)
+
+    def waiting_note():
+        code, listing = env.queue_list()
+        assert code == 0, listing
+        return listing.splitlines()[1] if len(listing.splitlines()) > 1 else ""
+
+    write_password(wrong)
+    env.start_upstream()
+    server_args = ["--spool", env.spool, "--server", "localhost", "--port", str(env.upstream_port),
+                   "--security", "starttls", "--user", USER, "--password-file", password_file]
+
+    env.start_relay(server_args=server_args, retry_base=600, retry_max=600)
+    ids = smtplib_send(env, 2)
+    wait_for("the certificate refused", lambda: "Cannot make a secure connection" in waiting_note(), 30)
+    note = waiting_note()
+    assert note.startswith("Cannot make a secure connection to the outgoing server: "), note
+    assert note.endswith(" Messages wait in the queue; the relay tries again by itself."), note
+    assert "Cannot reach" not in note, note
+    assert env.stop_relay() == 0
+
+    env.start_relay(server_args=server_args + ["--ca-file", os.path.join(env.certs, "ca.pem")],
+                    retry_base=600, retry_max=600)
+    smtplib_send(env, 1)
+    wait_for("the sign-in refused", lambda: "did not let Postgate sign in" in waiting_note(), 30)
+    note = waiting_note()
+    assert note.startswith("The outgoing server did not let Postgate sign in: The username or password is "
+                           "wrong. (the server said: 535 "), note
+    assert note.endswith(" Check the username and password your mail provider gives for sending mail (SMTP). "
+                         "Messages wait in the queue; the relay tries again by itself, and at once when the "
+                         "password is corrected."), note
+    time.sleep(1)
+    assert not delivered_ids(env), "sent with a refused password"
+
+    write_password(PASSWORD)
+    wait_for("the waiting messages sent with the corrected password",
+             lambda: len(set(delivered_ids(env))) == 3 and set(ids) <= set(delivered_ids(env)), 30)
+    text = env.relay_log()
+    assert "The password for the outgoing server has changed; trying it now" in text, text
+    assert "did not let Postgate sign in" not in waiting_note(), waiting_note()
+    assert env.stop_relay() == 0
+    assert wrong not in text, "the wrong password appears in the relay's output"
+    check_no_secret(env)
+
+
 def scenario_profile(env):
     """--profile: the outgoing server, the default queue folder and the
     sender rewrite come from a stored profile."""
@@ -924,6 +984,82 @@ def scenario_device_sign_in(env):
     assert result.returncode == 0, "curl with the new certificate: " + result.stderr
     wait_for("the message upstream", lambda: mid3 in delivered_ids(env))
     assert env.stop_relay() == 0
+
+
+def scenario_device_tls_on_connect(env):
+    """Devices that offer only "SSL" (TLS from the first byte): the profile
+    keeps where the relay takes such mail (--relay-listen-tls), with the
+    certificate Postgate makes; smtplib's SMTP_SSL and curl's smtps:// sign
+    in inside TLS, checking the fingerprint the start printed, and their mail
+    goes upstream; the plain address keeps working without STARTTLS; the
+    setting shows in `profile show` and "" clears it."""
+    env.start_upstream()
+    home = dict(os.environ, XDG_CONFIG_HOME=os.path.join(env.dir, "config"),
+                XDG_DATA_HOME=os.path.join(env.dir, "data"))
+    home.pop("DBUS_SESSION_BUS_ADDRESS", None)
+    tls_port = free_port()
+    result = subprocess.run([CLI, "profile", "add", "Office", "--server", "localhost",
+                             "--port", str(env.upstream_port), "--security", "starttls", "--user", USER,
+                             "--ca-file", os.path.join(env.certs, "ca.pem"),
+                             "--relay-listen-tls", "127.0.0.1:%d" % tls_port],
+                            capture_output=True, text=True, timeout=30, env=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = subprocess.run([CLI, "profile", "show", "Office"], capture_output=True, text=True, timeout=30,
+                           env=home).stdout
+    for line in ("Relay takes mail secured from the start (TLS) on: 127.0.0.1:%d" % tls_port,
+                 "Devices may secure their connection (STARTTLS): no",
+                 "Certificate offered to devices: one Postgate makes"):
+        assert "  %s\n" % line in shown, shown
+
+    env.start_relay(server_args=["--profile", "Office", "--password-file", env.password_file,
+                                 "--device-user", "scanner", "--device-password-file", device_password_file(env),
+                                 "--require-sign-in"], env=home)
+    text = env.relay_log()
+    assert "Listening for mail secured from the start (TLS) on 127.0.0.1 port %d" % tls_port in text, text
+    assert "Devices connect secured from the start (TLS)" in text, text
+    fingerprint = printed_fingerprint(text)
+
+    with smtplib.SMTP("127.0.0.1", env.relay_port, timeout=30) as s:
+        s.ehlo()
+        assert not s.has_extn("starttls") and not s.has_extn("auth"), s.esmtp_features
+        assert s.mail("device@example.test")[0] == 530, "a device that did not sign in could send"
+
+    mid = new_id()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP_SSL("127.0.0.1", tls_port, timeout=30, context=context) as s:
+        der = s.sock.getpeercert(binary_form=True)
+        seen = ":".join("%02X" % b for b in hashlib.sha256(der).digest())
+        assert seen == fingerprint, (seen, fingerprint)
+        s.login("scanner", DEVICE_PASSWORD)
+        s.sendmail("ssl@example.test", ["a@example.test"], message(mid, ["a@example.test"]))
+    mid2 = new_id()
+    mail = os.path.join(env.dir, "curl-ssl.eml")
+    with open(mail, "w") as f:
+        f.write(message(mid2, ["b@example.test"]))
+    cert = os.path.join(env.dir, "data", "postgate", "relay-cert.pem")
+    result = subprocess.run(["curl", "-sS", "--max-time", "30", "smtps://localhost:%d" % tls_port,
+                             "--cacert", cert, "--user", "scanner:" + DEVICE_PASSWORD,
+                             "--mail-from", "curl@example.test", "--mail-rcpt", "b@example.test", "-T", mail],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, "curl smtps://: " + result.stderr
+    wait_for("both messages upstream", lambda: {mid, mid2} <= set(delivered_ids(env)))
+    assert env.stop_relay() == 0
+    assert DEVICE_PASSWORD not in env.relay_log(), "the devices' password appears in the relay's output"
+
+    result = subprocess.run([CLI, "profile", "edit", "Office", "--relay-listen-tls", ""],
+                            capture_output=True, text=True, timeout=30, env=home)
+    assert result.returncode == 0, result.stdout + result.stderr
+    shown = subprocess.run([CLI, "profile", "show", "Office"], capture_output=True, text=True, timeout=30,
+                           env=home).stdout
+    assert "  Relay takes mail secured from the start (TLS) on: \u2014\n" in shown, shown
+    # Sign-in would now never be offered: refused before anything listens.
+    result = subprocess.run([CLI, "relay", "--profile", "Office", "--password-file", env.password_file,
+                             "--listen", "127.0.0.1:0", "--device-user", "scanner",
+                             "--device-password-file", device_password_file(env)],
+                            capture_output=True, text=True, timeout=30, env=home)
+    assert result.returncode == 2 and "--listen-tls" in result.stderr, result.stdout + result.stderr
 
 
 def scenario_device_options(env):

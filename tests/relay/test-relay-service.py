@@ -15,6 +15,8 @@ network namespace of the test's own), forward mail through the profile
 (and, once the profile says so, take mail only from devices signed in with
 their password from the keyring), print lines without its own time stamps, mark a refused recipient and the
 failed message as warnings ("<4>"), and stop cleanly on the unit's KillSignal.
+A password the outgoing server refuses is a warning too, and the password
+corrected in the keyring is taken without a restart.
 An instance for a profile that does not exist must end at once, its error
 marked as one ("<3>"); so must one whose password is no longer in the
 keyring, with that said first as a warning.
@@ -194,6 +196,38 @@ def devices_sign_in(env, argv, home, kill_signal, stop_timeout):
             f.write(settings.replace("has-relay-password=true", "has-relay-password=false"))
 
 
+def password_corrected(env, argv, home, kill_signal, stop_timeout):
+    """The password saved in the keyring refused by the outgoing server (the
+    user changed it at the provider): the service says so as a warning, and
+    once `profile edit --password-stdin` saves the right one, the running
+    service takes it from the keyring and sends what waited, without a
+    restart and long before its next retry."""
+    def save_password(password):
+        result = subprocess.run([CLI, "profile", "edit", PROFILE, "--password-stdin"], input=password + "\n",
+                                capture_output=True, text=True, timeout=30, env=home)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    wrong = "changed-At-Provider-3"
+    save_password(wrong)
+    relay, lines = start_listening(env, argv, home)
+    try:
+        env.relay_port = 2525
+        [mid] = scenarios.smtplib_send(env, 1)
+        scenarios.wait_for("the refused sign-in in the output",
+                           lambda: "<4>The outgoing server did not let Postgate sign in" in lines.text())
+        assert mid not in scenarios.delivered_ids(env), "sent with a refused password"
+        save_password(scenarios.PASSWORD)
+        # The message's own next try is a minute away: only the relay
+        # reading the keyring again sends it sooner.
+        scenarios.wait_for("the message sent with the corrected password",
+                           lambda: mid in scenarios.delivered_ids(env), 30)
+        assert "The password for the outgoing server has changed; trying it now" in lines.text(), lines.text()
+    finally:
+        stop(relay, lines, kill_signal, stop_timeout)
+    text = lines.text()
+    assert wrong not in text and scenarios.PASSWORD not in text, "a password appears in the relay's output"
+
+
 def run(env, unit_path):
     unit = read_unit(unit_path)
     verify_unit(unit_path, env.dir)
@@ -254,6 +288,7 @@ def run(env, unit_path):
     assert scenarios.PASSWORD not in text, "the password appears in the relay's output"
     scenarios.log(text)
 
+    password_corrected(env, argv, home, kill_signal, stop_timeout)
     devices_sign_in(env, argv, home, kill_signal, stop_timeout)
 
     # The password gone from the keyring (the user cleared it): the instance

@@ -88,7 +88,9 @@ def authenticator(expected_user, expected_password):
         ok = (isinstance(auth_data, LoginPassword)
               and auth_data.login.decode() == expected_user
               and auth_data.password.decode() == expected_password)
-        return AuthResult(success=ok)
+        # handled=False: aiosmtpd then answers a refusal with 535 itself (by
+        # default it takes the authenticator to have answered, and says nothing).
+        return AuthResult(success=ok, handled=False)
     return check
 
 

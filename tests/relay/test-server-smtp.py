@@ -3,6 +3,7 @@
 """The relay's SMTP server with real clients (swaks, Python smtplib, curl) and
 a raw socket: the conversation, tolerance of old devices, SMTP smuggling
 probes, sender rewrite, STARTTLS and AUTH.  Every message checked on disk."""
+import base64
 import importlib.util
 import os
 import re
@@ -599,6 +600,95 @@ def test_local_certificate():
         check(os.stat(key).st_mode & 0o777 == 0o600, "its key is readable by the user only")
 
 
+def test_tls_on_connect():
+    """Devices that offer only "SSL" (TLS from the first byte, as on port
+    465): Python's smtplib (SMTP_SSL), swaks (--tls-on-connect) and curl
+    (smtps://) send with the certificate's fingerprint checked, sign in
+    inside TLS, and are told no STARTTLS there; with STARTTLS turned off the
+    plain port does not offer it (devices that try it whenever offered and
+    fail at it then send in clear).  A client that speaks in clear on the TLS
+    port is dropped, and the relay goes on serving."""
+    import hashlib
+    with tempfile.TemporaryDirectory() as tmp:
+        with Harness(args=["--local-cert", tmp, "--listen-tls", "127.0.0.1:0", "--no-starttls",
+                           "--auth", "device:s3cret-pw"]) as h:
+            # Printed before the port, which the harness waited for.
+            fingerprint = [l for l in h.lines if l.startswith("FINGERPRINT ")][0].split()[1]
+            line = [l for l in h.lines if "secured from the start (TLS)" in l][0]
+            check(line.startswith("LOG Listening for mail secured from the start (TLS) on 127.0.0.1 port "),
+                  "the log says where mail is taken secured from the start: %s" % line)
+            tls_port = int(line.rsplit(" ", 1)[1])
+
+            c = RawClient(h.port)
+            c.reply()
+            code, text = c.cmd("EHLO clear")
+            check("STARTTLS" not in text and "AUTH" not in text,
+                  "plain port with STARTTLS turned off: neither STARTTLS nor AUTH offered")
+            check(c.cmd("STARTTLS")[0] == 502, "STARTTLS refused there: 502")
+            c.close()
+
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            with smtplib.SMTP_SSL("127.0.0.1", tls_port, timeout=30, context=ctx) as s:
+                der = s.sock.getpeercert(binary_form=True)
+                seen = ":".join("%02X" % b for b in hashlib.sha256(der).digest())
+                check(seen == fingerprint, "the TLS port serves the certificate with the shown fingerprint")
+                s.ehlo("tls")
+                check(s.has_extn("auth") and not s.has_extn("starttls"),
+                      "inside TLS from the start: AUTH offered, STARTTLS not")
+                check(s.docmd("STARTTLS")[0] == 503, "STARTTLS inside TLS: 503")
+                s.login("device", "s3cret-pw")
+                check(s.sendmail("a@example.test", ["b@example.test"], "Subject: ssl\r\n\r\nsecure\r\n") == {},
+                      "smtplib: mail over TLS from the start, signed in")
+
+            # A client that speaks in clear to the TLS port.
+            c = RawClient(tls_port, timeout=10)
+            c.send("EHLO clear\r\n")
+            try:
+                data = c.sock.recv(4096)
+                check(not data.startswith(b"220") and not data.startswith(b"250"),
+                      "a client in clear on the TLS port gets no SMTP reply")
+            except OSError:
+                check(True, "a client in clear on the TLS port gets no SMTP reply")
+            c.close()
+            line = h.read_until(lambda l: "did not start its connection with TLS" in l)
+            check(line.startswith("LOG The device at 127.0.0.1 did not start its connection with TLS (")
+                  and line.endswith("). On this port it must use SSL/TLS; for plain mail or STARTTLS, set it to "
+                                    "the relay's other port."),
+                  "the log says in words why a device in clear on the TLS port failed: %s" % line)
+
+            r = subprocess.run(["swaks", "--server", "127.0.0.1:%d" % tls_port, "--tls-on-connect",
+                                "--auth", "LOGIN", "--auth-user", "device", "--auth-password", "s3cret-pw",
+                                "--to", "c@example.test", "--from", "a@example.test", "--timeout", "30"],
+                               capture_output=True, text=True, timeout=60)
+            check(r.returncode == 0, "swaks --tls-on-connect with AUTH LOGIN accepted: " + r.stdout[-300:])
+            body = os.path.join(tmp, "mail.txt")
+            with open(body, "w") as f:
+                f.write("From: a@example.test\r\nTo: d@example.test\r\nSubject: curl\r\n\r\nvia smtps\r\n")
+            pin = "sha256//" + base64.b64encode(hashlib.sha256(_public_key_der(der)).digest()).decode()
+            r = subprocess.run(["curl", "-sS", "--insecure", "--pinnedpubkey", pin,
+                                "smtps://127.0.0.1:%d" % tls_port, "--user", "device:s3cret-pw",
+                                "--mail-from", "a@example.test", "--mail-rcpt", "d@example.test",
+                                "--upload-file", body, "--max-time", "30"],
+                               capture_output=True, text=True, timeout=60)
+            check(r.returncode == 0, "curl smtps:// with the relay's key pinned accepted: " + r.stderr)
+            msgs = h.messages()
+            check(len(msgs) == 3, "three messages stored")
+            check(all(b"with ESMTPSA" in m[1] for m in msgs.values()), "Received: says ESMTPSA")
+            code, stderr = h.stop()
+            check("s3cret-pw" not in "\n".join(h.lines) + stderr, "the password never appears in the log")
+
+
+def _public_key_der(cert_der):
+    """The certificate's SubjectPublicKeyInfo, as curl's --pinnedpubkey hashes it."""
+    r = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-pubkey"], input=cert_der,
+                       capture_output=True, timeout=30, check=True)
+    r = subprocess.run(["openssl", "pkey", "-pubin", "-outform", "DER"], input=r.stdout,
+                       capture_output=True, timeout=30, check=True)
+    return r.stdout
+
+
 def main():
     with Harness() as h:
         test_swaks_pipelining(h)
@@ -623,6 +713,7 @@ def main():
     test_starttls_auth()
     test_empty_password_refused()
     test_local_certificate()
+    test_tls_on_connect()
     return t.report()
 
 
