@@ -23,12 +23,17 @@ format_time (gint64 unix_seconds)
   return time ? g_date_time_format (time, "%Y-%m-%d %H:%M:%S") : g_strdup ("?");
 }
 
+/* @held_back: the relay says above the list why mail waits (the outgoing
+ * server out of reach, the hourly limit); a message due now then goes when
+ * that allows, not at once. */
 static char *
-format_wait (gint64 when)
+format_wait (gint64 when, gboolean held_back)
 {
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
   gint64 delta = when - now;
 
+  if ((when == 0 || delta <= 0) && held_back)
+    return g_strdup (_ ("as soon as the relay can send again (see above)"));
   if (when == 0 || delta <= 0)
     return g_strdup (_ ("as soon as possible"));
   if (delta < 120)
@@ -58,7 +63,7 @@ recipient_state_label (GateSpoolRecipientState state)
 }
 
 static void
-print_entry (GateSpoolEntry *entry)
+print_entry (GateSpoolEntry *entry, gboolean held_back)
 {
   g_autofree char *received = format_time (gate_spool_entry_get_received_time (entry));
   GateSpoolStatus status = gate_spool_entry_get_status (entry);
@@ -91,7 +96,7 @@ print_entry (GateSpoolEntry *entry)
     printf ("  %-12s %u\n", _ ("Attempts:"), gate_spool_entry_get_attempts (entry));
   if (status == GATE_SPOOL_STATUS_QUEUED)
     {
-      g_autofree char *wait = format_wait (gate_spool_entry_get_next_attempt (entry));
+      g_autofree char *wait = format_wait (gate_spool_entry_get_next_attempt (entry), held_back);
       printf ("  %-12s %s\n", _ ("Next try:"), wait);
     }
   if (error)
@@ -125,7 +130,7 @@ list_spool (GateSpool *spool)
   printf ("\n\n");
   for (guint i = 0; i < entries->len; i++)
     {
-      print_entry (entries->pdata[i]);
+      print_entry (entries->pdata[i], note != NULL);
       printf ("\n");
     }
   return 0;

@@ -322,6 +322,8 @@ def scenario_down_then_up(env):
     # The queue says why they all wait, above them.
     assert ("\nCannot reach the outgoing server: The server localhost refused the connection on port %d. "
             "Messages wait in the queue until it can be reached.\n" % port) in listing, listing
+    # A message due now waits for the server too: not "as soon as possible".
+    assert "as soon as possible" not in listing, listing
     env.start_upstream(port=port)
     wait_for("the queue to drain", lambda: set(ids) <= set(delivered_ids(env)), 40)
     code, listing = env.queue_list()
@@ -337,6 +339,15 @@ def scenario_retry_now(env):
     env.start_relay(upstream_port=port, retry_base=600, retry_max=600)
     ids = smtplib_send(env, 2)
     wait_for("two deferrals", lambda: env.relay_log().count("trying again in") >= 2, 30)
+    # One more, due at once, while the relay waits a few seconds before it
+    # tries the server again: the list says it waits for that, not that it
+    # goes "as soon as possible".
+    ids += smtplib_send(env, 1)
+    code, listing = env.queue_list()
+    assert code == 0, listing
+    assert "as soon as possible" not in listing, listing
+    assert ("Next try:    as soon as the relay can send again (see above)" in listing
+            or listing.count("Next try:    in 10 minutes") == 3), listing
     env.start_upstream(port=port)
     time.sleep(1)
     assert not delivered_ids(env), "sent before the retry time without being asked"
