@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* postgate-cli queue list | retry ID|--all | hold ID | delete ID
+/* postgate-cli queue list | retry ID|--all | hold ID | delete ID | save ID FILE
  *
  * Works on the relay's spool folder directly, also while the relay runs:
  * every change takes the message's lock and the running relay notices it. */
@@ -7,6 +7,7 @@
 
 #include "config.h"
 
+#include <errno.h>
 #include <glib/gi18n-lib.h>
 #include <stdio.h>
 #include <string.h>
@@ -187,6 +188,73 @@ find_spool_paths (const char *spool_dir, const char *profile_name, GError **erro
   return paths;
 }
 
+/* Writes a message's content to standard output, through stdio: the same on
+ * every system. */
+static gboolean
+write_to_stdout (GInputStream *content, GError **error)
+{
+  char buffer[16384];
+  gssize n;
+
+  while ((n = g_input_stream_read (content, buffer, sizeof buffer, NULL, error)) > 0)
+    if (fwrite (buffer, 1, (gsize)n, stdout) != (gsize)n)
+      break;
+  if (n < 0)
+    return FALSE;
+  if (fflush (stdout) != 0 || ferror (stdout))
+    {
+      int saved_errno = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (saved_errno),
+                   _ ("Could not write the message: %s"), g_strerror (saved_errno));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* Copies a message's content, as it will be sent, to @path ("-": standard
+ * output).  The file is made readable by the user only, and an existing
+ * file is never replaced: it may be another message saved before. */
+static gboolean
+save_message (GateSpool *spool, const char *id, const char *path, GError **error)
+{
+  g_autoptr (GInputStream) content = gate_spool_open_content (spool, id, error);
+  g_autoptr (GFileOutputStream) output = NULL;
+  g_autoptr (GFile) file = NULL;
+  g_autoptr (GError) local_error = NULL;
+
+  if (content == NULL)
+    return FALSE;
+  if (strcmp (path, "-") == 0)
+    return write_to_stdout (content, error);
+
+  file = g_file_new_for_commandline_arg (path);
+  output = g_file_create (file, G_FILE_CREATE_PRIVATE, NULL, &local_error);
+  if (output == NULL)
+    {
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_EXISTS))
+        g_set_error (error, G_IO_ERROR, G_IO_ERROR_EXISTS,
+                     _ ("There is already a file “%s”; choose another name."), path);
+      else
+        g_set_error (error, local_error->domain, local_error->code, _ ("Could not save to “%s”: %s"), path,
+                     local_error->message);
+      return FALSE;
+    }
+  if (g_output_stream_splice (G_OUTPUT_STREAM (output), content,
+                              G_OUTPUT_STREAM_SPLICE_CLOSE_SOURCE | G_OUTPUT_STREAM_SPLICE_CLOSE_TARGET, NULL,
+                              &local_error)
+      < 0)
+    {
+      g_set_error (error, local_error->domain, local_error->code, _ ("Could not save to “%s”: %s"), path,
+                   local_error->message);
+      /* Half a message is worse than none: it would look whole. */
+      g_file_delete (file, NULL, NULL);
+      return FALSE;
+    }
+  printf (_ ("Message %s was saved to %s; it stays in the queue.\n"), id, path);
+  return TRUE;
+}
+
 static void
 print_usage (FILE *out)
 {
@@ -194,6 +262,7 @@ print_usage (FILE *out)
   fprintf (out, "%s\n", _ ("       postgate-cli queue retry ID|--all [--spool DIR | --profile NAME]"));
   fprintf (out, "%s\n", _ ("       postgate-cli queue hold ID [--spool DIR | --profile NAME]"));
   fprintf (out, "%s\n", _ ("       postgate-cli queue delete ID [--spool DIR | --profile NAME]"));
+  fprintf (out, "%s\n", _ ("       postgate-cli queue save ID FILE.eml [--spool DIR | --profile NAME]"));
   fprintf (out, "\n%s\n",
            _ ("Shows and changes the messages the relay has accepted and not yet delivered. "
               "Safe to use while the relay runs."));
@@ -201,6 +270,9 @@ print_usage (FILE *out)
   fprintf (out, "%s\n", _ ("  retry   send a waiting, held or failed message again now (--all: every one)"));
   fprintf (out, "%s\n", _ ("  hold    keep a message from being sent until it is retried"));
   fprintf (out, "%s\n", _ ("  delete  remove a message without sending it"));
+  fprintf (out, "%s\n",
+           _ ("  save    copy a message into a file any mail program opens (.eml), to read it or send it "
+              "another way; \"-\" writes it to standard output"));
 }
 
 int
@@ -223,7 +295,7 @@ gate_cli_queue (int argc, char **argv)
           { "all", 0, 0, G_OPTION_ARG_NONE, &all, N_ ("With retry: every message"), NULL },
           { NULL } };
 
-  context = g_option_context_new (_ ("list | retry ID|--all | hold ID | delete ID"));
+  context = g_option_context_new (_ ("list | retry ID|--all | hold ID | delete ID | save ID FILE"));
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -239,7 +311,7 @@ gate_cli_queue (int argc, char **argv)
     }
   action = argv[1];
   if (g_strcmp0 (action, "list") != 0 && g_strcmp0 (action, "retry") != 0 && g_strcmp0 (action, "hold") != 0
-      && g_strcmp0 (action, "delete") != 0)
+      && g_strcmp0 (action, "delete") != 0 && g_strcmp0 (action, "save") != 0)
     {
       fprintf (stderr, _ ("Unknown action “%s”.\n"), action);
       print_usage (stderr);
@@ -254,6 +326,12 @@ gate_cli_queue (int argc, char **argv)
           fprintf (stderr, "%s\n",
                    all ? _ ("Give either a message ID or --all, not both.")
                        : _ ("Which message? Give its ID (see “postgate-cli queue list”)."));
+          return 2;
+        }
+      if (g_strcmp0 (action, "save") == 0 && argc < 4)
+        {
+          fprintf (stderr, "%s\n",
+                   _ ("Where to? Give a file name after the ID, or “-” for standard output."));
           return 2;
         }
     }
@@ -386,6 +464,12 @@ gate_cli_queue (int argc, char **argv)
 
       if (entry == NULL)
         continue;
+      if (g_strcmp0 (action, "save") == 0)
+        {
+          if (!save_message (spool, id, argv[3], &error))
+            break;
+          return 0;
+        }
       if (g_strcmp0 (action, "delete") == 0)
         {
           if (!gate_spool_delete (spool, id, &error))

@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""postgate-cli queue list | retry | hold | delete, against a spool while the
+"""postgate-cli queue list | retry | hold | delete | save, against a spool while the
 relay (the server harness) runs on it: every change is seen by the relay,
 and the relay's view matches the command's."""
 import importlib.util
@@ -118,6 +118,32 @@ def test_while_running():
             check(r.returncode == 1 and "no-such-profile" in r.stderr, "an unknown profile is an error")
             r = cli("--help")
             check(r.returncode == 0 and "retry" in r.stdout, "--help explains the actions")
+
+            # save: the message as it will be sent, for a mail program; the
+            # queue keeps it, the file is private, and none is overwritten.
+            with open(os.path.join(spool, ids[2] + ".msg"), "rb") as f:
+                stored = f.read()
+            saved = os.path.join(tmp, "scan.eml")
+            r = cli("save", ids[2][:-1], saved, "--spool", spool)
+            check(r.returncode == 0 and "saved to %s" % saved in r.stdout and "stays in the queue" in r.stdout,
+                  "save ID FILE says where the message went: " + r.stdout + r.stderr)
+            with open(saved, "rb") as f:
+                copy = f.read()
+            check(copy == stored and b"Subject: =?UTF-8?Q?Scan_n=C2=B0" in copy,
+                  "the file holds the message exactly as stored")
+            check(os.stat(saved).st_mode & 0o077 == 0, "the saved file is readable by the user only")
+            check(ids[2] in h.dump(), "the message stays in the queue")
+            r = cli("save", ids[2], saved, "--spool", spool)
+            check(r.returncode == 1 and "already a file" in r.stderr, "an existing file is not replaced")
+            with open(saved, "rb") as f:
+                check(f.read() == stored, "and is left as it was")
+            r = subprocess.run([support.CLI, "queue", "save", ids[2], "-", "--spool", spool], capture_output=True,
+                               timeout=60)
+            check(r.returncode == 0 and r.stdout == stored, "save ID - writes the message to standard output")
+            r = cli("save", ids[2], "--spool", spool)
+            check(r.returncode == 2 and "file name" in r.stderr, "a missing file name is explained")
+            r = cli("save", ids[2], os.path.join(tmp, "no-such-folder", "x.eml"), "--spool", spool)
+            check(r.returncode == 1 and "Could not save to" in r.stderr, "an unwritable place is an error, in words")
 
         # A damaged state file (a failing disk, a hand edit): the message is
         # still listed, and the engine's warning is one plain line on
