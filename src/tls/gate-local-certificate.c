@@ -10,6 +10,7 @@
 #include <glib/gstdio.h>
 #include <openssl/bio.h>
 #include <openssl/bn.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -322,9 +323,8 @@ check_certificate_files (const char *cert_file, const char *key_file, GError **e
 }
 
 static void
-load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+load_or_make (GTask *task, LoadData *data)
 {
-  LoadData *data = task_data;
   g_autoptr (GError) error = NULL;
 
   /* Made again when it has expired (no device would take it any more) or
@@ -349,6 +349,17 @@ load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellab
       return;
     }
   g_task_return_boolean (task, TRUE);
+}
+
+static void
+load_thread (GTask *task, gpointer source_object, gpointer task_data, GCancellable *cancellable)
+{
+  load_or_make (task, task_data);
+  /* OpenSSL keeps per-thread state (the random generators a new key draws
+   * from, the error queue) until the thread ends, and a GLib pool thread may
+   * outlive the process's last use of it: freed now, it is made again if
+   * this thread needs it later. */
+  OPENSSL_thread_stop ();
 }
 
 static GTask *

@@ -1014,9 +1014,9 @@ def scenario_device_tls_on_connect(env):
                              "--ca-file", os.path.join(env.certs, "ca.pem"),
                              "--relay-listen-tls", "127.0.0.1:%d" % tls_port],
                             capture_output=True, text=True, timeout=30, env=home)
-    assert result.returncode == 0, result.stdout + result.stderr
-    shown = subprocess.run([CLI, "profile", "show", "Office"], capture_output=True, text=True, timeout=30,
-                           env=home).stdout
+    assert result.returncode == 0, "exit %d\n%s%s" % (result.returncode, result.stdout, result.stderr)
+    result = subprocess.run([CLI, "profile", "show", "Office"], capture_output=True, text=True, timeout=30, env=home)
+    shown = "exit %d\n%s%s" % (result.returncode, result.stdout, result.stderr)
     for line in ("Relay takes mail secured from the start (TLS) on: 127.0.0.1:%d" % tls_port,
                  "Devices may secure their connection (STARTTLS): no",
                  "Certificate offered to devices: one Postgate makes"):
@@ -1056,21 +1056,23 @@ def scenario_device_tls_on_connect(env):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, "curl smtps://: " + result.stderr
     wait_for("both messages upstream", lambda: {mid, mid2} <= set(delivered_ids(env)))
-    assert env.stop_relay() == 0
+    code = env.stop_relay()
+    assert code == 0, "the relay ended with %s:\n%s" % (code, env.relay_log())
     assert DEVICE_PASSWORD not in env.relay_log(), "the devices' password appears in the relay's output"
 
     result = subprocess.run([CLI, "profile", "edit", "Office", "--relay-listen-tls", ""],
                             capture_output=True, text=True, timeout=30, env=home)
-    assert result.returncode == 0, result.stdout + result.stderr
-    shown = subprocess.run([CLI, "profile", "show", "Office"], capture_output=True, text=True, timeout=30,
-                           env=home).stdout
+    assert result.returncode == 0, "exit %d\n%s%s" % (result.returncode, result.stdout, result.stderr)
+    result = subprocess.run([CLI, "profile", "show", "Office"], capture_output=True, text=True, timeout=30, env=home)
+    shown = "exit %d\n%s%s" % (result.returncode, result.stdout, result.stderr)
     assert "  Relay takes mail secured from the start (TLS) on: \u2014\n" in shown, shown
     # Sign-in would now never be offered: refused before anything listens.
     result = subprocess.run([CLI, "relay", "--profile", "Office", "--password-file", env.password_file,
                              "--listen", "127.0.0.1:0", "--device-user", "scanner",
                              "--device-password-file", device_password_file(env)],
                             capture_output=True, text=True, timeout=30, env=home)
-    assert result.returncode == 2 and "--listen-tls" in result.stderr, result.stdout + result.stderr
+    assert result.returncode == 2 and "--listen-tls" in result.stderr, "exit %d\n%s%s" % (
+        result.returncode, result.stdout, result.stderr)
 
 
 def scenario_device_options(env):
