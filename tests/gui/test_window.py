@@ -13,6 +13,17 @@ from guitest import (TEST_PASSWORD, click, fail, find, is_visible, key, keyring_
                      mnemonic, quit_app, run, screenshot, type_text, wait_for)
 
 
+def saved_profile_names():
+    """The names in the profiles file the window keeps (GKeyFile escapes
+    none of the characters the tests use)."""
+    path = os.path.join(os.environ["XDG_CONFIG_HOME"], "postgate", "profiles.ini")
+    try:
+        with open(path, encoding="utf-8") as f:
+            return [line.strip()[len("name="):] for line in f if line.startswith("name=")]
+    except FileNotFoundError:
+        return []
+
+
 def profile_names(app):
     lists = [n for n in app.findChildren(lambda n: n.roleName == "list" and n.name == "Profiles")]
     if not lists:
@@ -114,12 +125,17 @@ def main():
     click(find(app, "Profile menu", "push button"))
     click(wait_for("the Delete item", lambda: [n for n in app.findChildren(
         lambda n: n.name.replace("_", "") == "Delete" and "click" in n.actions) if is_visible(n)])[0])
-    wait_for("one profile less", lambda: len(profile_names(app)) == 2)
-    deleted = [n for n in names_before if n not in profile_names(app)]
-    log("deleted", deleted)
     # Undo at once: the toast is there for ten seconds, and on a loaded
-    # machine a screenshot taken first could outlast it (or its button be
-    # rebuilt meanwhile, the node found before then dead: looked up again).
+    # machine each look through the window's whole accessibility tree can
+    # take seconds (a screenshot taken first could outlast the toast too, or
+    # its button be rebuilt meanwhile, the node found before then dead:
+    # looked up again).  That the profile went is read meanwhile from the
+    # profiles file, which the window writes at once; the list is checked
+    # after the Undo.
+    wait_for("one profile less in the saved profiles", lambda: len(saved_profile_names()) == 2, timeout=5)
+    deleted = [n for n in names_before if n not in saved_profile_names()]
+    log("deleted", deleted)
+
     def press_undo():
         node = lookup(app, "Undo", "push button")
         if node is not None:
@@ -128,6 +144,7 @@ def main():
 
     wait_for("the Undo button pressed", press_undo, timeout=8)
     wait_for("the profile back", lambda: sorted(profile_names(app)) == sorted(names_before))
+    wait_for("the profile saved again", lambda: sorted(saved_profile_names()) == sorted(names_before), timeout=5)
     screenshot("11-undone")
 
     # 360 pixels wide: the sidebar folds away and the page still fits.
