@@ -264,14 +264,18 @@ bad_value (GError **error, const char *message)
   return FALSE;
 }
 
-/* The values of a repeatable relay option, checked by @check, without
- * repeats; an empty value alone clears the list. */
+/* A repeatable relay option, NULL when not given: its values, checked by
+ * @check and without repeats, replace the profile's list (an empty value
+ * alone clears it). */
 static gboolean
-collect_relay_values (char **given, gboolean (*check) (const char *value, GError **error), GStrv *result,
-                      GError **error)
+apply_relay_values (GateProfile *profile, char **given, gboolean (*check) (const char *value, GError **error),
+                    void (*set) (GateProfile *profile, const char *const *values), GError **error)
 {
-  g_autoptr (GPtrArray) values = g_ptr_array_new_null_terminated (0, g_free, TRUE);
+  g_autoptr (GPtrArray) values = NULL;
 
+  if (given == NULL)
+    return TRUE;
+  values = g_ptr_array_new_null_terminated (0, g_free, TRUE);
   for (guint i = 0; given[i] != NULL; i++)
     {
       g_autofree char *value = g_strstrip (g_strdup (given[i]));
@@ -282,7 +286,7 @@ collect_relay_values (char **given, gboolean (*check) (const char *value, GError
         return FALSE;
       g_ptr_array_add (values, g_steal_pointer (&value));
     }
-  *result = (GStrv)g_ptr_array_steal (values, NULL);
+  set (profile, (const char *const *)values->pdata);
   return TRUE;
 }
 
@@ -566,30 +570,11 @@ apply_options (GateProfile *profile, EditOptions *options, gboolean adding, GErr
         return bad_value (error, _("Give --rewrite-sender yes or --rewrite-sender no."));
     }
 
-  if (options->relay_listen != NULL)
-    {
-      g_auto (GStrv) listen = NULL;
-
-      if (!collect_relay_values (options->relay_listen, check_listen, &listen, error))
-        return FALSE;
-      gate_profile_set_relay_listen (profile, (const char *const *)listen);
-    }
-  if (options->relay_listen_tls != NULL)
-    {
-      g_auto (GStrv) listen = NULL;
-
-      if (!collect_relay_values (options->relay_listen_tls, check_listen, &listen, error))
-        return FALSE;
-      gate_profile_set_relay_listen_tls (profile, (const char *const *)listen);
-    }
-  if (options->relay_allow != NULL)
-    {
-      g_auto (GStrv) ranges = NULL;
-
-      if (!collect_relay_values (options->relay_allow, check_range, &ranges, error))
-        return FALSE;
-      gate_profile_set_relay_allow (profile, (const char *const *)ranges);
-    }
+  if (!apply_relay_values (profile, options->relay_listen, check_listen, gate_profile_set_relay_listen, error)
+      || !apply_relay_values (profile, options->relay_listen_tls, check_listen, gate_profile_set_relay_listen_tls,
+                              error)
+      || !apply_relay_values (profile, options->relay_allow, check_range, gate_profile_set_relay_allow, error))
+    return FALSE;
   if (!apply_device_options (profile, options, error))
     return FALSE;
 

@@ -222,8 +222,8 @@ device_security_clear (DeviceSecurity *devices)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DeviceSecurity, device_security_clear)
 
-/* Options that do not go together, each refused with what to add. */
-/* @tls_listen: devices may also connect with TLS from the start (--listen-tls). */
+/* Options that do not go together, each refused with what to add.
+ * @tls_listen: devices may also connect with TLS from the start (--listen-tls). */
 static gboolean
 device_security_check (const DeviceSecurity *devices, gboolean tls_listen)
 {

@@ -252,21 +252,34 @@ forget_message (GateForwarder *self, const char *id)
   g_hash_table_remove (self->waiting, id);
 }
 
-static gboolean
-wake_cb (gpointer user_data)
+/* Queues a message for sending, once. */
+static void
+push_ready (GateForwarder *self, const char *id)
 {
-  GateForwarder *self = user_data;
+  if (g_hash_table_contains (self->ready_links, id))
+    return;
+  g_queue_push_tail (&self->ready, g_strdup (id));
+  g_hash_table_insert (self->ready_links, g_strdup (id), g_queue_peek_tail_link (&self->ready));
+}
+
+static gboolean wake_cb (gpointer user_data);
+
+/* Moves the waiting messages whose next try is at or before @until to the
+ * ready queue, and arms the timer for the next one still waiting. */
+static void
+release_waiting (GateForwarder *self, gint64 until)
+{
   GHashTableIter iter;
   gpointer key, value;
-  gint64 now = now_unix ();
   g_autoptr (GPtrArray) due = g_ptr_array_new_with_free_func (g_free);
+  gint64 next = G_MAXINT64;
 
-  self->wake_source = 0;
+  g_clear_handle_id (&self->wake_source, g_source_remove);
   self->wake_time = 0;
 
   g_hash_table_iter_init (&iter, self->waiting);
   while (g_hash_table_iter_next (&iter, &key, &value))
-    if (*(gint64 *)value <= now)
+    if (*(gint64 *)value <= until)
       g_ptr_array_add (due, g_strdup (key));
 
   for (guint i = 0; i < due->len; i++)
@@ -274,29 +287,29 @@ wake_cb (gpointer user_data)
       const char *id = g_ptr_array_index (due, i);
 
       g_hash_table_remove (self->waiting, id);
-      if (!g_hash_table_contains (self->ready_links, id))
-        {
-          g_queue_push_tail (&self->ready, g_strdup (id));
-          g_hash_table_insert (self->ready_links, g_strdup (id), g_queue_peek_tail_link (&self->ready));
-        }
+      push_ready (self, id);
     }
 
-  /* Arms the timer for the next one still waiting. */
-  {
-    gint64 next = G_MAXINT64;
+  g_hash_table_iter_init (&iter, self->waiting);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    next = MIN (next, *(gint64 *)value);
+  if (next != G_MAXINT64)
+    {
+      gint64 delay_ms = CLAMP ((next - now_unix ()) * 1000, 0, (gint64)G_MAXUINT / 2);
 
-    g_hash_table_iter_init (&iter, self->waiting);
-    while (g_hash_table_iter_next (&iter, &key, &value))
-      next = MIN (next, *(gint64 *)value);
-    if (next != G_MAXINT64)
-      {
-        gint64 delay_ms = CLAMP ((next - now_unix ()) * 1000, 0, (gint64)G_MAXUINT / 2);
+      self->wake_time = next;
+      self->wake_source = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint)delay_ms + 5, wake_cb, self, NULL);
+    }
+}
 
-        self->wake_time = next;
-        self->wake_source = g_timeout_add_full (G_PRIORITY_DEFAULT, (guint)delay_ms + 5, wake_cb, self, NULL);
-      }
-  }
+static gboolean
+wake_cb (gpointer user_data)
+{
+  GateForwarder *self = user_data;
 
+  /* This source ends here: release_waiting() must not remove it. */
+  self->wake_source = 0;
+  release_waiting (self, now_unix ());
   pump (self);
   return G_SOURCE_REMOVE;
 }
@@ -327,10 +340,7 @@ consider_entry (GateForwarder *self, const char *id, GateSpoolEntry *entry)
       gint64 next = gate_spool_entry_get_next_attempt (entry);
 
       if (next <= now_unix ())
-        {
-          g_queue_push_tail (&self->ready, g_strdup (id));
-          g_hash_table_insert (self->ready_links, g_strdup (id), g_queue_peek_tail_link (&self->ready));
-        }
+        push_ready (self, id);
       else
         {
           gint64 *when = g_new (gint64, 1);
@@ -1242,13 +1252,6 @@ gate_forwarder_get_upstream_connected (GateForwarder *self)
   return self->upstream_connected;
 }
 
-gboolean
-gate_forwarder_get_upstream_failing (GateForwarder *self)
-{
-  g_return_val_if_fail (GATE_IS_FORWARDER (self), FALSE);
-  return self->upstream_problem != GATE_UPSTREAM_PROBLEM_NONE;
-}
-
 GateUpstreamProblem
 gate_forwarder_get_upstream_problem (GateForwarder *self)
 {
@@ -1266,9 +1269,6 @@ gate_forwarder_get_upstream_next_step (GateForwarder *self)
 void
 gate_forwarder_retry_now (GateForwarder *self)
 {
-  GHashTableIter iter;
-  gpointer key;
-
   g_return_if_fail (GATE_IS_FORWARDER (self));
   if (!self->running || self->stopping)
     return;
@@ -1279,16 +1279,7 @@ gate_forwarder_retry_now (GateForwarder *self)
 
   /* The messages' own next tries stay in the spool: they only matter after
    * a restart, and this attempt will replace them. */
-  g_hash_table_iter_init (&iter, self->waiting);
-  while (g_hash_table_iter_next (&iter, &key, NULL))
-    if (!g_hash_table_contains (self->ready_links, key))
-      {
-        g_queue_push_tail (&self->ready, g_strdup (key));
-        g_hash_table_insert (self->ready_links, g_strdup (key), g_queue_peek_tail_link (&self->ready));
-      }
-  g_hash_table_remove_all (self->waiting);
-  g_clear_handle_id (&self->wake_source, g_source_remove);
-  self->wake_time = 0;
+  release_waiting (self, G_MAXINT64);
   update_queue_length (self);
   pump (self);
 }

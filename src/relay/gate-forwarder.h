@@ -91,10 +91,9 @@ guint gate_forwarder_get_connections (GateForwarder *self);
 gboolean gate_forwarder_get_upstream_connected (GateForwarder *self);
 const char *gate_forwarder_get_upstream_state (GateForwarder *self);
 gboolean gate_forwarder_get_paced (GateForwarder *self);
-/* Whether the outgoing server could not be reached the last time it was
- * tried (upstream-state says why): mail waits until it can be.  Changes come
- * with those of upstream-state. */
-gboolean gate_forwarder_get_upstream_failing (GateForwarder *self);
+/* Why the last connection attempt failed (upstream-state says it in words;
+ * NONE once one works): mail waits meanwhile.  Set before upstream-state is
+ * notified. */
 GateUpstreamProblem gate_forwarder_get_upstream_problem (GateForwarder *self);
 /* What the user can do about the problem, a sentence; NULL without one. */
 const char *gate_forwarder_get_upstream_next_step (GateForwarder *self);

@@ -1401,10 +1401,13 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (GateRelaySession) self = user_data;
   g_autoptr (GError) error = NULL;
+  gboolean ok = g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error);
 
-  if (!g_tls_connection_handshake_finish (G_TLS_CONNECTION (source), result, &error))
+  if (self->state == STATE_CLOSED)
+    return;
+  if (!ok)
     {
-      if (self->state != STATE_CLOSED && self->greet_after_handshake)
+      if (self->greet_after_handshake)
         /* Most often a device set to send in clear, or with STARTTLS, to
          * the port where TLS comes first. */
         gate_relay_server_log (self->server,
@@ -1412,31 +1415,26 @@ handshake_cb (GObject *source, GAsyncResult *result, gpointer user_data)
                                   "it must use SSL/TLS; for plain mail or STARTTLS, set it to the relay's "
                                   "other port."),
                                self->peer, error->message);
-      else if (self->state != STATE_CLOSED)
+      else
         gate_relay_server_log (self->server, _ ("Securing the connection from %s failed: %s"), self->peer,
                                error->message);
-      if (self->state != STATE_CLOSED)
-        session_finish (self);
+      session_finish (self);
       return;
     }
-  if (self->state == STATE_CLOSED)
-    return;
   self->tls_active = TRUE;
-  if (self->greet_after_handshake)
-    {
-      /* TLS from the first byte: the greeting is the first thing inside. */
-      self->greet_after_handshake = FALSE;
-      self->state = STATE_COMMAND;
-      self->last_activity = g_get_monotonic_time ();
-      greet (self);
-      return;
-    }
   /* RFC 3207 4.2: forget everything learnt before TLS. */
   g_clear_pointer (&self->helo, g_free);
   self->esmtp = FALSE;
   self->state = STATE_COMMAND;
   self->last_activity = g_get_monotonic_time ();
-  session_pump (self);
+  if (self->greet_after_handshake)
+    {
+      /* TLS from the first byte: the greeting is the first thing inside. */
+      self->greet_after_handshake = FALSE;
+      greet (self);
+    }
+  else
+    session_pump (self);
 }
 
 static void

@@ -347,10 +347,12 @@ static void
 update_owner_note (GateRelay *self)
 {
   g_autofree char *note = NULL;
+  GateUpstreamProblem problem;
 
   if (self->spool == NULL || self->forwarder == NULL)
     return;
-  switch (gate_forwarder_get_upstream_problem (self->forwarder))
+  problem = gate_forwarder_get_upstream_problem (self->forwarder);
+  switch (problem)
     {
       case GATE_UPSTREAM_PROBLEM_UNREACHABLE:
         note = g_strdup_printf ("%s %s", gate_forwarder_get_upstream_state (self->forwarder),
@@ -363,7 +365,7 @@ update_owner_note (GateRelay *self)
 
           /* Waiting alone will not mend these: say what the user can do. */
           const char *waiting
-              = gate_forwarder_get_upstream_problem (self->forwarder) == GATE_UPSTREAM_PROBLEM_SIGN_IN
+              = problem == GATE_UPSTREAM_PROBLEM_SIGN_IN
                     ? _ ("Messages wait in the queue; the relay tries again by itself, and at once when the "
                          "password is corrected.")
                     : _ ("Messages wait in the queue; the relay tries again by itself.");
@@ -526,6 +528,22 @@ start_data_new (GateRelay *self)
   return data;
 }
 
+/* Listens on each of @addresses, plain or with TLS from the first byte. */
+static gboolean
+listen_on (GateRelay *self, const char *const *addresses, gboolean tls_on_connect, gboolean from_profile,
+           GError **error)
+{
+  for (guint i = 0; addresses[i] != NULL; i++)
+    if (!gate_relay_server_listen_string (self->server, addresses[i], tls_on_connect, error))
+      {
+        /* Not an address in use: only a value that is not an address. */
+        if (from_profile && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
+          name_profile_in_error (self, error);
+        return FALSE;
+      }
+  return TRUE;
+}
+
 /* The last step of a start, once the devices' settings are read: nothing in
  * it waits. */
 static gboolean
@@ -584,22 +602,9 @@ start_parts (GateRelay *self, StartData *data, GError **error)
   g_signal_connect (self->server, "client-refused", G_CALLBACK (client_refused_cb), self);
   g_signal_connect (self->server, "log", G_CALLBACK (server_log_cb), self);
 
-  for (guint i = 0; listen[i] != NULL; i++)
-    if (!gate_relay_server_listen_string (self->server, listen[i], FALSE, error))
-      {
-        /* Not an address in use: only a value that is not an address. */
-        if (listen_from_profile && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
-          name_profile_in_error (self, error);
-        goto fail;
-      }
-  for (guint i = 0; data->listen_tls[i] != NULL; i++)
-    if (!gate_relay_server_listen_string (self->server, data->listen_tls[i], TRUE, error))
-      {
-        if (data->listen_tls_from_profile
-            && g_error_matches (*error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT))
-          name_profile_in_error (self, error);
-        goto fail;
-      }
+  if (!listen_on (self, listen, FALSE, listen_from_profile, error)
+      || !listen_on (self, (const char *const *)data->listen_tls, TRUE, data->listen_tls_from_profile, error))
+    goto fail;
   for (guint i = 0; allowed != NULL && allowed[i] != NULL; i++)
     gate_relay_server_log (self->server, _ ("Devices in %s may send mail through the relay too"), allowed[i]);
 
@@ -631,13 +636,21 @@ fail:
   return FALSE;
 }
 
+/* Whether devices can secure their connection one way or the other: then
+ * the relay needs its certificate, and devices may sign in inside TLS. */
+static gboolean
+offers_tls (StartData *data)
+{
+  return data->starttls || data->listen_tls[0] != NULL;
+}
+
 static gboolean
 check_sign_in (GateRelay *self, StartData *data, GError **error)
 {
   const char *problem;
 
-  switch (gate_relay_check_sign_in (data->starttls || data->listen_tls[0] != NULL, data->user != NULL,
-                                    data->password != NULL, data->required, data->allow_without_tls))
+  switch (gate_relay_check_sign_in (offers_tls (data), data->user != NULL, data->password != NULL,
+                                    data->required, data->allow_without_tls))
     {
       case GATE_RELAY_SIGN_IN_USABLE:
         return TRUE;
@@ -779,7 +792,7 @@ load_certificate (GTask *owned_task)
           return;
         }
     }
-  else if (data->starttls || data->listen_tls[0] != NULL)
+  else if (offers_tls (data))
     {
       g_autofree char *folder = g_build_filename (g_get_user_data_dir (), "postgate", NULL);
 
