@@ -101,6 +101,68 @@ delivered_cb (GateRelay *relay, const char *id, const char *reply, gpointer user
   print_line (_ ("Forwarded message %s: %s"), id, reply);
 }
 
+/* When the outgoing server cannot be reached, every message due is put back
+ * at once, and a queue of thousands would print thousands of lines at each
+ * try.  Messages put back together are told in one line per reason; one
+ * alone keeps its own line with its ID. */
+typedef struct
+{
+  char *reason;
+  char *first_id;
+  guint count;
+  guint min_seconds;
+  guint max_seconds;
+} DeferralGroup;
+
+static GPtrArray *deferral_groups; /* of DeferralGroup, until the next turn of the loop */
+static guint deferral_flush_source;
+
+static void
+deferral_group_free (gpointer data)
+{
+  DeferralGroup *group = data;
+
+  g_free (group->reason);
+  g_free (group->first_id);
+  g_free (group);
+}
+
+static void
+print_deferral_group (const DeferralGroup *group)
+{
+  if (group->count == 1)
+    print_line (_ ("Could not forward message %s yet; trying again in %u s: %s"), group->first_id,
+                group->min_seconds, group->reason);
+  else if (group->min_seconds == group->max_seconds)
+    print_line (g_dngettext (GETTEXT_PACKAGE, "Could not forward %u message yet; trying again in %u s: %s",
+                             "Could not forward %u messages yet; trying again in %u s: %s", group->count),
+                group->count, group->min_seconds, group->reason);
+  else
+    print_line (
+        g_dngettext (GETTEXT_PACKAGE, "Could not forward %u message yet; trying again in %u to %u s: %s",
+                     "Could not forward %u messages yet; trying again in %u to %u s: %s", group->count),
+        group->count, group->min_seconds, group->max_seconds, group->reason);
+}
+
+static void
+flush_deferrals (void)
+{
+  g_clear_handle_id (&deferral_flush_source, g_source_remove);
+  if (deferral_groups == NULL)
+    return;
+  for (guint i = 0; i < deferral_groups->len; i++)
+    print_deferral_group (deferral_groups->pdata[i]);
+  g_ptr_array_set_size (deferral_groups, 0);
+}
+
+static gboolean
+flush_deferrals_cb (gpointer user_data)
+{
+  deferral_flush_source = 0;
+  flush_deferrals ();
+  return G_SOURCE_REMOVE;
+}
+
 static void
 deferred_cb (GateRelay *relay, const char *id, const char *reason, gint64 next, gpointer user_data)
 {
@@ -108,8 +170,27 @@ deferred_cb (GateRelay *relay, const char *id, const char *reason, gint64 next, 
   /* A plain %u keeps the whole sentence translatable (a G_GINT64_FORMAT
    * in the middle of a literal splits it for xgettext). */
   guint seconds = (guint)MIN (wait, (gint64)G_MAXUINT);
+  DeferralGroup *group = NULL;
 
-  print_line (_ ("Could not forward message %s yet; trying again in %u s: %s"), id, seconds, reason);
+  if (deferral_groups == NULL)
+    deferral_groups = g_ptr_array_new_with_free_func (deferral_group_free);
+  for (guint i = 0; i < deferral_groups->len && group == NULL; i++)
+    if (g_strcmp0 (((DeferralGroup *)deferral_groups->pdata[i])->reason, reason) == 0)
+      group = deferral_groups->pdata[i];
+  if (group == NULL)
+    {
+      group = g_new0 (DeferralGroup, 1);
+      group->reason = g_strdup (reason);
+      group->first_id = g_strdup (id);
+      group->min_seconds = group->max_seconds = seconds;
+      g_ptr_array_add (deferral_groups, group);
+    }
+  group->count++;
+  group->min_seconds = MIN (group->min_seconds, seconds);
+  group->max_seconds = MAX (group->max_seconds, seconds);
+  /* At the default priority, not idle: a busy relay may never be idle. */
+  if (deferral_flush_source == 0)
+    deferral_flush_source = g_timeout_add_full (G_PRIORITY_DEFAULT, 0, flush_deferrals_cb, NULL, NULL);
 }
 
 static void
@@ -168,6 +249,7 @@ stopped_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       gate_cli_print_error (_ ("Could not stop cleanly: %s\n"), error->message);
       run->status = 1;
     }
+  flush_deferrals ();
   print_line ("%s", _ ("Stopped"));
   g_main_loop_quit (run->loop);
 }
@@ -539,6 +621,8 @@ gate_cli_relay (int argc, char **argv)
   g_main_loop_run (loop);
   g_source_remove (sigint_id);
   g_source_remove (sigterm_id);
+  flush_deferrals ();
+  g_clear_pointer (&deferral_groups, g_ptr_array_unref);
 
   return run.status;
 }
