@@ -144,11 +144,24 @@ refusal_written_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   g_free (refusal);
 }
 
+/* A refusal in SMTP's words; on an address where devices expect TLS from
+ * the first byte, words in clear would only fail their handshake ("wrong
+ * version number"), and a TLS handshake for an address that is not allowed
+ * (or while overloaded) is work and exposure for nothing: the connection is
+ * closed at once, and the log says why. */
 static void
-refuse (GSocketConnection *connection, const char *line)
+refuse (GSocketConnection *connection, gboolean tls_on_connect, const char *line)
 {
-  Refusal *refusal = g_new0 (Refusal, 1);
-  GOutputStream *output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
+  Refusal *refusal;
+  GOutputStream *output;
+
+  if (tls_on_connect)
+    {
+      g_io_stream_close (G_IO_STREAM (connection), NULL, NULL);
+      return;
+    }
+  refusal = g_new0 (Refusal, 1);
+  output = g_io_stream_get_output_stream (G_IO_STREAM (connection));
 
   refusal->connection = g_object_ref (connection);
   refusal->line = g_bytes_new (line, strlen (line));
@@ -203,7 +216,7 @@ handle_connection (GateRelayServer *self, GSocketConnection *connection, gboolea
 
   if (!G_IS_INET_SOCKET_ADDRESS (remote))
     {
-      refuse (connection, "554 5.7.1 Not allowed\r\n");
+      refuse (connection, tls_on_connect, "554 5.7.1 Not allowed\r\n");
       return;
     }
   peer = g_inet_address_to_string (g_inet_socket_address_get_address (G_INET_SOCKET_ADDRESS (remote)));
@@ -214,7 +227,7 @@ handle_connection (GateRelayServer *self, GSocketConnection *connection, gboolea
 
       gate_relay_server_log (self, _ ("Refused a connection from %s: %s"), peer, reason);
       g_signal_emit (self, signals[SIGNAL_CLIENT_REFUSED], 0, peer, reason);
-      refuse (connection, "554 5.7.1 Your address is not allowed to use this relay\r\n");
+      refuse (connection, tls_on_connect, "554 5.7.1 Your address is not allowed to use this relay\r\n");
       return;
     }
   if (self->sessions->len >= self->max_connections)
@@ -223,7 +236,7 @@ handle_connection (GateRelayServer *self, GSocketConnection *connection, gboolea
 
       gate_relay_server_log (self, _ ("Refused a connection from %s: %s"), peer, reason);
       g_signal_emit (self, signals[SIGNAL_CLIENT_REFUSED], 0, peer, reason);
-      refuse (connection, "421 4.3.2 Too many connections; try again later\r\n");
+      refuse (connection, tls_on_connect, "421 4.3.2 Too many connections; try again later\r\n");
       return;
     }
 

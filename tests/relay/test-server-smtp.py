@@ -607,11 +607,12 @@ def test_tls_on_connect():
     inside TLS, and are told no STARTTLS there; with STARTTLS turned off the
     plain port does not offer it (devices that try it whenever offered and
     fail at it then send in clear).  A client that speaks in clear on the TLS
-    port is dropped, and the relay goes on serving."""
+    port is dropped, and the relay goes on serving.  One from an address that
+    is not allowed is closed at once there, never answered in clear."""
     import hashlib
     with tempfile.TemporaryDirectory() as tmp:
         with Harness(args=["--local-cert", tmp, "--listen-tls", "127.0.0.1:0", "--no-starttls",
-                           "--auth", "device:s3cret-pw"]) as h:
+                           "--auth", "device:s3cret-pw", "--allow", "127.0.0.1/32"]) as h:
             # Printed before the port, which the harness waited for.
             fingerprint = [l for l in h.lines if l.startswith("FINGERPRINT ")][0].split()[1]
             line = [l for l in h.lines if "secured from the start (TLS)" in l][0]
@@ -641,6 +642,19 @@ def test_tls_on_connect():
                 s.login("device", "s3cret-pw")
                 check(s.sendmail("a@example.test", ["b@example.test"], "Subject: ssl\r\n\r\nsecure\r\n") == {},
                       "smtplib: mail over TLS from the start, signed in")
+
+            # An address that is not allowed: a refusal in clear would reach
+            # the device's TLS as garbage ("wrong version number").
+            c = RawClient(tls_port, bind="127.0.0.5", timeout=10)
+            check(c.sock.recv(4096) == b"", "from an address not allowed, the TLS port closes at once, nothing said")
+            c.close()
+            h.read_until(lambda l: "Refused a connection from 127.0.0.5" in l)
+            try:
+                smtplib.SMTP_SSL("127.0.0.1", tls_port, source_address=("127.0.0.5", 0), timeout=10, context=ctx)
+                check(False, "SMTP_SSL from an address not allowed is refused")
+            except (OSError, smtplib.SMTPException) as e:
+                check("WRONG_VERSION_NUMBER" not in str(e),
+                      "SMTP_SSL from an address not allowed sees the connection closed, not clear text: %r" % e)
 
             # A client that speaks in clear to the TLS port.
             c = RawClient(tls_port, timeout=10)
