@@ -9,7 +9,7 @@ outgoing server behind STARTTLS and AUTH (test-relay-upstream.py).
 Every process started here has a time limit and is killed by PID at the end.
 """
 
-import hashlib
+import importlib.util
 import json
 import random
 import os
@@ -18,7 +18,6 @@ import shutil
 import signal
 import smtplib
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,10 @@ USER = "relay-user"
 PASSWORD = "upstream-Secret-42"
 SANITIZED = os.environ.get("POSTGATE_SANITIZED") == "1"
 SLOW = 3 if SANITIZED else 1
+
+_spec = importlib.util.spec_from_file_location("support", os.path.join(HERE, "test-server-support.py"))
+support = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(support)
 
 
 def log(*args):
@@ -565,9 +568,8 @@ def scenario_profile(env):
     fingerprint = openssl_fingerprint(cert)
     assert "SHA-256 fingerprint " + fingerprint in env.relay_log(), env.relay_log()
     with smtplib.SMTP("127.0.0.1", port, timeout=30) as s:
-        s.starttls(context=ssl._create_unverified_context())
-        offered = hashlib.sha256(s.sock.getpeercert(binary_form=True)).hexdigest()
-        assert offered == fingerprint.replace(":", "").lower(), "the relay offered another certificate"
+        s.starttls(context=support.unverified_tls_context())
+        assert support.served_fingerprint(s.sock) == fingerprint, "the relay offered another certificate"
         mid = new_id()
         s.sendmail("device@example.test", ["a@example.test"], message(mid, ["a@example.test"]))
     wait_for("the message sent over the profile's certificate upstream", lambda: mid in delivered_ids(env))
@@ -1057,12 +1059,8 @@ def scenario_device_tls_on_connect(env):
         assert s.mail("device@example.test")[0] == 530, "a device that did not sign in could send"
 
     mid = new_id()
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    with smtplib.SMTP_SSL("127.0.0.1", tls_port, timeout=30, context=context) as s:
-        der = s.sock.getpeercert(binary_form=True)
-        seen = ":".join("%02X" % b for b in hashlib.sha256(der).digest())
+    with smtplib.SMTP_SSL("127.0.0.1", tls_port, timeout=30, context=support.unverified_tls_context()) as s:
+        seen = support.served_fingerprint(s.sock)
         assert seen == fingerprint, (seen, fingerprint)
         s.login("scanner", DEVICE_PASSWORD)
         s.sendmail("ssl@example.test", ["a@example.test"], message(mid, ["a@example.test"]))

@@ -555,7 +555,6 @@ def test_empty_password_refused():
 def test_local_certificate():
     """STARTTLS with the certificate the relay makes itself on first use; a
     client that pins its fingerprint connects."""
-    import hashlib
     with tempfile.TemporaryDirectory() as tmp:
         fingerprints = []
         for round in ("created", "loaded"):
@@ -566,14 +565,9 @@ def test_local_certificate():
                 _, fingerprint, how = line[0].split()
                 check(how == round, "the relay's certificate is %s" % round)
                 fingerprints.append(fingerprint)
-                ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                ctx.check_hostname = False
-                ctx.verify_mode = ssl.CERT_NONE
                 with smtplib.SMTP("127.0.0.1", h.port, timeout=30) as s:
-                    s.starttls(context=ctx)
-                    der = s.sock.getpeercert(binary_form=True)
-                    seen = ":".join("%02X" % b for b in hashlib.sha256(der).digest())
-                    check(seen == fingerprint, "the certificate served is the one with the shown fingerprint")
+                    s.starttls(context=support.unverified_tls_context())
+                    check(support.served_fingerprint(s.sock) == fingerprint, "the certificate served is the one with the shown fingerprint")
                     check(s.sendmail("a@example.test", ["b@example.test"], "Subject: t\r\n\r\nx\r\n") == {},
                           "mail over STARTTLS with the relay's own certificate")
                 # An old printer's TLS: version 1.0 and RSA cipher suites only,
@@ -581,9 +575,7 @@ def test_local_certificate():
                 for suite in ("AES128-SHA", "ECDHE-RSA-AES128-SHA"):
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", DeprecationWarning)  # ssl.TLSVersion.TLSv1
-                        old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-                        old.check_hostname = False
-                        old.verify_mode = ssl.CERT_NONE
+                        old = support.unverified_tls_context()
                         old.minimum_version = old.maximum_version = ssl.TLSVersion.TLSv1
                     old.set_ciphers(suite + ":@SECLEVEL=0")
                     with smtplib.SMTP("127.0.0.1", h.port, timeout=30) as s:
@@ -628,13 +620,10 @@ def test_tls_on_connect():
             check(c.cmd("STARTTLS")[0] == 502, "STARTTLS refused there: 502")
             c.close()
 
-            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-            ctx.check_hostname = False
-            ctx.verify_mode = ssl.CERT_NONE
+            ctx = support.unverified_tls_context()
             with smtplib.SMTP_SSL("127.0.0.1", tls_port, timeout=30, context=ctx) as s:
                 der = s.sock.getpeercert(binary_form=True)
-                seen = ":".join("%02X" % b for b in hashlib.sha256(der).digest())
-                check(seen == fingerprint, "the TLS port serves the certificate with the shown fingerprint")
+                check(support.served_fingerprint(s.sock) == fingerprint, "the TLS port serves the certificate with the shown fingerprint")
                 s.ehlo("tls")
                 check(s.has_extn("auth") and not s.has_extn("starttls"),
                       "inside TLS from the start: AUTH offered, STARTTLS not")

@@ -3,10 +3,12 @@
 server and spool, no forwarding) on a free loopback port with a hard time
 limit, and a raw SMTP client for hostile input.  Loaded with importlib (the
 file name follows the tests' naming)."""
+import hashlib
 import os
 import queue
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -190,6 +192,21 @@ class RawClient:
 
     def close(self):
         self.sock.close()
+
+
+def unverified_tls_context():
+    """A client context that takes any certificate: the tests compare the one
+    served with the fingerprint the relay printed, as a user would."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def served_fingerprint(sock):
+    """The SHA-256 fingerprint of the certificate a TLS socket was served, as
+    the relay prints it (AA:BB:…)."""
+    return ":".join("%02X" % b for b in hashlib.sha256(sock.getpeercert(binary_form=True)).digest())
 
 
 def wait_until(predicate, timeout=20, what="condition"):
