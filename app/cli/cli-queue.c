@@ -105,7 +105,7 @@ print_entry (GateSpoolEntry *entry, gboolean held_back)
 }
 
 static int
-list_spool (GateSpool *spool)
+list_spool (GateSpool *spool, gboolean only_failed)
 {
   g_autoptr (GPtrArray) entries = gate_spool_list (spool);
   guint counts[GATE_SPOOL_STATUS_FAILED + 1] = { 0 };
@@ -129,8 +129,12 @@ list_spool (GateSpool *spool)
           counts[GATE_SPOOL_STATUS_IN_FLIGHT], counts[GATE_SPOOL_STATUS_HELD],
           counts[GATE_SPOOL_STATUS_FAILED]);
   printf ("\n\n");
+  if (only_failed && counts[GATE_SPOOL_STATUS_FAILED] == 0)
+    printf ("%s\n", _ ("No message has failed."));
   for (guint i = 0; i < entries->len; i++)
     {
+      if (only_failed && gate_spool_entry_get_status (entries->pdata[i]) != GATE_SPOOL_STATUS_FAILED)
+        continue;
       print_entry (entries->pdata[i], note != NULL);
       printf ("\n");
     }
@@ -258,21 +262,109 @@ save_message (GateSpool *spool, const char *id, const char *path, GError **error
 static void
 print_usage (FILE *out)
 {
-  fprintf (out, "%s\n", _ ("Usage: postgate-cli queue list [--spool DIR | --profile NAME]"));
-  fprintf (out, "%s\n", _ ("       postgate-cli queue retry ID|--all [--spool DIR | --profile NAME]"));
+  fprintf (out, "%s\n", _ ("Usage: postgate-cli queue list [--failed] [--spool DIR | --profile NAME]"));
+  fprintf (out, "%s\n",
+           _ ("       postgate-cli queue retry ID|--all|--failed [--spool DIR | --profile NAME]"));
   fprintf (out, "%s\n", _ ("       postgate-cli queue hold ID [--spool DIR | --profile NAME]"));
-  fprintf (out, "%s\n", _ ("       postgate-cli queue delete ID [--spool DIR | --profile NAME]"));
+  fprintf (out, "%s\n", _ ("       postgate-cli queue delete ID|--failed [--spool DIR | --profile NAME]"));
   fprintf (out, "%s\n", _ ("       postgate-cli queue save ID FILE.eml [--spool DIR | --profile NAME]"));
   fprintf (out, "\n%s\n",
            _ ("Shows and changes the messages the relay has accepted and not yet delivered. "
               "Safe to use while the relay runs."));
-  fprintf (out, "%s\n", _ ("  list    show every message with its state and the last problem"));
-  fprintf (out, "%s\n", _ ("  retry   send a waiting, held or failed message again now (--all: every one)"));
+  fprintf (out, "%s\n",
+           _ ("  list    show every message with its state and the last problem (--failed: only those "
+              "that failed)"));
+  fprintf (out, "%s\n",
+           _ ("  retry   send a waiting, held or failed message again now (--all: every one; --failed: every "
+              "one that failed, for example once the problem given as its reason is solved)"));
   fprintf (out, "%s\n", _ ("  hold    keep a message from being sent until it is retried"));
-  fprintf (out, "%s\n", _ ("  delete  remove a message without sending it"));
+  fprintf (out, "%s\n",
+           _ ("  delete  remove a message without sending it (--failed: every one that failed)"));
   fprintf (out, "%s\n",
            _ ("  save    copy a message into a file any mail program opens (.eml), to read it or send it "
               "another way; \"-\" writes it to standard output"));
+}
+
+/* Which messages the command line names: one ID, or --all (retry only),
+ * or --failed (list, retry, delete).  Says what is wrong and returns FALSE. */
+static gboolean
+check_selection (const char *action, const char *id, gboolean all, gboolean failed)
+{
+  gboolean is_list = g_strcmp0 (action, "list") == 0;
+  gboolean is_retry = g_strcmp0 (action, "retry") == 0;
+  gboolean is_delete = g_strcmp0 (action, "delete") == 0;
+  const char *problem = NULL;
+
+  if (all && failed)
+    problem = _ ("Give either --all or --failed, not both.");
+  else if (all && !is_retry)
+    problem = _ ("--all goes with “retry” only; to delete every message that failed, use “delete --failed”.");
+  else if (failed && !is_list && !is_retry && !is_delete)
+    problem = _ ("--failed goes with “list”, “retry” or “delete”.");
+  else if (is_list)
+    return TRUE;
+  else if (id != NULL && (all || failed))
+    problem = all ? _ ("Give either a message ID or --all, not both.")
+                  : _ ("Give either a message ID or --failed, not both.");
+  else if (id == NULL && !all && !failed)
+    problem = _ ("Which message? Give its ID (see “postgate-cli queue list”).");
+  if (problem == NULL)
+    return TRUE;
+  fprintf (stderr, "%s\n", problem);
+  return FALSE;
+}
+
+/* retry --all, retry --failed, delete --failed: every message that fits in
+ * every queue looked at.  A message being sent right now is left alone: its
+ * attempt decides. */
+static int
+act_on_many (GPtrArray *spools, gboolean delete, gboolean only_failed)
+{
+  guint n = 0;
+  int status = 0;
+
+  for (guint i = 0; i < spools->len; i++)
+    {
+      g_autoptr (GPtrArray) list = gate_spool_list (spools->pdata[i]);
+
+      for (guint j = 0; j < list->len; j++)
+        {
+          g_autoptr (GError) error = NULL;
+          GateSpoolEntry *entry = list->pdata[j];
+          GateSpoolStatus state = gate_spool_entry_get_status (entry);
+          const char *id = gate_spool_entry_get_id (entry);
+          gboolean done;
+
+          if (state == GATE_SPOOL_STATUS_IN_FLIGHT || (only_failed && state != GATE_SPOOL_STATUS_FAILED))
+            continue;
+          if (delete)
+            done = gate_spool_delete (spools->pdata[i], id, &error);
+          else
+            {
+              g_autoptr (GateSpoolEntry) updated = gate_spool_retry (spools->pdata[i], id, &error);
+
+              done = updated != NULL;
+            }
+          if (done)
+            n++;
+          /* Gone or changed since the list was read: another program's doing. */
+          else if (!g_error_matches (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND)
+                   && !g_error_matches (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID))
+            {
+              fprintf (stderr, "%s\n", error->message);
+              status = 1;
+            }
+        }
+    }
+  if (delete)
+    printf (g_dngettext (GETTEXT_PACKAGE, "%u message that failed was deleted; it will not be sent.\n",
+                         "%u messages that failed were deleted; they will not be sent.\n", n),
+            n);
+  else
+    printf (g_dngettext (GETTEXT_PACKAGE, "%u message will be sent again now.\n",
+                         "%u messages will be sent again now.\n", n),
+            n);
+  return status;
 }
 
 int
@@ -281,6 +373,7 @@ gate_cli_queue (int argc, char **argv)
   g_autofree char *spool_dir = NULL;
   g_autofree char *profile = NULL;
   gboolean all = FALSE;
+  gboolean failed = FALSE;
   g_autoptr (GError) error = NULL;
   g_autoptr (GOptionContext) context = NULL;
   g_autoptr (GPtrArray) paths = NULL;
@@ -293,9 +386,12 @@ gate_cli_queue (int argc, char **argv)
           { "profile", 'p', 0, G_OPTION_ARG_STRING, &profile, N_ ("The queue of this profile's relay"),
             N_ ("NAME") },
           { "all", 0, 0, G_OPTION_ARG_NONE, &all, N_ ("With retry: every message"), NULL },
+          { "failed", 0, 0, G_OPTION_ARG_NONE, &failed,
+            N_ ("With list, retry or delete: every message that failed"), NULL },
           { NULL } };
 
-  context = g_option_context_new (_ ("list | retry ID|--all | hold ID | delete ID | save ID FILE"));
+  context = g_option_context_new (
+      _ ("list [--failed] | retry ID|--all|--failed | hold ID | delete ID|--failed | save ID FILE"));
   g_option_context_set_translation_domain (context, GETTEXT_PACKAGE);
   g_option_context_add_main_entries (context, entries, GETTEXT_PACKAGE);
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -317,17 +413,11 @@ gate_cli_queue (int argc, char **argv)
       print_usage (stderr);
       return 2;
     }
+  if (!check_selection (action, argc >= 3 ? argv[2] : NULL, all, failed))
+    return 2;
   if (g_strcmp0 (action, "list") != 0)
     {
-      if (argc >= 3)
-        id = argv[2];
-      if ((id == NULL) == !(all && g_strcmp0 (action, "retry") == 0))
-        {
-          fprintf (stderr, "%s\n",
-                   all ? _ ("Give either a message ID or --all, not both.")
-                       : _ ("Which message? Give its ID (see “postgate-cli queue list”)."));
-          return 2;
-        }
+      id = argc >= 3 ? argv[2] : NULL;
       if (g_strcmp0 (action, "save") == 0 && argc < 4)
         {
           fprintf (stderr, "%s\n",
@@ -380,43 +470,13 @@ gate_cli_queue (int argc, char **argv)
         {
           if (i > 0)
             printf ("\n");
-          list_spool (spools->pdata[i]);
+          list_spool (spools->pdata[i], failed);
         }
       return status;
     }
 
-  if (all)
-    {
-      guint n = 0;
-
-      for (guint i = 0; i < spools->len; i++)
-        {
-          g_autoptr (GPtrArray) list = gate_spool_list (spools->pdata[i]);
-
-          for (guint j = 0; j < list->len; j++)
-            {
-              g_autoptr (GError) retry_error = NULL;
-              g_autoptr (GateSpoolEntry) updated = NULL;
-              GateSpoolEntry *entry = list->pdata[j];
-
-              if (gate_spool_entry_get_status (entry) == GATE_SPOOL_STATUS_IN_FLIGHT)
-                continue;
-              updated = gate_spool_retry (spools->pdata[i], gate_spool_entry_get_id (entry), &retry_error);
-              if (updated)
-                n++;
-              else if (!g_error_matches (retry_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND)
-                       && !g_error_matches (retry_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID))
-                {
-                  fprintf (stderr, "%s\n", retry_error->message);
-                  status = 1;
-                }
-            }
-        }
-      printf (g_dngettext (GETTEXT_PACKAGE, "%u message will be sent again now.\n",
-                           "%u messages will be sent again now.\n", n),
-              n);
-      return status;
-    }
+  if (all || failed)
+    return act_on_many (spools, g_strcmp0 (action, "delete") == 0, failed);
 
   /* The start of an ID is enough when it names one message. */
   {

@@ -379,9 +379,9 @@ print_queue_state (GateRelay *relay)
   if (n_failed > 0)
     print_line (g_dngettext (GETTEXT_PACKAGE,
                              "%u message could not be sent and is kept in the queue: see “postgate-cli "
-                             "queue list”",
+                             "queue list --failed”",
                              "%u messages could not be sent and are kept in the queue: see “postgate-cli "
-                             "queue list”",
+                             "queue list --failed”",
                              n_failed),
                 n_failed);
 }

@@ -747,24 +747,71 @@ def scenario_listen_network(env):
     assert env.stop_relay() == 0
 
 
+def queue_cli(env, *args):
+    result = subprocess.run([CLI, "queue"] + list(args) + ["--spool", env.spool], capture_output=True, text=True,
+                            timeout=30)
+    return result.returncode, result.stdout + result.stderr
+
+
 def scenario_permanent(env):
-    """5xx: the message fails with the server's reply, visible in the queue."""
+    """5xx: the message fails with the server's reply, visible in the queue.
+    Once the problem is solved, `queue retry --failed` sends every message
+    that failed (and only those); `queue delete --failed` clears them."""
     env.start_upstream("--reject-data")
     env.start_relay()
-    smtplib_send(env, 1)
-    wait_for("the failure", lambda: "stays in the queue as failed" in env.relay_log(), 30)
+    failed = smtplib_send(env, 3)
+    wait_for("the failures", lambda: env.relay_log().count("stays in the queue as failed") == 3, 30)
     assert "554" in env.relay_log(), env.relay_log()
     assert env.stop_relay() == 0
     code, listing = env.queue_list()
     assert code == 0, listing
     assert "554" in listing, "the queue does not show the server's reply:\n" + listing
-    assert len(env.upstream_events("rejected")) == 1, "a permanent failure was retried"
-    # The next start says it is still there, and does not send it again.
+    assert len(env.upstream_events("rejected")) == 3, "a permanent failure was retried"
+    # The next start says they are still there, and does not send them again.
     env.start_relay()
-    wait_for("the start to mention the failed message",
-             lambda: "1 message could not be sent and is kept in the queue" in env.relay_log(), 10)
+    wait_for("the start to mention the failed messages",
+             lambda: "3 messages could not be sent and are kept in the queue" in env.relay_log(), 10)
     assert env.stop_relay() == 0
-    assert len(env.upstream_events("rejected")) == 1, "a permanent failure was retried after a restart"
+    assert len(env.upstream_events("rejected")) == 3, "a permanent failure was retried after a restart"
+
+    # One more that only waits (its server out of reach for now).
+    env.start_relay(upstream_port=free_port(), retry_base=600, retry_max=600)
+    [waiting] = smtplib_send(env, 1)
+    wait_for("the deferral", lambda: deferred_count(env.relay_log()) == 1, 30)
+    assert env.stop_relay() == 0
+
+    code, listing = queue_cli(env, "list", "--failed")
+    assert code == 0 and "4 messages: 1 waiting, 0 being sent, 0 on hold, 3 failed" in listing, listing
+    assert all("Message-ID:  %s" % mid in listing for mid in failed), listing
+    assert waiting not in listing and listing.count("Reason:") == 3, listing
+    for wrong in (["retry", "--all", "--failed"], ["hold", "--failed"], ["delete", "--all"],
+                  ["delete", "0000", "--failed"]):
+        code, output = queue_cli(env, *wrong)
+        assert code == 2 and output.count("\n") == 1, (wrong, output)
+
+    # The sender's domain verified, say: every failed message goes again.
+    code, output = queue_cli(env, "retry", "--failed")
+    assert code == 0 and "3 messages will be sent again now." in output, output
+    code, listing = queue_cli(env, "list", "--failed")
+    assert "4 messages: 4 waiting, 0 being sent, 0 on hold, 0 failed" in listing, listing
+    assert "No message has failed." in listing and "Message-ID:" not in listing, listing
+    env.stop_upstream()
+    env.start_upstream(port=env.upstream_port)
+    env.start_relay()
+    wait_for("the three sent", lambda: set(failed) <= set(delivered_ids(env)), 30)
+    assert waiting not in delivered_ids(env), "the one waiting for its time went early"
+
+    # Refused for good again, and cleared from the queue without sending.
+    env.stop_upstream()
+    env.start_upstream("--reject-data", port=env.upstream_port)
+    refused = smtplib_send(env, 2)
+    wait_for("the new failures", lambda: env.relay_log().count("stays in the queue as failed") == 2, 30)
+    code, output = queue_cli(env, "delete", "--failed")
+    assert code == 0 and "2 messages that failed were deleted; they will not be sent." in output, output
+    code, listing = env.queue_list()
+    assert "1 message: 1 waiting, 0 being sent, 0 on hold, 0 failed" in listing, listing
+    assert waiting in listing and not any(mid in listing for mid in refused), listing
+    assert env.stop_relay() == 0
 
 
 def scenario_recipients(env):
