@@ -8,6 +8,7 @@
 #include <glib/gi18n-lib.h>
 #include <string.h>
 
+#include "gate-profile-store.h"
 #include "gate-secret-store.h"
 
 /* Often enough that a corrected password is used before the user wonders;
@@ -23,6 +24,7 @@ struct _GateCliPasswordWatch
   gulong notify_handler;
   guint recheck_source;
   struct KeyringRead *reading; /* a keyring lookup under way */
+  char *profile_user;          /* the profile's user name as last read, for the lookup's end */
 };
 
 /* A lookup outlives a watch freed meanwhile: it then finds no watch. */
@@ -32,15 +34,44 @@ typedef struct KeyringRead
   GCancellable *cancellable;
 } KeyringRead;
 
+/* A new user name (the profile edited: a new SMTP user at the provider) or
+ * a new password: the relay tries them at once. */
 static void
-take_password (GateCliPasswordWatch *watch, const char *password)
+take_credentials (GateCliPasswordWatch *watch, const char *user, const char *password)
 {
-  if (password == NULL || *password == '\0' || g_strcmp0 (password, watch->options->password) == 0)
+  gboolean user_changed = user != NULL && *user != '\0' && g_strcmp0 (user, watch->options->user) != 0;
+  gboolean password_changed
+      = password != NULL && *password != '\0' && g_strcmp0 (password, watch->options->password) != 0;
+
+  if (!user_changed && !password_changed)
     return;
-  gate_cli_secret_free (watch->options->password);
-  watch->options->password = g_strdup (password);
-  watch->announce (_ ("The password for the outgoing server has changed; trying it now"));
+  if (user_changed)
+    {
+      g_free (watch->options->user);
+      watch->options->user = g_strdup (user);
+    }
+  if (password_changed)
+    {
+      gate_cli_secret_free (watch->options->password);
+      watch->options->password = g_strdup (password);
+    }
+  watch->announce (user_changed ? _ ("The user name for the outgoing server has changed; trying it now")
+                                : _ ("The password for the outgoing server has changed; trying it now"));
   gate_relay_retry_now (watch->relay);
+}
+
+/* The profile's user name as saved now, or NULL (the profile removed, its
+ * file being rewritten): read quietly, the next check reads it again. */
+static char *
+read_profile_user (const char *profile_id)
+{
+  g_autoptr (GateProfileStore) store = gate_profile_store_new (NULL);
+  GateProfile *profile;
+
+  if (!gate_profile_store_load (store, NULL))
+    return NULL;
+  profile = gate_profile_store_lookup_by_id (store, profile_id);
+  return profile != NULL ? g_strdup (gate_profile_get_username (profile)) : NULL;
 }
 
 static void
@@ -56,7 +87,7 @@ keyring_read_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       watch->reading = NULL;
       /* A keyring out of reach now is tried again at the next check. */
       if (password != NULL)
-        take_password (watch, password);
+        take_credentials (watch, watch->profile_user, password);
       else if (error != NULL)
         g_debug ("reading the password again: %s", error->message);
     }
@@ -77,11 +108,13 @@ recheck_cb (gpointer user_data)
 
       /* A file being rewritten may be briefly empty or missing: the next
        * check reads it again. */
-      take_password (watch, password);
+      take_credentials (watch, NULL, password);
       gate_cli_secret_free (password);
     }
   else if (watch->keyring_profile_id != NULL && watch->reading == NULL)
     {
+      g_free (watch->profile_user);
+      watch->profile_user = read_profile_user (watch->keyring_profile_id);
       watch->reading = g_new0 (KeyringRead, 1);
       watch->reading->watch = watch;
       watch->reading->cancellable = g_cancellable_new ();
@@ -135,5 +168,6 @@ gate_cli_password_watch_free (GateCliPasswordWatch *watch)
       g_cancellable_cancel (watch->reading->cancellable);
     }
   g_free (watch->keyring_profile_id);
+  g_free (watch->profile_user);
   g_free (watch);
 }

@@ -228,6 +228,33 @@ def password_corrected(env, argv, home, kill_signal, stop_timeout):
     assert wrong not in text and scenarios.PASSWORD not in text, "a password appears in the relay's output"
 
 
+def user_corrected(env, argv, home, kill_signal, stop_timeout):
+    """The profile's user name refused (a new SMTP user made at the
+    provider): once `profile edit --user` saves the right one, the running
+    service reads the profile again and sends what waited, without a
+    restart."""
+    def save_user(user):
+        result = subprocess.run([CLI, "profile", "edit", PROFILE, "--user", user], capture_output=True,
+                                text=True, timeout=30, env=home)
+        assert result.returncode == 0, result.stdout + result.stderr
+
+    save_user("old-smtp-user")
+    relay, lines = start_listening(env, argv, home)
+    try:
+        env.relay_port = 2525
+        [mid] = scenarios.smtplib_send(env, 1)
+        scenarios.wait_for("the refused sign-in in the output",
+                           lambda: "<4>The outgoing server did not let Postgate sign in" in lines.text())
+        assert mid not in scenarios.delivered_ids(env), "sent with a refused user name"
+        save_user(scenarios.USER)
+        scenarios.wait_for("the message sent with the corrected user name",
+                           lambda: mid in scenarios.delivered_ids(env), 30)
+        assert "The user name for the outgoing server has changed; trying it now" in lines.text(), lines.text()
+    finally:
+        stop(relay, lines, kill_signal, stop_timeout)
+    assert scenarios.PASSWORD not in lines.text(), "the password appears in the relay's output"
+
+
 def run(env, unit_path):
     unit = read_unit(unit_path)
     verify_unit(unit_path, env.dir)
@@ -289,6 +316,7 @@ def run(env, unit_path):
     scenarios.log(text)
 
     password_corrected(env, argv, home, kill_signal, stop_timeout)
+    user_corrected(env, argv, home, kill_signal, stop_timeout)
     devices_sign_in(env, argv, home, kill_signal, stop_timeout)
 
     # The password gone from the keyring (the user cleared it): the instance
