@@ -325,23 +325,28 @@ set_certificate_file (GateProfile *profile, const char *given, void (*set) (Gate
 }
 
 /* The certificate devices are offered instead of the one Postgate makes:
- * giving one turns STARTTLS on, --relay-starttls no turns it off with its
- * files.  Checked now, not when the relay starts unattended. */
+ * giving one turns STARTTLS on, unless --relay-starttls no in the same
+ * command keeps it for the addresses secured from the start.  STARTTLS
+ * turned off with no such address leaves the certificate nothing to serve:
+ * its files go with it.  Checked now, not when the relay starts unattended. */
 static gboolean
 apply_certificate_options (GateProfile *profile, EditOptions *options, GError **error)
 {
   const char *cert, *key;
   g_autoptr (GTlsCertificate) certificate = NULL;
   g_autoptr (GError) local_error = NULL;
+  gboolean starttls_turned_off = options->relay_starttls != NULL && !gate_profile_get_relay_starttls (profile);
+  gboolean tls_addresses = gate_profile_get_relay_listen_tls (profile)[0] != NULL;
 
   set_certificate_file (profile, options->relay_tls_cert, gate_profile_set_relay_tls_cert);
   set_certificate_file (profile, options->relay_tls_key, gate_profile_set_relay_tls_key);
   if (options->relay_tls_cert != NULL && *options->relay_tls_cert == '\0')
     gate_profile_set_relay_tls_key (profile, NULL);
-  if (!gate_profile_get_relay_starttls (profile) && options->relay_starttls != NULL)
+  if (starttls_turned_off && !tls_addresses)
     {
       if (options->relay_tls_cert != NULL && *options->relay_tls_cert != '\0')
-        return bad_value (error, _("Give either --relay-tls-cert or --relay-starttls no, not both."));
+        return bad_value (error, _("With --relay-starttls no, a certificate serves only the addresses secured "
+                                    "from the start: add --relay-listen-tls, or leave out one of the two."));
       gate_profile_set_relay_tls_cert (profile, NULL);
       gate_profile_set_relay_tls_key (profile, NULL);
     }
@@ -356,7 +361,8 @@ apply_certificate_options (GateProfile *profile, EditOptions *options, GError **
   certificate = gate_local_certificate_load_files (cert, *key != '\0' ? key : NULL, NULL, &local_error);
   if (certificate == NULL)
     return bad_value (error, local_error->message);
-  gate_profile_set_relay_starttls (profile, TRUE);
+  if (!starttls_turned_off)
+    gate_profile_set_relay_starttls (profile, TRUE);
   return TRUE;
 }
 

@@ -285,6 +285,7 @@ signal_cb (gpointer user_data)
 typedef struct
 {
   gboolean starttls;
+  gboolean no_starttls;
   char *tls_cert;
   char *tls_key;
   char *user;
@@ -304,6 +305,14 @@ device_security_clear (DeviceSecurity *devices)
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (DeviceSecurity, device_security_clear)
 
+/* A certificate of the user's own is offered with STARTTLS unless
+ * --no-starttls keeps it for the TLS addresses. */
+static gboolean
+device_starttls (const DeviceSecurity *devices)
+{
+  return devices->starttls || (devices->tls_cert != NULL && !devices->no_starttls);
+}
+
 /* Options that do not go together, each refused with what to add.
  * @tls_listen: devices may also connect with TLS from the start (--listen-tls). */
 static gboolean
@@ -314,9 +323,17 @@ device_security_check (const DeviceSecurity *devices, gboolean tls_listen)
       gate_cli_print_error ("%s\n", _ ("--tls-key goes with --tls-cert."));
       return FALSE;
     }
-  switch (gate_relay_check_sign_in (devices->starttls || devices->tls_cert != NULL || tls_listen,
-                                    devices->user != NULL, devices->password_file != NULL,
-                                    devices->require_sign_in, devices->allow_plain_sign_in))
+  if (devices->no_starttls && (devices->starttls || devices->tls_cert == NULL || !tls_listen))
+    {
+      gate_cli_print_error ("%s\n", devices->starttls
+                                        ? _ ("Give either --starttls or --no-starttls, not both.")
+                                        : _ ("--no-starttls goes with --tls-cert and --listen-tls: it keeps "
+                                             "the certificate for the addresses secured from the start."));
+      return FALSE;
+    }
+  switch (gate_relay_check_sign_in (device_starttls (devices) || tls_listen, devices->user != NULL,
+                                    devices->password_file != NULL, devices->require_sign_in,
+                                    devices->allow_plain_sign_in))
     {
       case GATE_RELAY_SIGN_IN_USABLE:
         return TRUE;
@@ -340,15 +357,16 @@ device_security_check (const DeviceSecurity *devices, gboolean tls_listen)
 static gboolean
 device_security_given (const DeviceSecurity *devices)
 {
-  return devices->starttls || devices->tls_cert != NULL || devices->tls_key != NULL || devices->user != NULL
-         || devices->password_file != NULL || devices->require_sign_in || devices->allow_plain_sign_in;
+  return devices->starttls || devices->no_starttls || devices->tls_cert != NULL || devices->tls_key != NULL
+         || devices->user != NULL || devices->password_file != NULL || devices->require_sign_in
+         || devices->allow_plain_sign_in;
 }
 
 /* Hands the options to the relay, with the password read from its file. */
 static gboolean
 device_security_apply (DeviceSecurity *devices, GateRelay *relay, GError **error)
 {
-  gate_relay_set_device_tls (relay, devices->starttls, devices->tls_cert, devices->tls_key);
+  gate_relay_set_device_tls (relay, device_starttls (devices), devices->tls_cert, devices->tls_key);
   if (devices->user != NULL)
     {
       char *password = gate_cli_read_secret_file (devices->password_file, _ ("password"), error);
@@ -476,6 +494,10 @@ gate_cli_relay (int argc, char **argv)
       N_ ("Let devices secure their connection with this certificate instead (PEM)"), N_ ("FILE") },
     { "tls-key", 0, 0, G_OPTION_ARG_FILENAME, &devices.tls_key,
       N_ ("The private key of --tls-cert, when it is not in the same file (PEM)"), N_ ("FILE") },
+    { "no-starttls", 0, 0, G_OPTION_ARG_NONE, &devices.no_starttls,
+      N_ ("With --tls-cert: offer the certificate only where devices connect with TLS from the start "
+          "(--listen-tls), not STARTTLS on the plain addresses"),
+      NULL },
     { "device-user", 0, 0, G_OPTION_ARG_STRING, &devices.user,
       N_ ("Let devices sign in with this user name and the password of --device-password-file"),
       N_ ("NAME") },

@@ -127,7 +127,7 @@ gate_relay_set_device_tls (GateRelay *self, gboolean starttls, const char *cert_
   g_return_if_fail (key_file == NULL || cert_file != NULL);
 
   self->device_settings_set = TRUE;
-  self->device_starttls = starttls || cert_file != NULL;
+  self->device_starttls = starttls;
   g_free (self->device_tls_cert);
   self->device_tls_cert = g_strdup (cert_file);
   g_free (self->device_tls_key);
@@ -509,10 +509,11 @@ start_data_new (GateRelay *self)
     }
 
   data->from_profile = TRUE;
+  /* As saved: `profile edit` turns STARTTLS on with a certificate unless
+   * told otherwise, when the certificate is for the TLS addresses alone. */
   data->starttls = gate_profile_get_relay_starttls (profile);
   if (*gate_profile_get_relay_tls_cert (profile) != '\0')
     {
-      data->starttls = TRUE;
       data->tls_cert = g_strdup (gate_profile_get_relay_tls_cert (profile));
       if (*gate_profile_get_relay_tls_key (profile) != '\0')
         data->tls_key = g_strdup (gate_profile_get_relay_tls_key (profile));

@@ -70,9 +70,11 @@ void gate_relay_set_sender_rewrite (GateRelay *self, const char *verified_sender
  * their password read from the keyring, and its sign-in rules.  Set either
  * and they replace all of the profile's device settings.
  *
- * STARTTLS: @starttls with no @cert_file uses the certificate Postgate makes
- * on first use (in the user's data folder); @cert_file (PEM, with its key in
- * @key_file or in the same file) turns STARTTLS on with that certificate.
+ * Secure connections: @starttls offers STARTTLS on the plain addresses;
+ * with @cert_file (PEM, with its key in @key_file or in the same file) it and
+ * the TLS addresses (gate_relay_add_listen_tls()) serve that certificate,
+ * without it the one Postgate makes on first use (in the user's data
+ * folder).
  * Credentials: the local user name and password devices sign in with (AUTH
  * PLAIN/LOGIN; NULL @username: none); the password is kept in memory only,
  * wiped when the relay is freed. */

@@ -198,16 +198,32 @@ test_profile_certificate_files (Fixture *fixture, gconstpointer user_data)
   fingerprint = g_strdup (gate_local_certificate_get_fingerprint (local));
   gate_profile_set_relay_tls_cert (fixture->profile, gate_local_certificate_get_certificate_path (local));
   gate_profile_set_relay_tls_key (fixture->profile, gate_local_certificate_get_key_path (local));
-  /* The files alone turn STARTTLS on. */
-  gate_profile_set_relay_starttls (fixture->profile, FALSE);
+  gate_profile_set_relay_starttls (fixture->profile, TRUE);
   {
     g_autoptr (GateRelay) relay = new_relay (fixture);
 
     g_assert_true (start (relay, NULL, &error));
     g_assert_no_error (error);
     g_assert_cmpstr (gate_relay_get_tls_fingerprint (relay), ==, fingerprint);
+    g_assert_true (gate_relay_server_get_starttls_offered (gate_relay_get_server (relay)));
     stop (relay);
   }
+  /* STARTTLS off as saved: the files serve the TLS addresses alone. */
+  gate_profile_set_relay_starttls (fixture->profile, FALSE);
+  {
+    const char *tls_listen[] = { "127.0.0.1:0", NULL };
+    g_autoptr (GateRelay) relay = NULL;
+
+    gate_profile_set_relay_listen_tls (fixture->profile, tls_listen);
+    relay = new_relay (fixture);
+    g_assert_true (start (relay, NULL, &error));
+    g_assert_no_error (error);
+    g_assert_cmpstr (gate_relay_get_tls_fingerprint (relay), ==, fingerprint);
+    g_assert_false (gate_relay_server_get_starttls_offered (gate_relay_get_server (relay)));
+    stop (relay);
+    gate_profile_set_relay_listen_tls (fixture->profile, NULL);
+  }
+  gate_profile_set_relay_starttls (fixture->profile, TRUE);
 
   moved = g_strconcat (gate_local_certificate_get_key_path (local), ".moved", NULL);
   g_assert_cmpint (g_rename (gate_local_certificate_get_key_path (local), moved), ==, 0);

@@ -554,7 +554,8 @@ def scenario_profile(env):
                        (["--relay-tls-cert", cert, "--relay-tls-key", os.path.join(env.certs, "ca.key")],
                         "does not belong to the certificate"),
                        (["--relay-tls-cert", cert, "--relay-starttls", "no"],
-                        "Give either --relay-tls-cert or --relay-starttls no, not both.")):
+                        "With --relay-starttls no, a certificate serves only the addresses secured from the "
+                        "start: add --relay-listen-tls, or leave out one of the two.")):
         result = profile_cli("edit", "Office", *bad)
         assert result.returncode != 0 and words in result.stderr, (bad, result.stdout + result.stderr)
     result = profile_cli("edit", "Office", "--relay-tls-cert", cert, "--relay-tls-key", key)
@@ -1072,7 +1073,8 @@ def scenario_device_tls_on_connect(env):
     keeps where the relay takes such mail (--relay-listen-tls), with the
     certificate Postgate makes; smtplib's SMTP_SSL and curl's smtps:// sign
     in inside TLS, checking the fingerprint the start printed, and their mail
-    goes upstream; the plain address keeps working without STARTTLS; the
+    goes upstream; the plain address keeps working without STARTTLS, also
+    with a certificate of the user's own kept for the TLS address alone; the
     setting shows in `profile show` and "" clears it."""
     env.start_upstream()
     home = dict(os.environ, XDG_CONFIG_HOME=os.path.join(env.dir, "config"),
@@ -1125,6 +1127,47 @@ def scenario_device_tls_on_connect(env):
     code = env.stop_relay()
     assert code == 0, "the relay ended with %s:\n%s" % (code, env.relay_log())
     assert DEVICE_PASSWORD not in env.relay_log(), "the devices' password appears in the relay's output"
+
+    # A certificate of the user's own for the TLS address alone: STARTTLS
+    # stays off on the plain one (a device that tries it whenever offered,
+    # and fails, keeps sending there in clear).
+    cert, key = os.path.join(env.certs, "localhost.pem"), os.path.join(env.certs, "localhost.key")
+    result = subprocess.run([CLI, "profile", "edit", "Office", "--relay-tls-cert", cert, "--relay-tls-key", key,
+                             "--relay-starttls", "no"], capture_output=True, text=True, timeout=30, env=home)
+    assert result.returncode == 0, "exit %d\n%s%s" % (result.returncode, result.stdout, result.stderr)
+    result = subprocess.run([CLI, "profile", "show", "Office"], capture_output=True, text=True, timeout=30, env=home)
+    for line in ("Devices may secure their connection (STARTTLS): no", "Certificate offered to devices: " + cert):
+        assert "  %s\n" % line in result.stdout, result.stdout
+    env.start_relay(server_args=["--profile", "Office", "--password-file", env.password_file], env=home)
+    text = env.relay_log()
+    assert "Devices connect secured from the start (TLS)" in text and "(STARTTLS)" not in text, text
+    assert printed_fingerprint(text) == openssl_fingerprint(cert), text
+    with smtplib.SMTP("127.0.0.1", env.relay_port, timeout=30) as s:
+        s.ehlo()
+        assert not s.has_extn("starttls"), s.esmtp_features
+    mid3 = new_id()
+    with smtplib.SMTP_SSL("127.0.0.1", tls_port, timeout=30, context=support.unverified_tls_context()) as s:
+        assert support.served_fingerprint(s.sock) == openssl_fingerprint(cert), "not the profile's certificate"
+        s.sendmail("own-cert@example.test", ["c@example.test"], message(mid3, ["c@example.test"]))
+    wait_for("the message over the user's certificate upstream", lambda: mid3 in delivered_ids(env))
+    assert env.stop_relay() == 0
+    # The relay's own options say the same with --no-starttls, which needs
+    # a certificate to keep and an address secured from the start.
+    for options, words in ((["--tls-cert", cert, "--tls-key", key, "--no-starttls", "--starttls"],
+                            "Give either --starttls or --no-starttls, not both."),
+                           (["--no-starttls"], "--no-starttls goes with --tls-cert and --listen-tls")):
+        result = subprocess.run([CLI, "relay", "--profile", "Office", "--password-file", env.password_file,
+                                 "--listen", "127.0.0.1:0"] + options, capture_output=True, text=True, timeout=30,
+                                env=home)
+        assert result.returncode == 2 and words in result.stderr, (options, result.stdout + result.stderr)
+    env.start_relay(server_args=["--profile", "Office", "--password-file", env.password_file, "--tls-cert", cert,
+                                 "--tls-key", key, "--no-starttls"], env=home)
+    with smtplib.SMTP("127.0.0.1", env.relay_port, timeout=30) as s:
+        s.ehlo()
+        assert not s.has_extn("starttls"), s.esmtp_features
+    with smtplib.SMTP_SSL("127.0.0.1", tls_port, timeout=30, context=support.unverified_tls_context()) as s:
+        assert support.served_fingerprint(s.sock) == openssl_fingerprint(cert), "not the given certificate"
+    assert env.stop_relay() == 0
 
     result = subprocess.run([CLI, "profile", "edit", "Office", "--relay-listen-tls", ""],
                             capture_output=True, text=True, timeout=30, env=home)
