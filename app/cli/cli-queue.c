@@ -15,6 +15,7 @@
 #include "cli-commands.h"
 #include "cli-profile-loader.h"
 #include "gate-profile-store.h"
+#include "gate-queue.h"
 #include "gate-spool.h"
 
 static char *
@@ -314,46 +315,25 @@ check_selection (const char *action, const char *id, gboolean all, gboolean fail
   return FALSE;
 }
 
-/* retry --all, retry --failed, delete --failed: every message that fits in
- * every queue looked at.  A message being sent right now is left alone: its
- * attempt decides. */
+/* retry --all, retry --failed, delete --failed, in every queue looked at. */
 static int
 act_on_many (GPtrArray *spools, gboolean delete, gboolean only_failed)
 {
+  int status_wanted = only_failed ? GATE_SPOOL_STATUS_FAILED : -1;
   guint n = 0;
   int status = 0;
 
   for (guint i = 0; i < spools->len; i++)
     {
-      g_autoptr (GPtrArray) list = gate_spool_list (spools->pdata[i]);
+      g_autoptr (GateQueue) queue = gate_queue_new (spools->pdata[i]);
+      g_autoptr (GError) error = NULL;
 
-      for (guint j = 0; j < list->len; j++)
+      n += delete ? gate_queue_delete_each (queue, status_wanted, &error)
+                  : gate_queue_retry_each (queue, status_wanted, &error);
+      if (error != NULL)
         {
-          g_autoptr (GError) error = NULL;
-          GateSpoolEntry *entry = list->pdata[j];
-          GateSpoolStatus state = gate_spool_entry_get_status (entry);
-          const char *id = gate_spool_entry_get_id (entry);
-          gboolean done;
-
-          if (state == GATE_SPOOL_STATUS_IN_FLIGHT || (only_failed && state != GATE_SPOOL_STATUS_FAILED))
-            continue;
-          if (delete)
-            done = gate_spool_delete (spools->pdata[i], id, &error);
-          else
-            {
-              g_autoptr (GateSpoolEntry) updated = gate_spool_retry (spools->pdata[i], id, &error);
-
-              done = updated != NULL;
-            }
-          if (done)
-            n++;
-          /* Gone or changed since the list was read: another program's doing. */
-          else if (!g_error_matches (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND)
-                   && !g_error_matches (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID))
-            {
-              fprintf (stderr, "%s\n", error->message);
-              status = 1;
-            }
+          fprintf (stderr, "%s\n", error->message);
+          status = 1;
         }
     }
   if (delete)

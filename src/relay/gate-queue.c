@@ -218,26 +218,56 @@ gate_queue_retry (GateQueue *self, const char *id, GError **error)
   return entry != NULL;
 }
 
-guint
-gate_queue_retry_all (GateQueue *self)
+static guint
+act_on_each (GateQueue *self, int status, gboolean (*act) (GateQueue *, const char *, GError **),
+             GError **error)
 {
-  g_autoptr (GPtrArray) entries = NULL;
+  g_autoptr (GPtrArray) entries = gate_spool_list (self->spool);
   guint n = 0;
 
-  g_return_val_if_fail (GATE_IS_QUEUE (self), 0);
-  entries = gate_spool_list (self->spool);
   for (guint i = 0; i < entries->len; i++)
     {
       GateSpoolEntry *entry = entries->pdata[i];
-      g_autoptr (GError) error = NULL;
+      GateSpoolStatus state = gate_spool_entry_get_status (entry);
+      g_autoptr (GError) local_error = NULL;
 
-      if (gate_spool_entry_get_status (entry) == GATE_SPOOL_STATUS_IN_FLIGHT)
+      /* A message being sent: its attempt decides. */
+      if (state == GATE_SPOOL_STATUS_IN_FLIGHT || (status >= 0 && (int)state != status))
         continue;
-      if (gate_queue_retry (self, gate_spool_entry_get_id (entry), &error))
+      if (act (self, gate_spool_entry_get_id (entry), &local_error))
         n++;
-      else if (!g_error_matches (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND))
-        g_warning ("%s", error->message);
+      else if (!g_error_matches (local_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND)
+               && !g_error_matches (local_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID) && error != NULL
+               && *error == NULL)
+        g_propagate_error (error, g_steal_pointer (&local_error));
     }
+  return n;
+}
+
+guint
+gate_queue_retry_each (GateQueue *self, int status, GError **error)
+{
+  g_return_val_if_fail (GATE_IS_QUEUE (self), 0);
+  return act_on_each (self, status, gate_queue_retry, error);
+}
+
+guint
+gate_queue_delete_each (GateQueue *self, int status, GError **error)
+{
+  g_return_val_if_fail (GATE_IS_QUEUE (self), 0);
+  return act_on_each (self, status, gate_queue_delete, error);
+}
+
+guint
+gate_queue_retry_all (GateQueue *self)
+{
+  g_autoptr (GError) error = NULL;
+  guint n;
+
+  g_return_val_if_fail (GATE_IS_QUEUE (self), 0);
+  n = gate_queue_retry_each (self, -1, &error);
+  if (error != NULL)
+    g_warning ("%s", error->message);
   return n;
 }
 

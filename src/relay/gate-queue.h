@@ -31,6 +31,13 @@ guint gate_queue_get_n_failed (GateQueue *self);
 gboolean gate_queue_retry (GateQueue *self, const char *id, GError **error);
 /* Every waiting, held and failed message: send now.  Returns how many. */
 guint gate_queue_retry_all (GateQueue *self);
+/* Every message in @status (< 0: every one) that is not being sent right
+ * now: sent again now, or deleted (a failed message whose reason has been
+ * dealt with, or that is not wanted any more).  One gone or changed by
+ * another program meanwhile is skipped; another error stops nothing, the
+ * first is in @error.  Returns how many were retried or deleted. */
+guint gate_queue_retry_each (GateQueue *self, int status, GError **error);
+guint gate_queue_delete_each (GateQueue *self, int status, GError **error);
 gboolean gate_queue_hold (GateQueue *self, const char *id, GError **error);
 gboolean gate_queue_delete (GateQueue *self, const char *id, GError **error);
 

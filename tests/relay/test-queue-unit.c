@@ -130,10 +130,77 @@ test_counts_and_actions (void)
   remove_tree (dir);
 }
 
+static void
+fail_message (GateSpool *spool, const char *id, const char *reason)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GateSpoolEntry) claimed = gate_spool_claim (spool, id, &error);
+  g_autoptr (GateSpoolEntry) failed = NULL;
+
+  g_assert_no_error (error);
+  failed = gate_spool_fail (spool, id, reason, &error);
+  g_assert_no_error (error);
+}
+
+/* The failed messages all at once, as `queue retry --failed` and `queue
+ * delete --failed` (and the tray) ask: the others are left as they are, a
+ * message being sent is never touched. */
+static void
+test_each_in_a_state (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *dir = g_dir_make_tmp ("queue-test-XXXXXX", &error);
+  g_autoptr (GateSpool) spool = gate_spool_open (dir, GATE_SPOOL_OPEN_OWNER, &error);
+  g_autoptr (GateQueue) queue = gate_queue_new (spool);
+  g_autofree char *a = store (spool), *b = store (spool), *c = store (spool), *d = store (spool);
+  g_autoptr (GateSpoolEntry) sending = NULL;
+  g_autoptr (GateSpoolEntry) gone = NULL;
+
+  g_assert_no_error (error);
+  fail_message (spool, a, "550 5.7.1 Sender domain not verified");
+  fail_message (spool, b, "550 5.7.1 Sender domain not verified");
+  g_assert_true (gate_queue_hold (queue, c, &error));
+  g_assert_cmpuint (gate_queue_get_n_failed (queue), ==, 2);
+
+  g_assert_cmpuint (gate_queue_retry_each (queue, GATE_SPOOL_STATUS_FAILED, &error), ==, 2);
+  g_assert_no_error (error);
+  g_assert_cmpuint (gate_queue_get_n_failed (queue), ==, 0);
+  g_assert_cmpuint (gate_queue_get_n_waiting (queue), ==, 3);
+  g_assert_cmpuint (gate_queue_get_n_held (queue), ==, 1);
+
+  fail_message (spool, a, "550 5.1.1 No such user");
+  g_assert_cmpuint (gate_queue_delete_each (queue, GATE_SPOOL_STATUS_FAILED, &error), ==, 1);
+  g_assert_no_error (error);
+  gone = gate_spool_lookup (spool, a);
+  g_assert_null (gone);
+  g_assert_cmpuint (gate_queue_get_n_waiting (queue), ==, 2);
+  g_assert_cmpuint (gate_queue_get_n_held (queue), ==, 1);
+  g_assert_cmpuint (gate_queue_delete_each (queue, GATE_SPOOL_STATUS_FAILED, &error), ==, 0);
+
+  /* Every state but the one being sent. */
+  sending = gate_spool_claim (spool, b, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (gate_queue_delete_each (queue, -1, &error), ==, 2);
+  g_assert_no_error (error);
+  g_assert_cmpuint (gate_queue_get_n_sending (queue), ==, 1);
+  g_assert_cmpuint (gate_queue_get_n_waiting (queue) + gate_queue_get_n_held (queue), ==, 0);
+  for (const char *const *id = (const char *const[]){ c, d, NULL }; *id != NULL; id++)
+    {
+      g_autoptr (GateSpoolEntry) deleted = gate_spool_lookup (spool, *id);
+
+      g_assert_null (deleted);
+    }
+
+  g_clear_object (&queue);
+  g_clear_object (&spool);
+  remove_tree (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/queue/counts-and-actions", test_counts_and_actions);
+  g_test_add_func ("/queue/each-in-a-state", test_each_in_a_state);
   return g_test_run ();
 }
