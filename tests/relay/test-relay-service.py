@@ -196,63 +196,52 @@ def devices_sign_in(env, argv, home, kill_signal, stop_timeout):
             f.write(settings.replace("has-relay-password=true", "has-relay-password=false"))
 
 
-def password_corrected(env, argv, home, kill_signal, stop_timeout):
-    """The password saved in the keyring refused by the outgoing server (the
-    user changed it at the provider): the service says so as a warning, and
-    once `profile edit --password-stdin` saves the right one, the running
-    service takes it from the keyring and sends what waited, without a
-    restart and long before its next retry."""
-    def save_password(password):
-        result = subprocess.run([CLI, "profile", "edit", PROFILE, "--password-stdin"], input=password + "\n",
-                                capture_output=True, text=True, timeout=30, env=home)
-        assert result.returncode == 0, result.stdout + result.stderr
+def edit_profile(home, *args, secret=None):
+    result = subprocess.run([CLI, "profile", "edit", PROFILE] + list(args), capture_output=True, text=True,
+                            timeout=30, env=home, input=None if secret is None else secret + "\n")
+    assert result.returncode == 0, result.stdout + result.stderr
 
-    wrong = "changed-At-Provider-3"
-    save_password(wrong)
+
+def sign_in_corrected(env, argv, home, kill_signal, stop_timeout, what, save_wrong, save_right):
+    """The service started with a sign-in the outgoing server refuses: it says
+    so as a warning, and once `profile edit` saves the right @what, the running
+    service reads it again and sends what waited, without a restart and long
+    before the message's own next try (a minute away)."""
+    save_wrong()
     relay, lines = start_listening(env, argv, home)
     try:
         env.relay_port = 2525
         [mid] = scenarios.smtplib_send(env, 1)
         scenarios.wait_for("the refused sign-in in the output",
                            lambda: "<4>The outgoing server did not let Postgate sign in" in lines.text())
-        assert mid not in scenarios.delivered_ids(env), "sent with a refused password"
-        save_password(scenarios.PASSWORD)
-        # The message's own next try is a minute away: only the relay
-        # reading the keyring again sends it sooner.
-        scenarios.wait_for("the message sent with the corrected password",
+        assert mid not in scenarios.delivered_ids(env), "sent with a refused " + what
+        save_right()
+        scenarios.wait_for("the message sent with the corrected " + what,
                            lambda: mid in scenarios.delivered_ids(env), 30)
-        assert "The password for the outgoing server has changed; trying it now" in lines.text(), lines.text()
+        announced = "The %s for the outgoing server has changed; trying it now" % what
+        assert announced in lines.text(), lines.text()
     finally:
         stop(relay, lines, kill_signal, stop_timeout)
-    text = lines.text()
+    return lines.text()
+
+
+def password_corrected(env, argv, home, kill_signal, stop_timeout):
+    """The password in the keyring changed at the provider: saved again with
+    `profile edit --password-stdin`."""
+    wrong = "changed-At-Provider-3"
+    text = sign_in_corrected(env, argv, home, kill_signal, stop_timeout, "password",
+                             lambda: edit_profile(home, "--password-stdin", secret=wrong),
+                             lambda: edit_profile(home, "--password-stdin", secret=scenarios.PASSWORD))
     assert wrong not in text and scenarios.PASSWORD not in text, "a password appears in the relay's output"
 
 
 def user_corrected(env, argv, home, kill_signal, stop_timeout):
-    """The profile's user name refused (a new SMTP user made at the
-    provider): once `profile edit --user` saves the right one, the running
-    service reads the profile again and sends what waited, without a
-    restart."""
-    def save_user(user):
-        result = subprocess.run([CLI, "profile", "edit", PROFILE, "--user", user], capture_output=True,
-                                text=True, timeout=30, env=home)
-        assert result.returncode == 0, result.stdout + result.stderr
-
-    save_user("old-smtp-user")
-    relay, lines = start_listening(env, argv, home)
-    try:
-        env.relay_port = 2525
-        [mid] = scenarios.smtplib_send(env, 1)
-        scenarios.wait_for("the refused sign-in in the output",
-                           lambda: "<4>The outgoing server did not let Postgate sign in" in lines.text())
-        assert mid not in scenarios.delivered_ids(env), "sent with a refused user name"
-        save_user(scenarios.USER)
-        scenarios.wait_for("the message sent with the corrected user name",
-                           lambda: mid in scenarios.delivered_ids(env), 30)
-        assert "The user name for the outgoing server has changed; trying it now" in lines.text(), lines.text()
-    finally:
-        stop(relay, lines, kill_signal, stop_timeout)
-    assert scenarios.PASSWORD not in lines.text(), "the password appears in the relay's output"
+    """A new SMTP user made at the provider: saved with `profile edit --user`;
+    the service reads the profile again with the password."""
+    text = sign_in_corrected(env, argv, home, kill_signal, stop_timeout, "user name",
+                             lambda: edit_profile(home, "--user", "old-smtp-user"),
+                             lambda: edit_profile(home, "--user", scenarios.USER))
+    assert scenarios.PASSWORD not in text, "the password appears in the relay's output"
 
 
 def run(env, unit_path):
