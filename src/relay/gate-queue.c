@@ -218,9 +218,10 @@ gate_queue_retry (GateQueue *self, const char *id, GError **error)
   return entry != NULL;
 }
 
+/* Every message in @status (< 0: any) but those being sent: retried, or
+ * deleted only if still in @status when it is locked. */
 static guint
-act_on_each (GateQueue *self, int status, gboolean (*act) (GateQueue *, const char *, GError **),
-             GError **error)
+act_on_each (GateQueue *self, int status, gboolean delete, GError **error)
 {
   g_autoptr (GPtrArray) entries = gate_spool_list (self->spool);
   guint n = 0;
@@ -229,13 +230,22 @@ act_on_each (GateQueue *self, int status, gboolean (*act) (GateQueue *, const ch
     {
       GateSpoolEntry *entry = entries->pdata[i];
       GateSpoolStatus state = gate_spool_entry_get_status (entry);
+      const char *id = gate_spool_entry_get_id (entry);
       g_autoptr (GError) local_error = NULL;
+      gboolean done;
 
       /* A message being sent: its attempt decides. */
       if (state == GATE_SPOOL_STATUS_IN_FLIGHT || (status >= 0 && (int)state != status))
         continue;
-      if (act (self, gate_spool_entry_get_id (entry), &local_error))
+      if (!delete)
+        done = gate_queue_retry (self, id, &local_error);
+      else if (status >= 0)
+        done = gate_spool_delete_in_state (self->spool, id, state, &local_error);
+      else
+        done = gate_queue_delete (self, id, &local_error);
+      if (done)
         n++;
+      /* Gone or changed by another program since the list was read. */
       else if (!g_error_matches (local_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_NOT_FOUND)
                && !g_error_matches (local_error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID) && error != NULL
                && *error == NULL)
@@ -248,14 +258,14 @@ guint
 gate_queue_retry_each (GateQueue *self, int status, GError **error)
 {
   g_return_val_if_fail (GATE_IS_QUEUE (self), 0);
-  return act_on_each (self, status, gate_queue_retry, error);
+  return act_on_each (self, status, FALSE, error);
 }
 
 guint
 gate_queue_delete_each (GateQueue *self, int status, GError **error)
 {
   g_return_val_if_fail (GATE_IS_QUEUE (self), 0);
-  return act_on_each (self, status, gate_queue_delete, error);
+  return act_on_each (self, status, TRUE, error);
 }
 
 guint

@@ -2666,13 +2666,34 @@ gate_spool_retry (GateSpool *self, const char *id, GError **error)
 /* Removes a message under its lock; unlike spool_update() it need not read
  * the message's state first, whatever it is. */
 static gboolean
-spool_remove (GateSpool *self, const char *id, gboolean durable, GError **error)
+spool_remove (GateSpool *self, const char *id, gboolean durable, int only_status, GError **error)
 {
   int saved_errno = 0;
   int fd;
 
   if (!lock_message (self, id, &fd, error))
     return FALSE;
+  if (only_status >= 0)
+    {
+      GateSpoolEntry *entry = load_entry (self, id, error);
+
+      if (entry == NULL)
+        {
+          gate_spool_fs_close (fd);
+          return FALSE;
+        }
+      keep_unwritten_claim (self, entry);
+      if ((int)entry->status != only_status)
+        {
+          g_set_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID,
+                       _ ("Message “%s” changed meanwhile (%s now) and was left as it is"), id,
+                       gate_spool_status_get_label (entry->status));
+          spool_set_entry (self, id, entry); /* what was learnt from disk */
+          gate_spool_fs_close (fd);
+          return FALSE;
+        }
+      gate_spool_entry_unref (entry);
+    }
   remove_files (self, id);
   /* A delivered message needs no folder sync: a removal undone by a crash
    * only means it is sent once more (delivery is at least once).  The
@@ -2690,7 +2711,15 @@ gate_spool_delete (GateSpool *self, const char *id, GError **error)
 {
   g_return_val_if_fail (GATE_IS_SPOOL (self), FALSE);
   g_return_val_if_fail (id != NULL, FALSE);
-  return spool_remove (self, id, TRUE, error);
+  return spool_remove (self, id, TRUE, -1, error);
+}
+
+gboolean
+gate_spool_delete_in_state (GateSpool *self, const char *id, GateSpoolStatus status, GError **error)
+{
+  g_return_val_if_fail (GATE_IS_SPOOL (self), FALSE);
+  g_return_val_if_fail (id != NULL, FALSE);
+  return spool_remove (self, id, TRUE, (int)status, error);
 }
 
 static gboolean
@@ -2767,7 +2796,7 @@ gate_spool_remove_delivered (GateSpool *self, const char *id, GError **error)
     }
   record = self->remover != NULL ? g_hash_table_lookup (self->records, id) : NULL;
   if (record == NULL)
-    return spool_remove (self, id, FALSE, error);
+    return spool_remove (self, id, FALSE, -1, error);
   /* Gone from the queue at once; its files go in the background (unlinking
    * and freeing them is a good part of the cost of a message).  A crash
    * before they are gone means the message is sent once more, as for any

@@ -213,6 +213,11 @@ gboolean gate_spool_remove_delivered (GateSpool *self, const char *id, GError **
 GateSpoolEntry *gate_spool_hold (GateSpool *self, const char *id, GError **error);
 GateSpoolEntry *gate_spool_retry (GateSpool *self, const char *id, GError **error);
 gboolean gate_spool_delete (GateSpool *self, const char *id, GError **error);
+/* delete, only if the message is still in @status when its lock is taken
+ * (GATE_SPOOL_ERROR_INVALID otherwise, the message left as it is): "delete
+ * every failed message" must not take one another program retried since the
+ * list was read. */
+gboolean gate_spool_delete_in_state (GateSpool *self, const char *id, GateSpoolStatus status, GError **error);
 /* Every IN_FLIGHT message → QUEUED (a relay stopping cleanly). */
 void gate_spool_requeue_in_flight (GateSpool *self);
 

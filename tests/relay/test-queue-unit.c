@@ -177,6 +177,26 @@ test_each_in_a_state (void)
   g_assert_cmpuint (gate_queue_get_n_held (queue), ==, 1);
   g_assert_cmpuint (gate_queue_delete_each (queue, GATE_SPOOL_STATUS_FAILED, &error), ==, 0);
 
+  /* Retried by another program after this one listed it as failed: left
+   * in the queue, the error says why. */
+  fail_message (spool, b, "550 5.7.1 Sender domain not verified");
+  {
+    g_autoptr (GateSpool) other = gate_spool_open (dir, GATE_SPOOL_OPEN_NONE, &error);
+    g_autoptr (GateSpoolEntry) retried = NULL;
+    g_autoptr (GateSpoolEntry) kept = NULL;
+
+    g_assert_no_error (error);
+    retried = gate_spool_retry (other, b, &error);
+    g_assert_no_error (error);
+    g_assert_false (gate_spool_delete_in_state (spool, b, GATE_SPOOL_STATUS_FAILED, &error));
+    g_assert_error (error, GATE_SPOOL_ERROR, GATE_SPOOL_ERROR_INVALID);
+    g_assert_nonnull (strstr (error->message, "changed meanwhile (Waiting now)"));
+    g_clear_error (&error);
+    kept = gate_spool_lookup (other, b);
+    g_assert_nonnull (kept);
+    g_assert_cmpint (gate_spool_entry_get_status (kept), ==, GATE_SPOOL_STATUS_QUEUED);
+  }
+
   /* Every state but the one being sent. */
   sending = gate_spool_claim (spool, b, &error);
   g_assert_no_error (error);
