@@ -28,6 +28,7 @@ typedef struct
   guint idle_source;
   char *id; /* the message being sent */
   GateSpoolEntry *entry;
+  guint settings_generation; /* the forwarder's when this connection was opened */
 } Connection;
 
 struct _GateForwarder
@@ -43,6 +44,10 @@ struct _GateForwarder
 
   guint max_connections;
   guint messages_per_connection;
+  /* Counts gate_forwarder_retry_now() calls (the password corrected, say):
+   * a connection opened before the last one failing says nothing of the
+   * settings in use now. */
+  guint settings_generation;
   guint idle_timeout;
   guint rate_per_hour;
   guint retry_base;
@@ -565,6 +570,21 @@ defer_ready_messages (GateForwarder *self, const char *reason)
   update_queue_length (self);
 }
 
+static void connection_open (GateForwarder *self);
+
+/* With nothing to send, one connection at start tells the user now, not at
+ * a device's first message hours later, that the outgoing server cannot be
+ * reached or refuses the password; after such a failure each retry checks
+ * again (a relay started before the network, a password corrected).  The
+ * connection then takes the first message, or closes when idle. */
+static void
+check_upstream (GateForwarder *self)
+{
+  if (!self->running || self->stopping || self->factory == NULL || self->connections->len > 0)
+    return;
+  connection_open (self);
+}
+
 static gboolean
 connect_retry_cb (gpointer user_data)
 {
@@ -572,6 +592,8 @@ connect_retry_cb (gpointer user_data)
 
   self->connect_retry_source = 0;
   pump (self);
+  if (self->upstream_problem != GATE_UPSTREAM_PROBLEM_NONE)
+    check_upstream (self);
   return G_SOURCE_REMOVE;
 }
 
@@ -612,6 +634,9 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       g_autofree char *state = NULL;
       gboolean cancelled = g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED)
                            || g_error_matches (error, GATE_SMTP_ERROR, GATE_SMTP_ERROR_CANCELLED);
+      /* Opened before the settings changed (an old password): the
+       * connections opened since decide. */
+      gboolean stale = conn->settings_generation != self->settings_generation;
 
       /* "Cannot reach" for a refused password sends the user to check the
        * network instead of the password. */
@@ -625,7 +650,9 @@ connect_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       gate_smtp_client_close (conn->client);
       connection_remove (conn);
 
-      if (!cancelled && !self->stopping)
+      if (!cancelled && !self->stopping && stale)
+        pump (self);
+      else if (!cancelled && !self->stopping)
         {
           guint delay;
 
@@ -671,6 +698,7 @@ connection_open (GateForwarder *self)
   conn->client = self->factory (self->factory_data);
   conn->cancellable = g_cancellable_new ();
   conn->state = CONN_CONNECTING;
+  conn->settings_generation = self->settings_generation;
   g_ptr_array_add (self->connections, conn);
   notify_connections (self);
 
@@ -1068,6 +1096,7 @@ gate_forwarder_start (GateForwarder *self)
     }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_RUNNING]);
   pump (self);
+  check_upstream (self);
 }
 
 static void
@@ -1273,6 +1302,7 @@ gate_forwarder_retry_now (GateForwarder *self)
   if (!self->running || self->stopping)
     return;
 
+  self->settings_generation++;
   self->n_connect_failures = 0;
   self->connect_not_before = 0;
   g_clear_handle_id (&self->connect_retry_source, g_source_remove);
@@ -1282,6 +1312,8 @@ gate_forwarder_retry_now (GateForwarder *self)
   release_waiting (self, G_MAXINT64);
   update_queue_length (self);
   pump (self);
+  if (self->upstream_problem != GATE_UPSTREAM_PROBLEM_NONE)
+    check_upstream (self);
 }
 
 const char *

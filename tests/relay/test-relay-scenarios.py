@@ -442,6 +442,49 @@ def scenario_password_changed(env):
     check_no_secret(env)
 
 
+def scenario_upstream_check(env):
+    """With nothing to send, the relay checks the outgoing server when it
+    starts: a refused password shows at once (not at a device's first
+    message), a working one as "Connected", on a connection the first
+    message then takes; a server out of reach at start (a relay started
+    before the network) is tried again until it answers."""
+    wrong = os.path.join(env.dir, "wrong-password")
+    with open(wrong, "w") as f:
+        f.write("not-the-Password-1\n")
+    os.chmod(wrong, 0o600)
+    env.start_upstream()
+
+    def server_args(password_file, port=None):
+        return ["--spool", env.spool, "--server", "localhost", "--port", str(port or env.upstream_port),
+                "--security", "starttls", "--user", USER, "--password-file", password_file,
+                "--ca-file", os.path.join(env.certs, "ca.pem")]
+
+    env.start_relay(server_args=server_args(wrong))
+    wait_for("the refused sign-in at start", lambda: "did not let Postgate sign in" in env.relay_log(), 30)
+    code, listing = env.queue_list()
+    assert "\nThe outgoing server did not let Postgate sign in: " in listing, listing
+    assert env.stop_relay() == 0
+
+    env.start_relay(server_args=server_args(env.password_file))
+    wait_for("the check at start", lambda: "Connected to the outgoing server localhost" in env.relay_log(), 30)
+    assert not env.upstream_events("message")
+    connects = len(env.upstream_events("connect"))
+    ids = smtplib_send(env, 1)
+    wait_for("the message upstream", lambda: set(ids) <= set(delivered_ids(env)), 30)
+    assert len(env.upstream_events("connect")) == connects, "the checked connection was not used"
+    assert env.stop_relay() == 0
+
+    # The server out of reach at start, then up: found without any message.
+    port = free_port()
+    env.start_relay(server_args=server_args(env.password_file, port))
+    wait_for("the server out of reach at start", lambda: "Cannot reach the outgoing server" in env.relay_log(), 30)
+    env.stop_upstream()
+    env.start_upstream(port=port)
+    wait_for("the server found once up", lambda: "Connected to the outgoing server" in env.relay_log(), 30)
+    assert env.stop_relay() == 0
+    check_no_secret(env)
+
+
 def scenario_profile(env):
     """--profile: the outgoing server, the default queue folder and the
     sender rewrite come from a stored profile."""
