@@ -2663,8 +2663,10 @@ gate_spool_retry (GateSpool *self, const char *id, GError **error)
   return spool_update (self, id, retry_func, NULL, NULL, error);
 }
 
-/* Removes a message under its lock; unlike spool_update() it need not read
- * the message's state first, whatever it is. */
+/* Removes a message under its lock.  Unlike spool_update() it reads the
+ * message's state only with @only_status >= 0, to remove it only if it is
+ * still in that state; and the user's removal (@durable) is synced, which
+ * spool_update()'s removal of a message done with is not. */
 static gboolean
 spool_remove (GateSpool *self, const char *id, gboolean durable, int only_status, GError **error)
 {
